@@ -1,0 +1,94 @@
+/**
+ * What the pipeline may ask of an instrument. The pipeline knows these capabilities, never a
+ * dialect: a driver in drivers/ implements one or more of them for one instrument family.
+ * All optical powers are dBm and all wavelengths nm, whatever the instrument's native unit.
+ */
+
+export interface InstrumentIdentity {
+  manufacturer: string;
+  model: string;
+  serialNumber: string;
+  firmware: string;
+  /** The raw identification reply (e.g. the *IDN? line), kept verbatim for the certificate. */
+  raw: string;
+}
+
+export type InstrumentState = 'offline' | 'connecting' | 'online' | 'reconnecting' | 'closed';
+
+export interface InstrumentStatus {
+  id: string;
+  dialect: string;
+  /** Where it is attached, as a person would name it: "/dev/ttyUSB0" or "tcp://10.0.0.5:5025". */
+  port: string;
+  state: InstrumentState;
+  identity?: InstrumentIdentity;
+  lastError?: { message: string; code: string; at: string };
+}
+
+export interface Instrument {
+  readonly id: string;
+  readonly dialect: string;
+  /** Opens the transport and identifies the instrument. Rejects with an InstrumentError. */
+  connect(): Promise<InstrumentIdentity>;
+  identify(): Promise<InstrumentIdentity>;
+  status(): InstrumentStatus;
+  close(): Promise<void>;
+}
+
+export interface PowerMeter extends Instrument {
+  readonly capabilities: { powerMeter: true };
+  setWavelength(nm: number): Promise<void>;
+  getWavelength(): Promise<number>;
+  /** One settled reading in dBm. Rejects (never returns a number) on no light, saturation or a bad reply. */
+  readPowerDbm(): Promise<number>;
+  zero(): Promise<void>;
+}
+
+export interface LightSource extends Instrument {
+  readonly capabilities: { lightSource: true };
+  setWavelength(nm: number): Promise<void>;
+  setOutput(on: boolean): Promise<void>;
+}
+
+export interface OpticalSwitch extends Instrument {
+  readonly capabilities: { opticalSwitch: true };
+  channelCount(): Promise<number>;
+  /** Selects output channel n (1-based) and resolves once the switch reports it selected. */
+  selectChannel(n: number): Promise<void>;
+  selectedChannel(): Promise<number>;
+}
+
+/** One fiber's result from an MPO loss-test set. */
+export interface LossTestFiberResult {
+  /** 1-based position at the launch end. */
+  fiber: number;
+  wavelengthNm: number;
+  lossDb: number;
+  powerDbm: number;
+  /** Position at the far end where this fiber's light arrived; null when no light arrived (dark). */
+  receivedAt: number | null;
+}
+
+export interface LossTestSet extends Instrument {
+  readonly capabilities: { lossTestSet: true };
+  fiberCount(): Promise<number>;
+  /** Stores the 1-cord reference at the given wavelengths inside the instrument. */
+  reference(wavelengthsNm: number[]): Promise<void>;
+  /** Measures every fiber at one wavelength against the stored reference. */
+  measureAll(wavelengthNm: number): Promise<LossTestFiberResult[]>;
+}
+
+export type AnyInstrument = PowerMeter | LightSource | OpticalSwitch | LossTestSet;
+
+export function isPowerMeter(i: Instrument): i is PowerMeter {
+  return (i as Partial<PowerMeter>).capabilities?.powerMeter === true;
+}
+export function isOpticalSwitch(i: Instrument): i is OpticalSwitch {
+  return (i as Partial<OpticalSwitch>).capabilities?.opticalSwitch === true;
+}
+export function isLightSource(i: Instrument): i is LightSource {
+  return (i as Partial<LightSource>).capabilities?.lightSource === true;
+}
+export function isLossTestSet(i: Instrument): i is LossTestSet {
+  return (i as Partial<LossTestSet>).capabilities?.lossTestSet === true;
+}
