@@ -1,0 +1,122 @@
+/**
+ * The one place that maps a config entry to a driver instance.
+ *
+ *   createInstrument(config)  -> AnyInstrument (nothing is opened until connect())
+ *   InstrumentConfigSchema    -> TypeBox schema of one instrument entry in the daemon's config
+ *
+ * Defaults (applied by the drivers when a field is omitted):
+ *   thorlabs-pm100     serial 115200 8N1, timeoutMs 3000, noLightBelowDbm -60
+ *   newport-1936       serial 38400 8N1, timeoutMs 2000, noLightBelowDbm -60, channel 1
+ *   dicon-mems-switch  serial 115200 8N1, timeoutMs 2000
+ *   modbus-loss-test-set  modbus-rtu 19200 8E1 (Modbus RTU default), timeoutMs 1000,
+ *                         profile "mpocert-reference" (drivers/profiles/<name>.yaml, or a path)
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigError } from '../src/errors.js';
+import type { AnyInstrument } from '../src/instruments/capabilities.js';
+import type { TransportLogger } from '../src/transport/line-transport.js';
+import { ThorlabsPm100 } from './thorlabs-pm100.js';
+import { Newport1936 } from './newport-1936.js';
+import { DiconMemsSwitch } from './dicon-mems-switch.js';
+import { createModbusLossTestSet } from './modbus-loss-test-set.js';
+
+export const DIALECTS = ['thorlabs-pm100', 'newport-1936', 'dicon-mems-switch', 'modbus-loss-test-set'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+const SerialFields = {
+  path: Type.String({ minLength: 1, description: 'e.g. /dev/ttyUSB0 or a socat pty link' }),
+  baudRate: Type.Optional(Type.Integer({ minimum: 50, description: 'default per dialect (PM100 115200, Newport 38400, DiCon 115200, Modbus RTU 19200)' })),
+  dataBits: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(6), Type.Literal(7), Type.Literal(8)])),
+  parity: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('even'), Type.Literal('odd'), Type.Literal('mark'), Type.Literal('space')])),
+  stopBits: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(1.5), Type.Literal(2)])),
+};
+const UnitId = Type.Integer({ minimum: 0, maximum: 247 });
+
+export const TcpTransportSchema = Type.Object({ kind: Type.Literal('tcp'), host: Type.String({ minLength: 1 }), port: Port }, { additionalProperties: false });
+export const SerialTransportSchema = Type.Object(
+  { kind: Type.Literal('serial'), ...SerialFields, rtscts: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+export const ModbusTcpTransportSchema = Type.Object(
+  { kind: Type.Literal('modbus-tcp'), host: Type.String({ minLength: 1 }), port: Port, unitId: UnitId },
+  { additionalProperties: false },
+);
+export const ModbusRtuTransportSchema = Type.Object({ kind: Type.Literal('modbus-rtu'), ...SerialFields, unitId: UnitId }, { additionalProperties: false });
+
+export const InstrumentConfigSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' }),
+    dialect: Type.Union(DIALECTS.map((d) => Type.Literal(d))),
+    transport: Type.Union([TcpTransportSchema, SerialTransportSchema, ModbusTcpTransportSchema, ModbusRtuTransportSchema]),
+    /** Per-request timeout (ms). Default per dialect (see above). */
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 600_000 })),
+    /** Modbus register-map profile: a name in drivers/profiles/ or a path to a .yaml/.json file. */
+    profile: Type.Optional(Type.String({ minLength: 1 })),
+    /** Power meters: readings below this (dBm) are "no light". Default -60. */
+    noLightBelowDbm: Type.Optional(Type.Number()),
+    /** Newport 2936-R channel (1 or 2). */
+    channel: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 })),
+    /** Free text for people (bench position, asset tag). */
+    label: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type InstrumentConfig = Static<typeof InstrumentConfigSchema>;
+export type LineTransportConfig = Static<typeof TcpTransportSchema> | Static<typeof SerialTransportSchema>;
+export type ModbusTransportConfig = Static<typeof ModbusTcpTransportSchema> | Static<typeof ModbusRtuTransportSchema>;
+
+export interface CreateInstrumentOptions {
+  logger?: TransportLogger;
+}
+
+/** Validates one entry; throws ConfigError naming the instrument and the offending field. */
+export function validateInstrumentConfig(raw: unknown): InstrumentConfig {
+  if (!Value.Check(InstrumentConfigSchema, raw)) {
+    const errs = [...Value.Errors(InstrumentConfigSchema, raw)];
+    const first = errs.find((e) => !e.path.startsWith('/transport')) ?? errs[0];
+    const id = typeof raw === 'object' && raw !== null ? String((raw as { id?: unknown }).id ?? '') : '';
+    throw new ConfigError(`invalid instrument config: ${first?.message ?? 'schema mismatch'}`, { instrument: id, path: first?.path });
+  }
+  const c = raw;
+  const lineKinds = c.transport.kind === 'tcp' || c.transport.kind === 'serial';
+  if (c.dialect === 'modbus-loss-test-set' ? lineKinds : !lineKinds) {
+    throw new ConfigError(`dialect ${c.dialect} cannot use transport ${c.transport.kind}`, { instrument: c.id, path: '/transport/kind' });
+  }
+  return c;
+}
+
+export function createInstrument(config: InstrumentConfig, opts: CreateInstrumentOptions = {}): AnyInstrument {
+  const c = validateInstrumentConfig(config);
+  const common = {
+    id: c.id,
+    ...(c.timeoutMs !== undefined ? { timeoutMs: c.timeoutMs } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  };
+  const t = c.transport;
+  switch (c.dialect) {
+    case 'thorlabs-pm100':
+    case 'newport-1936':
+    case 'dicon-mems-switch': {
+      if (t.kind !== 'tcp' && t.kind !== 'serial') throw new ConfigError('line dialect needs a tcp or serial transport', { instrument: c.id });
+      const endpoint = t;
+      if (c.dialect === 'thorlabs-pm100') {
+        return new ThorlabsPm100({ ...common, endpoint, ...(c.noLightBelowDbm !== undefined ? { noLightBelowDbm: c.noLightBelowDbm } : {}) });
+      }
+      if (c.dialect === 'newport-1936') {
+        return new Newport1936({
+          ...common,
+          endpoint,
+          ...(c.noLightBelowDbm !== undefined ? { noLightBelowDbm: c.noLightBelowDbm } : {}),
+          ...(c.channel !== undefined ? { channel: c.channel } : {}),
+        });
+      }
+      return new DiconMemsSwitch({ ...common, endpoint });
+    }
+    case 'modbus-loss-test-set': {
+      if (t.kind !== 'modbus-tcp' && t.kind !== 'modbus-rtu') throw new ConfigError('modbus dialect needs a modbus-tcp or modbus-rtu transport', { instrument: c.id });
+      return createModbusLossTestSet({ ...common, transport: t, profile: c.profile ?? 'mpocert-reference' });
+    }
+  }
+}
