@@ -1,0 +1,141 @@
+import { InputError } from '../errors.js';
+import { fiberPositions } from './fiber-positions.js';
+import { formatDb, judgeAgainst, LIMIT_EPSILON_DB, type Limit } from './judge.js';
+import { worse, type Outcome } from './outcome.js';
+import type { End, Reading, TestRecord } from './record-schema.js';
+import type { LimitsFor } from './reading-limits.js';
+
+export interface Judgment {
+  readonly quantity: 'insertionLoss' | 'returnLoss';
+  readonly wavelengthNm: number;
+  readonly end: End;
+  /** Full precision; null when there was nothing to judge (missing, no light, saturated). */
+  readonly value: number | null;
+  readonly limit: number;
+  readonly limitKind: 'max' | 'min';
+  /** limit - value for a maximum, value - limit for a minimum; negative when failing. */
+  readonly margin: number | null;
+  readonly outcome: Outcome;
+  readonly basis: string;
+  /** Why it is FAIL or INVALID. */
+  readonly reason?: string;
+  /** The limit rests on a figure marked (verify) in its limit set. */
+  readonly verify?: true;
+}
+
+export interface FiberResult {
+  readonly fiber: number;
+  readonly outcome: Outcome;
+  readonly judgments: readonly Judgment[];
+}
+
+export interface JudgeSettings {
+  readonly guardBandDb: number;
+  readonly referenceErrorThresholdDb: number;
+}
+
+/**
+ * Judges every expected (fiber, wavelength, end): a combination with no reading is INVALID, never
+ * skipped, so a missing fiber cannot pass by absence.
+ */
+export function judgeFibers(record: TestRecord, limitsFor: LimitsFor, settings: JudgeSettings): FiberResult[] {
+  const ends: readonly End[] = record.endsMeasured ?? ['A'];
+  const byKey = indexReadings(record.readings);
+  return fiberPositions(record.fiberCount).map((fiber) => {
+    const judgments: Judgment[] = [];
+    let outcome: Outcome = 'PASS';
+    for (const end of ends) {
+      for (const wavelengthNm of record.wavelengthsNm) {
+        const limits = limitsFor(end, wavelengthNm);
+        const indexed = byKey.get(readingKey(fiber, wavelengthNm, end));
+        if (!indexed) {
+          const missing = invalid(limits.insertionLoss, 'insertionLoss', wavelengthNm, end, `no reading for fiber ${fiber} at ${wavelengthNm} nm, end ${end}`);
+          judgments.push(missing);
+          outcome = 'INVALID';
+          continue;
+        }
+        const il = judgeInsertionLoss(indexed.reading, fiber, end, limits.insertionLoss, settings);
+        judgments.push(il);
+        outcome = worse(outcome, il.outcome);
+        const rl = indexed.reading.returnLossDb;
+        if (rl === undefined) continue;
+        if (!limits.returnLoss) {
+          throw new InputError(`/readings/${indexed.index}/returnLossDb: ${limits.returnLossProblem ?? 'no return-loss limit'}`);
+        }
+        const judged = judgeValue(rl, 'returnLoss', limits.returnLoss, wavelengthNm, end, fiber, settings.guardBandDb);
+        judgments.push(judged);
+        outcome = worse(outcome, judged.outcome);
+      }
+    }
+    return { fiber, outcome, judgments };
+  });
+}
+
+/** Loss from the 1-cord reference: IL = P_ref - P_meas. */
+export function lossOf(reading: Reading): number | undefined {
+  if (reading.lossDb !== undefined) return reading.lossDb;
+  if (reading.referenceDbm !== undefined && reading.measuredDbm !== undefined) return reading.referenceDbm - reading.measuredDbm;
+  return undefined;
+}
+
+export function readingKey(fiber: number, wavelengthNm: number, end: End): number {
+  return (fiber * 100_000 + wavelengthNm) * 2 + (end === 'B' ? 1 : 0);
+}
+
+function indexReadings(readings: readonly Reading[]): Map<number, { reading: Reading; index: number }> {
+  const byKey = new Map<number, { reading: Reading; index: number }>();
+  readings.forEach((reading, index) => byKey.set(readingKey(reading.fiber, reading.wavelengthNm, reading.end ?? 'A'), { reading, index }));
+  return byKey;
+}
+
+function judgeInsertionLoss(reading: Reading, fiber: number, end: End, limit: Limit, settings: JudgeSettings): Judgment {
+  const where = `fiber ${fiber} at ${reading.wavelengthNm} nm, end ${end}`;
+  if (reading.noLight) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no light on ${where}`);
+  if (reading.saturated) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `meter saturated on ${where}`);
+  const loss = lossOf(reading);
+  if (loss === undefined || !Number.isFinite(loss)) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no loss value for ${where}`);
+  if (loss < settings.referenceErrorThresholdDb - LIMIT_EPSILON_DB) {
+    return {
+      ...invalid(limit, 'insertionLoss', reading.wavelengthNm, end,
+        `loss ${formatDb(loss)} dB on ${where} is below the reference-error threshold ${formatDb(settings.referenceErrorThresholdDb)} dB: re-reference and retest`),
+      value: loss,
+    };
+  }
+  return judgeValue(loss, 'insertionLoss', limit, reading.wavelengthNm, end, fiber, settings.guardBandDb);
+}
+
+function judgeValue(value: number, quantity: Judgment['quantity'], limit: Limit, wavelengthNm: number, end: End, fiber: number, guardBandDb: number): Judgment {
+  const { margin, outcome } = judgeAgainst(value, limit, guardBandDb);
+  const judgment: Judgment = {
+    quantity,
+    wavelengthNm,
+    end,
+    value,
+    limit: limit.value,
+    limitKind: limit.kind,
+    margin,
+    outcome,
+    basis: limit.basis,
+    ...(limit.verify ? { verify: true as const } : {}),
+  };
+  if (outcome !== 'FAIL') return judgment;
+  const what = quantity === 'insertionLoss' ? 'insertion loss' : 'return loss';
+  const relation = limit.kind === 'max' ? 'exceeds the maximum' : 'is below the minimum';
+  return { ...judgment, reason: `${what} ${formatDb(value)} dB on fiber ${fiber} at ${wavelengthNm} nm, end ${end} ${relation} ${formatDb(limit.value)} dB` };
+}
+
+function invalid(limit: Limit, quantity: Judgment['quantity'], wavelengthNm: number, end: End, reason: string): Judgment {
+  return {
+    quantity,
+    wavelengthNm,
+    end,
+    value: null,
+    limit: limit.value,
+    limitKind: limit.kind,
+    margin: null,
+    outcome: 'INVALID',
+    basis: limit.basis,
+    reason,
+    ...(limit.verify ? { verify: true as const } : {}),
+  };
+}

@@ -1,0 +1,49 @@
+import { InputError } from '../errors.js';
+import { describePositions, fiberPositions } from './fiber-positions.js';
+import { readingKey } from './judge-readings.js';
+import type { End, TestRecord } from './record-schema.js';
+
+/**
+ * What the schema cannot say: readings and map entries must name positions, wavelengths and ends
+ * the record declares, and each (fiber, wavelength, end) is read once.
+ */
+export function checkRecordSemantics(record: TestRecord): void {
+  const positions = new Set(fiberPositions(record.fiberCount));
+  const wavelengths = new Set(record.wavelengthsNm);
+  const ends = new Set<End>(record.endsMeasured ?? ['A']);
+  const seen = new Map<number, number>();
+  record.readings.forEach((reading, i) => {
+    const at = `/readings/${i}`;
+    if (!positions.has(reading.fiber)) {
+      throw new InputError(`${at}/fiber: position ${reading.fiber} is not used by a ${record.fiberCount}-fiber connector (positions ${describePositions(record.fiberCount)})`);
+    }
+    if (!wavelengths.has(reading.wavelengthNm)) {
+      throw new InputError(`${at}/wavelengthNm: ${reading.wavelengthNm} nm is not in wavelengthsNm (${record.wavelengthsNm.join(', ')})`);
+    }
+    const end = reading.end ?? 'A';
+    if (!ends.has(end)) throw new InputError(`${at}/end: end ${end} is not in endsMeasured (${[...ends].join(', ')})`);
+    const hasLoss = reading.lossDb !== undefined;
+    const hasPowers = reading.referenceDbm !== undefined || reading.measuredDbm !== undefined;
+    if (hasLoss && hasPowers) throw new InputError(`${at}/lossDb: give lossDb or referenceDbm + measuredDbm, not both`);
+    if (hasPowers && (reading.referenceDbm === undefined || reading.measuredDbm === undefined)) {
+      throw new InputError(`${at}/${reading.referenceDbm === undefined ? 'referenceDbm' : 'measuredDbm'}: is required with the other power`);
+    }
+    if (!hasLoss && !hasPowers && !reading.noLight && !reading.saturated) {
+      throw new InputError(`${at}/lossDb: is required (or referenceDbm + measuredDbm, or noLight / saturated)`);
+    }
+    const key = readingKey(reading.fiber, reading.wavelengthNm, end);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new InputError(`${at}: duplicate reading for fiber ${reading.fiber} at ${reading.wavelengthNm} nm, end ${end} (first at /readings/${first})`);
+    }
+    seen.set(key, i);
+  });
+  for (const [from, to] of Object.entries(record.polarity?.measuredMap ?? {})) {
+    if (!positions.has(Number(from))) {
+      throw new InputError(`/polarity/measuredMap/${from}: position ${from} is not used by a ${record.fiberCount}-fiber connector (positions ${describePositions(record.fiberCount)})`);
+    }
+    if (to !== null && !positions.has(to)) {
+      throw new InputError(`/polarity/measuredMap/${from}: position ${to} is not used by a ${record.fiberCount}-fiber connector (positions ${describePositions(record.fiberCount)})`);
+    }
+  }
+}
