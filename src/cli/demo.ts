@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { BenchConfig } from '../config/schema.js';
+import { MpocertError } from '../errors.js';
+import { projectRoot } from '../project-root.js';
+import { serveCommand } from './serve.js';
+
+export const DEMO_CONFIG = join(projectRoot(), 'fixtures', 'benches', 'demo.yaml');
+
+/** Where the demo config expects the simulated bench's devices: read from the config itself. */
+function simulatorPorts(bench: BenchConfig): { meter: number; switch: number; control: number } {
+  const m = bench.method;
+  if (m.kind !== 'switch-and-meter' || bench.operator.kind !== 'simulated') {
+    throw new MpocertError('DEMO_CONFIG', `bench "${bench.id}" is not a simulated switch-and-meter bench`);
+  }
+  const portOf = (id: string): number => {
+    const t = bench.instruments.find((i) => i.id === id)?.transport as { kind: string; port?: number } | undefined;
+    if (t?.kind !== 'tcp' || t.port === undefined) throw new MpocertError('DEMO_CONFIG', `instrument "${id}" of the demo bench must use a tcp transport`);
+    return t.port;
+  };
+  return { meter: portOf(m.powerMeter), switch: portOf(m.switch), control: bench.operator.port };
+}
+
+export function startSimulatorProcess(ports: { meter: number; switch: number; control: number }): Promise<ChildProcess> {
+  const script = join(projectRoot(), 'dist', 'fixtures', 'simulators', 'run-bench.js');
+  const child = spawn(
+    process.execPath,
+    [script, '--host', '127.0.0.1', '--meter-port', String(ports.meter), '--switch-port', String(ports.switch), '--control-port', String(ports.control)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const failed = (why: string): void => reject(new MpocertError('SIMULATOR_START', `the simulated bench did not start: ${why}`, { script }));
+    child.once('exit', (code) => failed(`it exited with code ${code}`));
+    child.once('error', (err) => failed(err.message));
+    lines.once('line', () => {
+      child.removeAllListeners('exit');
+      resolve(child);
+    });
+  });
+}
+
+/** The newcomer's path: simulated instruments as separate devices on loopback TCP, then the daemon. */
+export async function demoCommand(configPath: string): Promise<number> {
+  const config = loadConfig(configPath);
+  const bench = config.benches[0]!;
+  const sim = await startSimulatorProcess(simulatorPorts(bench));
+  const stopSim = (): void => void sim.kill('SIGTERM');
+  process.once('exit', stopSim);
+  try {
+    return await serveCommand(configPath, (d) => {
+      const cfg = configPath === DEMO_CONFIG ? '' : ` --config ${configPath}`;
+      process.stdout.write(
+        [
+          '',
+          `mpocert demo is running: simulated bench "${bench.id}" (power meter, 1x12 switch, sample assemblies) and the daemon.`,
+          `  HTTP:         ${d.url}/status`,
+          `  data:         ${config.dataDir}`,
+          'In another terminal:',
+          `  npx mpocert reference --bench ${bench.id}${cfg}`,
+          `  npx mpocert certify --bench ${bench.id} --serial DEMO-0001${cfg}    # a good MTP-12 trunk`,
+          `  npx mpocert certify --bench ${bench.id} --serial DEMO-0002${cfg}    # fiber 7 at 0.90 dB`,
+          `  then open ${d.url}/certificates/1?format=html`,
+          'Stop with Ctrl-C.',
+          '',
+        ].join('\n'),
+      );
+    });
+  } finally {
+    stopSim();
+  }
+}

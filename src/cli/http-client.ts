@@ -1,0 +1,46 @@
+import { loadConfig } from '../config/load.js';
+import { MpocertError } from '../errors.js';
+
+/** Talks to a running daemon, found through the same config file the daemon was started with. */
+export interface DaemonClient {
+  baseUrl: string;
+  request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+}
+
+export function clientFor(configPath: string): DaemonClient {
+  const cfg = loadConfig(configPath);
+  const host = cfg.http.host === '0.0.0.0' || cfg.http.host === '::' ? '127.0.0.1' : cfg.http.host;
+  const baseUrl = process.env.MPOCERT_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${cfg.http.port}`;
+  return {
+    baseUrl,
+    async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+      let res: Response;
+      try {
+        res = await fetch(baseUrl + path, {
+          method,
+          headers: {
+            authorization: `Bearer ${cfg.http.token}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      } catch (err) {
+        throw new MpocertError('DAEMON_UNREACHABLE', `no mpocert daemon answers at ${baseUrl} (is it running? start it with "npm start" or "mpocert serve")`, {
+          cause: String((err as { cause?: { code?: string } }).cause?.code ?? err),
+        });
+      }
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new MpocertError('DAEMON_BAD_REPLY', `daemon replied ${res.status} with non-JSON`, { url: baseUrl + path });
+      }
+      if (!res.ok) {
+        const e = json as { error?: string; message?: string };
+        throw new MpocertError(e.error ?? 'DAEMON_ERROR', `${e.message ?? 'request failed'} [HTTP ${res.status}]`);
+      }
+      return json as T;
+    },
+  };
+}

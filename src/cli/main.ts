@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { describeError } from '../errors.js';
+import { certifyCommand, referenceCommand, statusCommand } from './client-commands.js';
+import { demoCommand, DEMO_CONFIG } from './demo.js';
+import { serveCommand } from './serve.js';
+import { verifyCommand } from './verify.js';
+import { runEvaluateCommand } from '../evaluation/index.js';
+
+/**
+ * mpocert's one entry point. Every command returns an exit code; nothing prints a stack trace
+ * to a user (errors are one line, with the context that locates them).
+ */
+const program = new Command()
+  .name('mpocert')
+  .description('Certify MPO/MTP multi-fiber cabling: drive the bench, judge every fiber, sign the certificate.')
+  .showHelpAfterError()
+  .exitOverride();
+
+const configOption = (): Option =>
+  new Option('-c, --config <file>', 'daemon config file (YAML or JSON)').default(DEMO_CONFIG, 'the built-in demo bench');
+
+let exitCode = 0;
+const run = (fn: () => Promise<number>) => async () => {
+  exitCode = await fn();
+};
+
+program
+  .command('serve')
+  .description('run the daemon: benches, job runner and HTTP service')
+  .addOption(configOption().makeOptionMandatory(false))
+  .action((opts: { config: string }) => run(() => serveCommand(opts.config))());
+
+program
+  .command('demo')
+  .description('start the simulated demo bench and the daemon on it (no hardware needed)')
+  .addOption(configOption())
+  .action((opts: { config: string }) => run(() => demoCommand(opts.config))());
+
+program
+  .command('reference')
+  .description('take a 1-cord reference on a bench (launch cord only, no device under test)')
+  .requiredOption('-b, --bench <id>', 'bench id')
+  .addOption(configOption())
+  .action((opts: { bench: string; config: string }) => run(() => referenceCommand(opts))());
+
+program
+  .command('certify')
+  .description('measure and certify an assembly (--serial) or an installed link (--link) on a bench, and wait for the verdict')
+  .requiredOption('-b, --bench <id>', 'bench id')
+  .option('-s, --serial <serial>', 'assembly serial number')
+  .option('-l, --link <linkId>', 'installed link id')
+  .option('-p, --product <name>', 'product from the config describing what is tested (default: the bench\'s)')
+  .option('-o, --operator <name>', 'who runs the job', process.env.USER ?? 'operator')
+  .addOption(configOption())
+  .action((opts: { bench: string; serial?: string; link?: string; product?: string; operator: string; config: string }) =>
+    run(() => certifyCommand(opts))(),
+  );
+
+program
+  .command('status')
+  .description('show benches, instruments, references and running jobs')
+  .addOption(configOption())
+  .action((opts: { config: string }) => run(() => statusCommand(opts))());
+
+program
+  .command('evaluate')
+  .description('judge a recorded test offline and print its certificate as JSON (exit 0 PASS/MARGINAL, 1 FAIL, 2 INVALID or bad input)')
+  .argument('<record.json>', 'test record (see docs/record-format.md)')
+  .option('--limits-dir <dir>', 'extra limit-set files')
+  .action((file: string, opts: { limitsDir?: string }) => run(() => runEvaluateCommand(file, opts))());
+
+program
+  .command('verify')
+  .description('check certificate content, signature and chain in the database (all, or one with --id)')
+  .option('--id <n>', 'certificate id', (v) => Number.parseInt(v, 10))
+  .addOption(configOption())
+  .action((opts: { id?: number; config: string }) => run(() => verifyCommand(opts))());
+
+try {
+  await program.parseAsync(process.argv);
+  process.exitCode = exitCode;
+} catch (err) {
+  const code = (err as { code?: string }).code;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version') process.exitCode = 0;
+  else if (typeof code === 'string' && code.startsWith('commander.')) process.exitCode = 2;
+  else {
+    process.stderr.write(`mpocert: ${describeError(err)}\n`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,123 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { DaemonConfigSchema, type DaemonConfig, type DaemonConfigFile } from './schema.js';
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validate = ajv.compile<DaemonConfigFile>(DaemonConfigSchema);
+
+/**
+ * Reads, validates and resolves a daemon config file (YAML or JSON). Every problem becomes a
+ * ConfigError naming the file and the key, e.g. `benches/0/instruments/1/transport/port`.
+ */
+export function loadConfig(path: string): DaemonConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    const line = err instanceof YAMLParseError ? err.linePos?.[0]?.line : undefined;
+    throw new ConfigError(`config file is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { file, line });
+  }
+  return resolveConfig(raw, file);
+}
+
+/** Validates an already-parsed config object; `file` is what messages and relative paths refer to. */
+export function resolveConfig(raw: unknown, file: string): DaemonConfig {
+  if (!validate(raw)) {
+    const first = mostSpecificError(validate.errors ?? []);
+    throw new ConfigError(`config key ${first.key}: ${first.message}`, { file, key: first.key });
+  }
+  const base = dirname(file);
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  const cfg = raw;
+
+  checkCrossReferences(cfg, file);
+
+  let token = cfg.http.token;
+  if (token === undefined && cfg.http.tokenFile !== undefined) {
+    try {
+      token = readFileSync(abs(cfg.http.tokenFile), 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`cannot read http.tokenFile: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+        file,
+        key: 'http/tokenFile',
+      });
+    }
+  }
+  if (token === undefined || token.length < 16) {
+    throw new ConfigError('config key http: set token or tokenFile to a bearer token of at least 16 characters; every write needs it', {
+      file,
+      key: 'http/token',
+    });
+  }
+
+  return {
+    ...cfg,
+    dataDir: abs(cfg.dataDir),
+    limits: cfg.limits.userDir === undefined ? {} : { userDir: abs(cfg.limits.userDir) },
+    http: { host: cfg.http.host, port: cfg.http.port, token },
+    source: file,
+  };
+}
+
+function checkCrossReferences(cfg: DaemonConfigFile, file: string): void {
+  const benchIds = new Set<string>();
+  cfg.benches.forEach((bench, b) => {
+    if (benchIds.has(bench.id)) throw new ConfigError(`config key benches/${b}/id: bench id "${bench.id}" is used twice`, { file, key: `benches/${b}/id` });
+    benchIds.add(bench.id);
+    const ids = new Map<string, number>();
+    bench.instruments.forEach((inst, i) => {
+      if (ids.has(inst.id)) {
+        throw new ConfigError(`config key benches/${b}/instruments/${i}/id: instrument id "${inst.id}" is used twice`, {
+          file,
+          key: `benches/${b}/instruments/${i}/id`,
+        });
+      }
+      ids.set(inst.id, i);
+    });
+    const method = bench.method as Record<string, unknown>;
+    for (const role of ['powerMeter', 'switch', 'lightSource', 'lossTestSet']) {
+      const ref = method[role];
+      if (typeof ref === 'string' && !ids.has(ref)) {
+        throw new ConfigError(
+          `config key benches/${b}/method/${role}: no instrument with id "${ref}" on bench "${bench.id}" (have: ${[...ids.keys()].join(', ')})`,
+          { file, key: `benches/${b}/method/${role}` },
+        );
+      }
+    }
+  });
+}
+
+/**
+ * Ajv reports one error per failed branch of a union; a person wants the one that points
+ * deepest into their file, or the unknown key by name.
+ */
+function mostSpecificError(errors: ErrorObject[]): { key: string; message: string } {
+  const useful = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+  const pool = useful.length ? useful : errors;
+  const pick = pool.reduce((a, b) => (b.instancePath.split('/').length > a.instancePath.split('/').length ? b : a));
+  const key = pick.instancePath.replace(/^\//, '') || '(top level)';
+  if (pick.keyword === 'additionalProperties') {
+    const extra = (pick.params as { additionalProperty: string }).additionalProperty;
+    return { key: key === '(top level)' ? extra : `${key}/${extra}`, message: 'unknown key (misspelt?)' };
+  }
+  if (pick.keyword === 'required') {
+    const missing = (pick.params as { missingProperty: string }).missingProperty;
+    return { key: key === '(top level)' ? missing : `${key}/${missing}`, message: 'is required' };
+  }
+  if (pick.keyword === 'const') {
+    const siblings = pool.filter((e) => e.keyword === 'const' && e.instancePath === pick.instancePath);
+    const allowed = siblings.map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue));
+    return { key, message: `must be one of ${allowed.join(', ')}` };
+  }
+  return { key, message: pick.message ?? 'is invalid' };
+}

@@ -1,0 +1,109 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { InstrumentConfigSchema } from '../../drivers/registry.js';
+
+const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'letters, digits, _ . -' });
+
+/** How the bench turns light into per-fiber readings. */
+const MeasurementMethodSchema = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal('switch-and-meter'),
+      powerMeter: Id,
+      switch: Id,
+      lightSource: Type.Optional(Id),
+    },
+    { additionalProperties: false, description: '1xN switch fans the source out to each fiber; a meter reads it' },
+  ),
+  Type.Object(
+    { kind: Type.Literal('loss-test-set'), lossTestSet: Id },
+    { additionalProperties: false, description: 'an MPO loss-test set measures every fiber itself' },
+  ),
+]);
+
+/**
+ * Who connects the device under test. 'manual': a person does it before starting the job.
+ * 'simulated': stands in for that person on a simulated bench, over its control port, inserting
+ * the sample assembly listed for the serial number.
+ */
+const OperatorSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('manual') }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('simulated'),
+      host: Type.String({ default: '127.0.0.1' }),
+      port: Type.Integer({ minimum: 0, maximum: 65535 }),
+      assemblies: Type.Record(Type.String(), Type.String(), {
+        description: 'serial number or link id -> sample assembly fixture name',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+export const BenchConfigSchema = Type.Object(
+  {
+    id: Id,
+    title: Type.Optional(Type.String()),
+    instruments: Type.Array(InstrumentConfigSchema, { minItems: 1 }),
+    method: MeasurementMethodSchema,
+    /** Fiber n is lit through switch channel channelOffset + n. */
+    channelOffset: Type.Integer({ minimum: 0, default: 0 }),
+    fiberCount: Type.Union([Type.Literal(8), Type.Literal(12), Type.Literal(16), Type.Literal(24)], { default: 12 }),
+    wavelengthsNm: Type.Array(Type.Integer({ minimum: 600, maximum: 1700 }), { minItems: 1, default: [850, 1300] }),
+    operator: OperatorSchema,
+    defaultProduct: Type.Optional(Type.String({ description: 'product certified when a job names none' })),
+  },
+  { additionalProperties: false },
+);
+
+export const DaemonConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({ description: 'database, signing key; relative to this file' }),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+    http: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8750 }),
+        token: Type.Optional(Type.String({ minLength: 16, description: 'bearer token every write must carry' })),
+        tokenFile: Type.Optional(Type.String({ description: 'file holding the bearer token; relative to this file' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    limits: Type.Object(
+      { userDir: Type.Optional(Type.String({ description: 'extra limit-set files; relative to this file' })) },
+      { additionalProperties: false, default: {} },
+    ),
+    evaluation: Type.Object(
+      {
+        guardBandDb: Type.Number({ minimum: 0, maximum: 1, default: 0.05 }),
+        driftThresholdDb: Type.Number({ minimum: 0, default: 0.1 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    reference: Type.Object(
+      { maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 24 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    /**
+     * What a factory builds, by part number: the fixed description of an assembly (fiber count,
+     * type, connectors, polarity, limit set) so a job only needs a serial number. Validated
+     * against the test-record subject schema when the daemon starts.
+     */
+    products: Type.Record(Type.String({ minLength: 1 }), Type.Record(Type.String(), Type.Unknown()), { default: {} }),
+    benches: Type.Array(BenchConfigSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export type BenchConfig = Static<typeof BenchConfigSchema>;
+export type DaemonConfigFile = Static<typeof DaemonConfigSchema>;
+
+/** The config after loading: paths absolute, token read, cross-references checked. */
+export interface DaemonConfig extends Omit<DaemonConfigFile, 'http'> {
+  http: { host: string; port: number; token: string };
+  /** The file it was loaded from, for messages. */
+  source: string;
+}

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { DaemonConfig } from '../config/schema.js';
+import { buildHttpServer } from '../http/server.js';
+import { BenchRuntime } from '../pipeline/bench-runtime.js';
+import { JobRunner } from '../pipeline/job-runner.js';
+import { createJobJudge } from '../pipeline/judge-job.js';
+import { CertificateStore } from '../store/certificate-store.js';
+import { openDatabase, type Db } from '../store/database.js';
+import { JobStore } from '../store/job-store.js';
+import { ReferenceStore } from '../store/reference-store.js';
+import { loadOrCreateSigningKey } from '../store/signing-key.js';
+
+export interface RunningDaemon {
+  url: string;
+  config: DaemonConfig;
+  logger: Logger;
+  stop(reason: string): Promise<void>;
+}
+
+export function databasePath(config: DaemonConfig): string {
+  return join(config.dataDir, 'mpocert.db');
+}
+export function signingKeyPath(config: DaemonConfig): string {
+  return join(config.dataDir, 'signing-key.pem');
+}
+
+/**
+ * Starts everything a config describes: store, benches, job runner, HTTP. Instruments that are
+ * off at start-up do not stop the daemon: they show offline in /status and are retried when a
+ * job needs them.
+ */
+export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningDaemon> {
+  const db: Db = openDatabase(databasePath(config));
+  const key = loadOrCreateSigningKey(signingKeyPath(config));
+  const certificates = new CertificateStore(db, key);
+  const jobs = new JobStore(db, certificates);
+  const interrupted = jobs.markInterrupted(new Date().toISOString());
+  if (interrupted > 0) logger.warn({ interrupted }, 'jobs left running by a previous process were marked interrupted');
+
+  const judge = createJobJudge(config, certificates);
+  const benches = new Map(config.benches.map((b) => [b.id, new BenchRuntime(b)]));
+  const referenceMaxAgeMs = config.reference.maxAgeHours * 3_600_000;
+  const runner = new JobRunner(benches, jobs, new ReferenceStore(db), judge, { referenceMaxAgeMs });
+  runner.on('job-ended', (v: { id: string; benchId: string; state: string; verdict?: string; reason?: string; certificateId?: number }) =>
+    logger.info({ job: v.id, bench: v.benchId, state: v.state, verdict: v.verdict, reason: v.reason, certificate: v.certificateId }, 'job ended'),
+  );
+
+  let app: FastifyInstance;
+  try {
+    app = buildHttpServer({ benches, runner, certificates, parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs });
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+  const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+
+  for (const bench of benches.values()) {
+    void bench.connectAllSettled().then(() => {
+      for (const s of bench.status()) logger.info({ bench: bench.id, instrument: s.id, state: s.state, port: s.port, error: s.lastError?.message }, 'instrument');
+    });
+  }
+
+  let stopped: Promise<void> | undefined;
+  const stop = (reason: string): Promise<void> => {
+    stopped ??= (async () => {
+      logger.info({ reason }, 'stopping: finishing running jobs');
+      await runner.stop();
+      await app.close();
+      await Promise.allSettled([...benches.values()].map((b) => b.close()));
+      db.close();
+      logger.info('stopped');
+    })();
+    return stopped;
+  };
+  return { url, config, logger, stop };
+}

@@ -1,0 +1,21 @@
+import type { StoredCertificate } from '../store/certificate-store.js';
+import { evaluationOf, fiberRows } from './certificate-view.js';
+
+/** RFC 4180 quoting: a field with a comma, quote or line break is quoted, quotes doubled. */
+function field(v: string | number | null): string {
+  const s = v === null ? '' : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One row per judged value, full precision, for spreadsheets and QA tools. */
+export function renderCertificateCsv(cert: StoredCertificate): string {
+  const ev = evaluationOf(cert);
+  const header = ['certificate', 'subject', 'verdict', 'limit_set', 'fiber', 'wavelength_nm', 'end', 'quantity', 'value_db', 'limit_db', 'limit_kind', 'margin_db', 'outcome', 'reason'];
+  const subject = cert.serial ?? cert.linkId ?? '';
+  const rows = fiberRows(ev.fibers).map((r) =>
+    [cert.id, subject, cert.verdict, `${cert.limitSetId}@${cert.limitSetVersion}`, r.fiber, r.wavelengthNm, r.end, r.quantity, r.valueDb, r.limitDb, r.limitKind, r.marginDb, r.outcome, r.reason]
+      .map(field)
+      .join(','),
+  );
+  return [header.join(','), ...rows].join('\r\n') + '\r\n';
+}

@@ -1,0 +1,112 @@
+import type { StoredCertificate } from '../store/certificate-store.js';
+import { evaluationOf, fiberRows, fmtDb, type FiberRow } from './certificate-view.js';
+
+const esc = (v: unknown): string =>
+  String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const OUTCOME_COLOUR: Record<string, string> = { PASS: '#1b7f3b', MARGINAL: '#a66300', FAIL: '#b3261e', INVALID: '#5b2c83' };
+
+/**
+ * Insertion loss per fiber against its limit, one bar per fiber and wavelength: a person sees at
+ * a glance which fiber is close to or over the line. Plain SVG, so the page prints as it shows.
+ */
+function lossChart(rows: FiberRow[]): string {
+  const il = rows.filter((r) => r.quantity === 'insertion loss');
+  if (il.length === 0) return '';
+  const wavelengths = [...new Set(il.map((r) => r.wavelengthNm))];
+  const fibers = [...new Set(il.map((r) => r.fiber))];
+  const top = Math.max(...il.map((r) => Math.max(r.limitDb, r.valueDb ?? 0))) * 1.15 || 1;
+  const W = 720, H = 220, left = 40, bottom = 30, plotH = H - bottom - 10;
+  const groupW = (W - left) / fibers.length;
+  const barW = Math.max(4, (groupW - 6) / wavelengths.length);
+  const y = (v: number): number => 10 + plotH - (Math.max(0, v) / top) * plotH;
+  const parts: string[] = [];
+  fibers.forEach((fiber, fi) => {
+    const x0 = left + fi * groupW + 3;
+    wavelengths.forEach((wl, wi) => {
+      const r = il.find((x) => x.fiber === fiber && x.wavelengthNm === wl);
+      if (!r) return;
+      const x = x0 + wi * barW;
+      if (r.valueDb === null) {
+        parts.push(`<text x="${x + barW / 2}" y="${y(0) - 4}" font-size="10" text-anchor="middle" fill="${OUTCOME_COLOUR.INVALID}">?</text>`);
+      } else {
+        parts.push(
+          `<rect x="${x}" y="${y(r.valueDb)}" width="${barW - 1}" height="${y(0) - y(r.valueDb)}" fill="${OUTCOME_COLOUR[r.outcome] ?? '#555'}" opacity="${wi === 0 ? 1 : 0.6}"><title>fiber ${fiber} ${wl} nm: ${fmtDb(r.valueDb)} dB (limit ${fmtDb(r.limitDb)})</title></rect>`,
+        );
+      }
+      parts.push(`<line x1="${x}" x2="${x + barW - 1}" y1="${y(r.limitDb)}" y2="${y(r.limitDb)}" stroke="#000" stroke-width="2"/>`);
+    });
+    parts.push(`<text x="${x0 + (groupW - 6) / 2}" y="${H - 12}" font-size="11" text-anchor="middle">${fiber}</text>`);
+  });
+  const ticks = [0, top / 2, top].map(
+    (v) => `<text x="${left - 4}" y="${y(v) + 4}" font-size="10" text-anchor="end">${v.toFixed(2)}</text><line x1="${left}" x2="${W}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`,
+  );
+  return `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="insertion loss per fiber against the limit">
+${ticks.join('')}${parts.join('')}
+<text x="${left}" y="${H}" font-size="10">fiber (bars: ${wavelengths.join(' / ')} nm; black line: limit; dB)</text></svg>`;
+}
+
+export function renderCertificateHtml(cert: StoredCertificate): string {
+  const ev = evaluationOf(cert);
+  const doc = cert.document as {
+    bench?: { id: string; title: string; instruments?: { raw: string }[] };
+    reference?: { takenAt: string };
+    job?: { operator: string; testedAt: string };
+    subject?: { description?: Record<string, unknown> };
+    software?: { name: string; version: string };
+  };
+  const rows = fiberRows(ev.fibers);
+  const subject = cert.serial ?? cert.linkId ?? '';
+  const d = doc.subject?.description ?? {};
+  const colour = OUTCOME_COLOUR[cert.verdict] ?? '#333';
+  const table = rows
+    .map(
+      (r) => `<tr class="${esc(r.outcome)}"><td>${r.fiber}</td><td>${r.wavelengthNm}</td><td>${esc(r.end)}</td><td>${esc(r.quantity)}</td>
+<td class="n">${fmtDb(r.valueDb)}</td><td class="n">${r.limitKind === 'max' ? '≤' : '≥'} ${fmtDb(r.limitDb)}</td><td class="n">${fmtDb(r.marginDb)}</td>
+<td style="color:${OUTCOME_COLOUR[r.outcome] ?? '#333'}"><b>${esc(r.outcome)}</b></td><td>${esc(r.reason)}</td></tr>`,
+    )
+    .join('\n');
+  const pol = ev.polarity;
+  const polarity = pol
+    ? `<p>Declared: <b>${esc(pol.declared ?? '—')}</b>${pol.expectedType ? ` (expects type ${esc(pol.expectedType)})` : ''}.
+${pol.classification ? ` Measured map fits type <b>${esc(pol.classification.bestFit ?? 'none')}</b> at ${pol.classification.matchingPositions}/${pol.classification.positions} positions.` : ' Not measured by this bench (no per-position receive).'}
+${pol.outcome ? ` Result: <b style="color:${OUTCOME_COLOUR[pol.outcome]}">${esc(pol.outcome)}</b>.` : ''}</p>
+${(pol.differencesFromDeclared ?? []).length ? `<ul>${pol.differencesFromDeclared!.map((x) => `<li>position ${x.position}: expected ${x.expected}, measured ${x.measured ?? 'dark'} (${esc(x.kind)})</li>`).join('')}</ul>` : ''}`
+    : '<p>No polarity declared.</p>';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Certificate ${cert.id} — ${esc(subject)} — ${esc(cert.verdict)}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
+h1{margin:0}.verdict{font-size:2em;font-weight:bold;color:${colour};border:3px solid ${colour};display:inline-block;padding:.1em .5em}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:2px 6px;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.FAIL,tr.INVALID{background:#fdecea}tr.MARGINAL{background:#fff4e0}dl{display:grid;grid-template-columns:max-content 1fr;gap:0 1em}dt{font-weight:bold}
+small{color:#666;word-break:break-all}@media print{body{margin:0}}
+</style></head><body>
+<h1>Test certificate ${cert.id}</h1>
+<p class="verdict">${esc(cert.verdict)}</p>
+<ul>${ev.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
+<dl>
+<dt>${cert.subjectKind === 'assembly' ? 'Serial number' : 'Link id'}</dt><dd>${esc(subject)}</dd>
+<dt>Description</dt><dd>${esc(d.fiberCount)} fibers ${esc(d.fiberType)}, ${esc(JSON.stringify(d.connectors ?? {}))}</dd>
+<dt>Limit set</dt><dd>${esc(ev.limitSet.title)} (${esc(cert.limitSetId)} version ${esc(cert.limitSetVersion)})</dd>
+<dt>Guard band</dt><dd>${fmtDb(ev.settings.guardBandDb)} dB (MARGINAL within it)</dd>
+<dt>Tested</dt><dd>${esc(doc.job?.testedAt)} by ${esc(doc.job?.operator)}</dd>
+<dt>Bench</dt><dd>${esc(doc.bench?.title)} (${esc(doc.bench?.id)})</dd>
+<dt>Instruments</dt><dd>${(doc.bench?.instruments ?? []).map((i) => esc(i.raw)).join('<br>')}</dd>
+<dt>Reference</dt><dd>${esc(doc.reference?.takenAt)}</dd>
+<dt>Issued</dt><dd>${esc(cert.issuedAt)} by ${esc(doc.software?.name)} ${esc(doc.software?.version)}</dd>
+</dl>
+<h2>Insertion loss per fiber</h2>
+${lossChart(rows)}
+<table><thead><tr><th>Fiber</th><th>λ nm</th><th>End</th><th>Quantity</th><th>Value dB</th><th>Limit dB</th><th>Margin dB</th><th>Outcome</th><th>Reason</th></tr></thead>
+<tbody>
+${table}
+</tbody></table>
+<h2>Polarity</h2>
+${polarity}
+<h2>Signature</h2>
+<p><small>Ed25519 key ${esc(cert.keyId)}<br>hash ${esc(cert.hash)}<br>previous ${esc(cert.prevHash ?? '(first certificate of this bench)')}<br>signature ${esc(cert.signature)}</small></p>
+<p><a href="/certificates/${cert.id}/verify">Verify this certificate</a> · <a href="/certificates/${cert.id}?format=json">JSON</a> · <a href="/certificates/${cert.id}?format=csv">CSV</a></p>
+</body></html>
+`;
+}

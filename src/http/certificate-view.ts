@@ -1,0 +1,42 @@
+import type { Evaluation, FiberResult } from '../evaluation/index.js';
+import type { StoredCertificate } from '../store/certificate-store.js';
+
+/**
+ * The per-fiber rows every human-facing rendering (HTML, CSV, CLI) shows, taken from the stored
+ * evaluation: one place decides what a row is, so the page and the CSV never disagree.
+ */
+export interface FiberRow {
+  fiber: number;
+  wavelengthNm: number;
+  end: string;
+  quantity: string;
+  valueDb: number | null;
+  limitDb: number;
+  limitKind: 'max' | 'min';
+  marginDb: number | null;
+  outcome: string;
+  reason: string;
+}
+
+export function evaluationOf(cert: StoredCertificate): Evaluation {
+  return cert.document.evaluation as Evaluation;
+}
+
+export function fiberRows(fibers: readonly FiberResult[]): FiberRow[] {
+  return fibers.flatMap((f) =>
+    f.judgments.map((j) => ({
+      fiber: f.fiber,
+      wavelengthNm: j.wavelengthNm,
+      end: j.end,
+      quantity: j.quantity === 'insertionLoss' ? 'insertion loss' : 'return loss',
+      valueDb: j.value,
+      limitDb: j.limit,
+      limitKind: j.limitKind,
+      marginDb: j.margin,
+      outcome: j.outcome,
+      reason: j.reason ?? '',
+    })),
+  );
+}
+
+export const fmtDb = (v: number | null): string => (v === null ? '—' : v.toFixed(2));

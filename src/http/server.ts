@@ -1,0 +1,192 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import { describeError, InputError, JobRefusedError, MpocertError } from '../errors.js';
+import type { JobRunner } from '../pipeline/job-runner.js';
+import type { BenchRuntime } from '../pipeline/bench-runtime.js';
+import type { CertificateStore } from '../store/certificate-store.js';
+import type { SubjectRequestParser } from '../pipeline/judge-job.js';
+import { renderCertificateCsv } from './certificate-csv.js';
+import { renderCertificateHtml } from './certificate-html.js';
+import * as S from './schemas.js';
+
+export interface HttpDeps {
+  benches: Map<string, BenchRuntime>;
+  runner: JobRunner;
+  certificates: CertificateStore;
+  parseSubject: SubjectRequestParser;
+  token: string;
+  logger: Logger;
+  referenceMaxAgeMs: number;
+}
+
+const REFUSAL_STATUS: Record<string, number> = {
+  BENCH_BUSY: 409,
+  SHUTTING_DOWN: 503,
+  UNKNOWN_BENCH: 404,
+};
+
+/** Maps our typed errors to HTTP: a client error is always 4xx with a message, never a 500. */
+function statusFor(err: unknown): number {
+  if (err instanceof JobRefusedError) return REFUSAL_STATUS[err.code] ?? 422;
+  if (err instanceof InputError) return 400;
+  if (err instanceof MpocertError) return 502; // an instrument or bench failed, not the request
+  return 500;
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1]!);
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    // Jobs are logged when they end; one line per GET would bury them.
+    disableRequestLogging: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+
+  const requireToken = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (!tokenMatches(req.headers.authorization, deps.token)) {
+      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required for writes' });
+    }
+  };
+
+  app.setErrorHandler((err: unknown, req, reply) => {
+    const e = err as { validation?: unknown; statusCode?: number; message?: string; code?: string };
+    if (e.validation) {
+      return reply.code(400).send({ error: 'bad-request', message: e.message ?? 'invalid request' });
+    }
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.code(e.statusCode).send({ error: 'bad-request', message: e.message ?? 'bad request' });
+    }
+    const status = statusFor(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    return reply.code(status).send({
+      error: err instanceof MpocertError ? err.code : 'internal',
+      message: status === 500 ? 'internal error; see the daemon log' : describeError(err),
+    });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not-found', message: `no route ${req.method} ${req.url}` }));
+
+  app.get('/healthz', { schema: { response: { 200: S.Health } } }, async () => ({ status: 'ok' as const }));
+
+  app.get('/status', { schema: { response: { 200: S.StatusReply } } }, async () => ({
+    benches: [...deps.benches.values()].map((bench) => {
+      const ref = deps.runner.latestReference(bench.id);
+      const ageS = ref ? (Date.now() - Date.parse(ref.takenAt)) / 1000 : null;
+      return {
+        id: bench.id,
+        title: bench.config.title ?? bench.id,
+        busyWith: deps.runner.busyWith(bench.id) ?? null,
+        reference: ref ? { takenAt: ref.takenAt, ageSeconds: Math.round(ageS!), expired: ageS! * 1000 > deps.referenceMaxAgeMs } : null,
+        instruments: bench.status(),
+        runningJobs: deps.runner.runningJobs().filter((j) => j.benchId === bench.id),
+      };
+    }),
+  }));
+
+  app.get('/signing-keys', { schema: { response: { 200: S.SigningKeys } } }, async () => ({ keys: deps.certificates.publicKeys() }));
+
+  app.get('/certificates', { schema: { querystring: S.CertificateQuery, response: { 200: S.CertificateList } } }, async (req) => {
+    const q = req.query as S.CertificateQueryT;
+    const { total, items } = deps.certificates.list({
+      serial: q.serial,
+      linkId: q.linkId,
+      verdict: q.verdict,
+      benchId: q.bench,
+      limitSetId: q.limitSet,
+      issuedFrom: q.from,
+      issuedTo: q.to,
+      limit: q.limit,
+      offset: q.offset,
+    });
+    return {
+      total,
+      limit: q.limit,
+      offset: q.offset,
+      items: items.map((c) => ({
+        id: c.id,
+        uuid: c.uuid,
+        benchId: c.benchId,
+        subjectKind: c.subjectKind,
+        serial: c.serial,
+        linkId: c.linkId,
+        verdict: c.verdict,
+        limitSetId: c.limitSetId,
+        limitSetVersion: c.limitSetVersion,
+        issuedAt: c.issuedAt,
+      })),
+    };
+  });
+
+  app.get('/certificates/:id', { schema: { params: S.IdParam, querystring: S.FormatQuery } }, async (req, reply) => {
+    const { id } = req.params as { id: number };
+    const cert = deps.certificates.get(id);
+    if (!cert) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
+    const format = (req.query as { format?: string }).format ?? negotiate(req.headers.accept);
+    if (format === 'html') return reply.type('text/html; charset=utf-8').send(renderCertificateHtml(cert));
+    if (format === 'csv') {
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="certificate-${cert.id}.csv"`)
+        .send(renderCertificateCsv(cert));
+    }
+    return reply.type('application/json; charset=utf-8').send({
+      id: cert.id,
+      uuid: cert.uuid,
+      benchId: cert.benchId,
+      jobId: cert.jobId,
+      verdict: cert.verdict,
+      issuedAt: cert.issuedAt,
+      limitSet: { id: cert.limitSetId, version: cert.limitSetVersion },
+      signature: { algorithm: 'Ed25519', keyId: cert.keyId, value: cert.signature, hash: cert.hash, prevHash: cert.prevHash },
+      certificate: cert.document,
+    });
+  });
+
+  app.get('/certificates/:id/verify', { schema: { params: S.IdParam, response: { 200: S.VerifyReply, 404: S.ErrorReply } } }, async (req, reply) => {
+    const { id } = req.params as { id: number };
+    if (!deps.certificates.get(id)) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
+    const result = deps.certificates.verify(id);
+    return { id, valid: result.problems.length === 0, problems: result.problems };
+  });
+
+  app.post('/jobs', { preHandler: requireToken, schema: { body: S.JobBody } }, async (req, reply) => {
+    const body = req.body as S.JobBodyT;
+    const subject = deps.parseSubject(body);
+    const view = deps.runner.start({ benchId: body.bench, operator: body.operator, subject });
+    if (body.wait) {
+      const done = await deps.runner.waitFor(view.id);
+      return reply.code(200).send(done);
+    }
+    return reply.code(202).header('location', `/jobs/${view.id}`).send(view);
+  });
+
+  app.get('/jobs/:id', { schema: { params: S.JobIdParam } }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const view = deps.runner.view(id);
+    if (!view) return reply.code(404).send({ error: 'not-found', message: `no job ${id}` });
+    return view;
+  });
+
+  app.post('/benches/:id/reference', { preHandler: requireToken, schema: { params: S.BenchIdParam } }, async (req) => {
+    const { id } = req.params as { id: string };
+    const ref = await deps.runner.reference(id);
+    return { benchId: ref.benchId, takenAt: ref.takenAt, wavelengthsNm: ref.wavelengthsNm, fiberCount: ref.fiberCount, powerDbm: ref.powerDbm };
+  });
+
+  return app;
+}
+
+function negotiate(accept: string | undefined): 'json' | 'html' | 'csv' {
+  if (!accept) return 'json';
+  if (accept.includes('text/html')) return 'html';
+  if (accept.includes('text/csv')) return 'csv';
+  return 'json';
+}

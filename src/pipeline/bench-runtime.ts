@@ -1,0 +1,73 @@
+import { createInstrument } from '../../drivers/registry.js';
+import type { BenchConfig } from '../config/schema.js';
+import { JobRefusedError } from '../errors.js';
+import {
+  isLossTestSet,
+  isOpticalSwitch,
+  isPowerMeter,
+  type AnyInstrument,
+  type InstrumentStatus,
+  type LossTestSet,
+  type OpticalSwitch,
+  type PowerMeter,
+} from '../instruments/capabilities.js';
+import { createOperator, type Operator } from './operator.js';
+
+export type BenchMethod =
+  | { kind: 'switch-and-meter'; powerMeter: PowerMeter; switch: OpticalSwitch }
+  | { kind: 'loss-test-set'; lossTestSet: LossTestSet };
+
+/**
+ * A configured bench brought to life: its instruments (created from config, not yet trusted to
+ * be online) and the roles the measurement method gives them.
+ */
+export class BenchRuntime {
+  readonly instruments: Map<string, AnyInstrument>;
+  readonly method: BenchMethod;
+  readonly operator: Operator;
+
+  constructor(readonly config: BenchConfig) {
+    this.instruments = new Map(config.instruments.map((c) => [c.id, createInstrument(c)]));
+    this.operator = createOperator(config.operator);
+    this.method = this.resolveMethod();
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  private resolveMethod(): BenchMethod {
+    const m = this.config.method;
+    const get = (id: string): AnyInstrument => this.instruments.get(id)!; // ids checked when the config loaded
+    if (m.kind === 'switch-and-meter') {
+      const meter = get(m.powerMeter);
+      const sw = get(m.switch);
+      if (!isPowerMeter(meter)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.powerMeter}" is not a power meter`, { bench: this.id });
+      if (!isOpticalSwitch(sw)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.switch}" is not an optical switch`, { bench: this.id });
+      return { kind: 'switch-and-meter', powerMeter: meter, switch: sw };
+    }
+    const lts = get(m.lossTestSet);
+    if (!isLossTestSet(lts)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.lossTestSet}" is not a loss-test set`, { bench: this.id });
+    return { kind: 'loss-test-set', lossTestSet: lts };
+  }
+
+  /** Connects whatever is not online; rejects with the first instrument's error. */
+  async ensureConnected(): Promise<void> {
+    for (const inst of this.instruments.values()) {
+      if (inst.status().state !== 'online') await inst.connect();
+    }
+  }
+
+  /** Tries every instrument once and never rejects: used at start-up, when a bench may be switched off. */
+  async connectAllSettled(): Promise<void> {
+    await Promise.allSettled([...this.instruments.values()].map((i) => i.connect()));
+  }
+
+  status(): InstrumentStatus[] {
+    return [...this.instruments.values()].map((i) => i.status());
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.instruments.values()].map((i) => i.close()));
+  }
+}

@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { describeError, JobRefusedError, MpocertError } from '../errors.js';
+import type { InstrumentIdentity } from '../instruments/capabilities.js';
+import type { StoredCertificate } from '../store/certificate-store.js';
+import type { JobStore } from '../store/job-store.js';
+import type { ReferenceStore } from '../store/reference-store.js';
+import type { BenchRuntime } from './bench-runtime.js';
+import { measureAllFibers, takeReference } from './measure.js';
+import type { BenchReference, FiberReading, JobProgress } from './readings.js';
+import type { JobJudge, JobSubject } from './judge-job.js';
+import { SOFTWARE } from './software.js';
+
+export interface JobRequest {
+  benchId: string;
+  operator: string;
+  subject: JobSubject;
+}
+
+export interface JobView {
+  id: string;
+  benchId: string;
+  state: 'running' | 'completed' | 'aborted' | 'interrupted';
+  progress: JobProgress;
+  reason?: string;
+  certificateId?: number;
+  verdict?: string;
+}
+
+export interface JobRunnerOptions {
+  referenceMaxAgeMs: number;
+  now?: () => Date;
+}
+
+/**
+ * Runs jobs: one at a time per bench, any number of benches at once. A job row is written
+ * before anything is measured, and the certificate is written in the same transaction that
+ * completes it, so an abort, an error or a crash can never leave a certificate behind.
+ */
+export class JobRunner extends EventEmitter {
+  private readonly busy = new Map<string, string>();
+  private readonly live = new Map<string, JobView>();
+  private readonly running = new Set<Promise<void>>();
+  private stopping = false;
+
+  constructor(
+    private readonly benches: Map<string, BenchRuntime>,
+    private readonly jobs: JobStore,
+    private readonly references: ReferenceStore,
+    private readonly judge: JobJudge,
+    private readonly options: JobRunnerOptions,
+  ) {
+    super();
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  private bench(benchId: string): BenchRuntime {
+    const bench = this.benches.get(benchId);
+    if (!bench) throw new JobRefusedError('UNKNOWN_BENCH', `no bench "${benchId}" (have: ${[...this.benches.keys()].join(', ')})`, { bench: benchId });
+    return bench;
+  }
+
+  private claim(benchId: string, what: string): void {
+    if (this.stopping) throw new JobRefusedError('SHUTTING_DOWN', 'the daemon is shutting down', { bench: benchId });
+    const current = this.busy.get(benchId);
+    if (current) throw new JobRefusedError('BENCH_BUSY', `bench "${benchId}" is busy with ${current}`, { bench: benchId });
+    this.busy.set(benchId, what);
+  }
+
+  /** References a bench now; resolves with the stored reference. */
+  async reference(benchId: string): Promise<BenchReference> {
+    const bench = this.bench(benchId);
+    this.claim(benchId, 'a reference');
+    try {
+      await bench.ensureConnected();
+      await bench.operator.prepareReference();
+      const ref = await takeReference(bench);
+      this.references.save(benchId, ref.takenAt, ref);
+      return ref;
+    } finally {
+      this.busy.delete(benchId);
+    }
+  }
+
+  latestReference(benchId: string): BenchReference | undefined {
+    return this.references.latest<BenchReference>(benchId)?.body;
+  }
+
+  /**
+   * Checks what can be checked without touching an instrument, records the job, and starts it.
+   * Rejects (and records nothing) when the request cannot run at all.
+   */
+  start(request: JobRequest): JobView {
+    const bench = this.bench(request.benchId);
+    this.judge.checkRequest(request.subject, bench.config);
+    const reference = this.usableReference(bench, request.subject);
+    this.claim(bench.id, 'a job');
+    const id = randomUUID();
+    const view: JobView = { id, benchId: bench.id, state: 'running', progress: { step: 'queued', readings: [] } };
+    try {
+      this.jobs.start({ id, benchId: bench.id, request: { ...request }, operator: request.operator, startedAt: this.now().toISOString() });
+    } catch (err) {
+      this.busy.delete(bench.id);
+      throw err;
+    }
+    this.live.set(id, view);
+    const run = this.run(view, bench, request, reference).finally(() => {
+      this.busy.delete(bench.id);
+      this.running.delete(run);
+      this.emit('job-ended', { ...view });
+    });
+    this.running.add(run);
+    return view;
+  }
+
+  private usableReference(bench: BenchRuntime, subject: JobSubject): BenchReference {
+    const ref = this.latestReference(bench.id);
+    const ctx = { bench: bench.id };
+    if (!ref) throw new JobRefusedError('NO_REFERENCE', `bench "${bench.id}" has no reference: reference it first`, ctx);
+    const ageMs = this.now().getTime() - Date.parse(ref.takenAt);
+    if (ageMs > this.options.referenceMaxAgeMs) {
+      const hours = (ageMs / 3_600_000).toFixed(1);
+      throw new JobRefusedError('REFERENCE_EXPIRED', `bench "${bench.id}" reference is ${hours} h old, older than allowed: reference it again`, ctx);
+    }
+    for (const wl of subject.wavelengthsNm) {
+      if (!ref.wavelengthsNm.includes(wl)) {
+        throw new JobRefusedError('REFERENCE_MISSING_WAVELENGTH', `bench "${bench.id}" reference has no ${wl} nm: reference it again`, ctx);
+      }
+    }
+    const needed = Math.max(...subject.positions);
+    if (ref.method === 'switch-and-meter' && ref.fiberCount < needed) {
+      throw new JobRefusedError('REFERENCE_TOO_FEW_FIBERS', `bench "${bench.id}" reference covers ${ref.fiberCount} fibers, the job needs position ${needed}`, ctx);
+    }
+    return ref;
+  }
+
+  private async run(view: JobView, bench: BenchRuntime, request: JobRequest, reference: BenchReference): Promise<void> {
+    const progress = view.progress;
+    const step = (s: JobProgress['step']): void => {
+      progress.step = s;
+      this.emit('progress', view);
+    };
+    try {
+      step('setup');
+      await bench.ensureConnected();
+      step('present-dut');
+      await bench.operator.presentDeviceUnderTest(request.subject.id);
+      step('measure');
+      const readings: FiberReading[] = await measureAllFibers(
+        bench,
+        reference,
+        request.subject.positions,
+        request.subject.wavelengthsNm,
+        (r) => {
+          progress.readings.push(r);
+          this.emit('progress', view);
+        },
+        (fiber, wl) => {
+          progress.fiber = fiber;
+          progress.wavelengthNm = wl;
+        },
+      );
+      if (this.stopping) throw new MpocertError('JOB_ABORTED', 'the daemon is shutting down; the job was aborted before its certificate');
+      step('evaluate');
+      const identities: InstrumentIdentity[] = [];
+      for (const inst of bench.instruments.values()) identities.push(await inst.identify());
+      const testedAt = readings[0]?.takenAt ?? this.now().toISOString();
+      const judged = this.judge.judge({ subject: request.subject, readings, operator: request.operator, testedAt });
+      step('store');
+      const issuedAt = this.now().toISOString();
+      const document = {
+        kind: 'mpocert-certificate',
+        formatVersion: 1,
+        issuedAt,
+        software: SOFTWARE,
+        job: { id: view.id, operator: request.operator, testedAt },
+        bench: { id: bench.id, title: bench.config.title ?? bench.id, method: bench.config.method.kind, instruments: identities },
+        reference: { takenAt: reference.takenAt, powerDbm: reference.powerDbm, instruments: reference.instruments },
+        subject: { kind: request.subject.kind, id: request.subject.id, description: request.subject.template },
+        readings,
+        limitSet: { id: judged.limitSetId, version: judged.limitSetVersion },
+        verdict: judged.verdict,
+        evaluation: judged.evaluation,
+      };
+      const stored: StoredCertificate = this.jobs.complete(
+        view.id,
+        {
+          benchId: bench.id,
+          jobId: view.id,
+          subjectKind: request.subject.kind,
+          serial: request.subject.kind === 'assembly' ? request.subject.id : null,
+          linkId: request.subject.kind === 'link' ? request.subject.id : null,
+          verdict: judged.verdict,
+          limitSetId: judged.limitSetId,
+          limitSetVersion: judged.limitSetVersion,
+          issuedAt,
+          document,
+        },
+        issuedAt,
+      );
+      view.state = 'completed';
+      view.certificateId = stored.id;
+      view.verdict = judged.verdict;
+      step('done');
+    } catch (err) {
+      const reason = describeError(err);
+      this.jobs.abort(view.id, reason, this.now().toISOString());
+      view.state = 'aborted';
+      view.reason = reason;
+      step('aborted');
+    }
+  }
+
+  view(id: string): JobView | undefined {
+    const live = this.live.get(id);
+    if (live) return live;
+    const row = this.jobs.get(id);
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      benchId: row.benchId,
+      state: row.state,
+      progress: { step: row.state === 'completed' ? 'done' : 'aborted', readings: [] },
+      ...(row.reason !== null ? { reason: row.reason } : {}),
+      ...(row.certificateId !== null ? { certificateId: row.certificateId } : {}),
+    };
+  }
+
+  /** Resolves when the given job ends (immediately if it already has). */
+  async waitFor(id: string): Promise<JobView | undefined> {
+    const v = this.live.get(id);
+    if (!v || v.state !== 'running') return this.view(id);
+    return new Promise((resolve) => {
+      const onEnd = (ended: JobView): void => {
+        if (ended.id !== id) return;
+        this.off('job-ended', onEnd);
+        resolve(this.view(id));
+      };
+      this.on('job-ended', onEnd);
+    });
+  }
+
+  runningJobs(): JobView[] {
+    return [...this.live.values()].filter((v) => v.state === 'running');
+  }
+
+  busyWith(benchId: string): string | undefined {
+    return this.busy.get(benchId);
+  }
+
+  /** Refuses new work, lets running jobs reach their end (they abort before storing), and waits. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.running]);
+  }
+}

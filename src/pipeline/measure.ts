@@ -1,0 +1,112 @@
+import { OpticalRangeError } from '../../drivers/common.js';
+import type { InstrumentIdentity } from '../instruments/capabilities.js';
+import type { BenchRuntime } from './bench-runtime.js';
+import type { BenchReference, FiberReading } from './readings.js';
+
+/**
+ * The measuring procedures of each method. They know capabilities (meter, switch, loss-test
+ * set), never a dialect, and they report every reading as it is taken so progress is visible.
+ */
+
+export type OnReading = (r: FiberReading) => void;
+export type OnPosition = (fiber: number, wavelengthNm: number) => void;
+
+/**
+ * A meter that sees no light or is saturated says so with an OpticalRangeError: that is a fact
+ * about the fiber (recorded, judged INVALID), not a fault of the bench (which aborts the job).
+ */
+export function opticalCondition(err: unknown): FiberReading['condition'] | undefined {
+  if (!(err instanceof OpticalRangeError)) return undefined;
+  return err.condition === 'no-light' || err.condition === 'saturated' ? err.condition : undefined;
+}
+
+async function identities(bench: BenchRuntime): Promise<InstrumentIdentity[]> {
+  const out: InstrumentIdentity[] = [];
+  for (const inst of bench.instruments.values()) out.push(await inst.identify());
+  return out;
+}
+
+export async function takeReference(bench: BenchRuntime, onPosition: OnPosition = () => {}): Promise<BenchReference> {
+  const { fiberCount, wavelengthsNm, channelOffset } = bench.config;
+  const powerDbm: Record<string, number[]> = {};
+  const m = bench.method;
+  if (m.kind === 'switch-and-meter') {
+    for (const wl of wavelengthsNm) {
+      await m.powerMeter.setWavelength(wl);
+      const row: number[] = [];
+      for (let fiber = 1; fiber <= fiberCount; fiber++) {
+        onPosition(fiber, wl);
+        await m.switch.selectChannel(channelOffset + fiber);
+        // A reference must be a real power: no-light or saturation here is an error, not a value.
+        row.push(await m.powerMeter.readPowerDbm());
+      }
+      powerDbm[String(wl)] = row;
+    }
+  } else {
+    await m.lossTestSet.reference(wavelengthsNm);
+  }
+  return {
+    benchId: bench.id,
+    takenAt: new Date().toISOString(),
+    method: m.kind,
+    fiberCount,
+    wavelengthsNm: [...wavelengthsNm],
+    powerDbm,
+    instruments: await identities(bench),
+  };
+}
+
+export async function measureAllFibers(
+  bench: BenchRuntime,
+  reference: BenchReference,
+  positions: readonly number[],
+  wavelengthsNm: number[],
+  onReading: OnReading,
+  onPosition: OnPosition = () => {},
+): Promise<FiberReading[]> {
+  const readings: FiberReading[] = [];
+  const push = (r: FiberReading): void => {
+    readings.push(r);
+    onReading(r);
+  };
+  const m = bench.method;
+  const { channelOffset } = bench.config;
+  if (m.kind === 'switch-and-meter') {
+    for (const wl of wavelengthsNm) {
+      const refRow = reference.powerDbm[String(wl)];
+      await m.powerMeter.setWavelength(wl);
+      for (const fiber of positions) {
+        onPosition(fiber, wl);
+        await m.switch.selectChannel(channelOffset + fiber);
+        const referenceDbm = refRow?.[fiber - 1] ?? null;
+        const takenAt = new Date().toISOString();
+        try {
+          const measuredDbm = await m.powerMeter.readPowerDbm();
+          const lossDb = referenceDbm === null ? null : referenceDbm - measuredDbm;
+          push({ fiber, wavelengthNm: wl, referenceDbm, measuredDbm, lossDb, takenAt });
+        } catch (err) {
+          const condition = opticalCondition(err);
+          if (condition === undefined) throw err;
+          push({ fiber, wavelengthNm: wl, referenceDbm, measuredDbm: null, lossDb: null, condition, takenAt });
+        }
+      }
+    }
+  } else {
+    for (const wl of wavelengthsNm) {
+      const wanted = new Set(positions);
+      for (const r of (await m.lossTestSet.measureAll(wl)).filter((x) => wanted.has(x.fiber))) {
+        push({
+          fiber: r.fiber,
+          wavelengthNm: wl,
+          referenceDbm: null,
+          measuredDbm: r.powerDbm,
+          lossDb: r.receivedAt === null ? null : r.lossDb,
+          receivedAt: r.receivedAt,
+          ...(r.receivedAt === null ? { condition: 'no-light' as const } : {}),
+          takenAt: new Date().toISOString(),
+        });
+      }
+    }
+  }
+  return readings;
+}

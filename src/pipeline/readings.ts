@@ -1,0 +1,36 @@
+import type { InstrumentIdentity } from '../instruments/capabilities.js';
+
+/** A 1-cord reference: the power each fiber delivered through the launch cord alone. */
+export interface BenchReference {
+  benchId: string;
+  takenAt: string;
+  method: 'switch-and-meter' | 'loss-test-set';
+  fiberCount: number;
+  wavelengthsNm: number[];
+  /** Per wavelength (as a string key), per fiber (index 0 = fiber 1), in dBm. Empty for a loss-test set, which keeps its own. */
+  powerDbm: Record<string, number[]>;
+  instruments: InstrumentIdentity[];
+}
+
+/**
+ * One fiber at one wavelength. `condition` says why a reading has no usable power; the
+ * evaluation turns such a reading into INVALID, never into a number that could pass.
+ */
+export interface FiberReading {
+  fiber: number;
+  wavelengthNm: number;
+  referenceDbm: number | null;
+  measuredDbm: number | null;
+  lossDb: number | null;
+  /** Far-end position where the light arrived, when the method can tell (a loss-test set). */
+  receivedAt?: number | null;
+  condition?: 'no-light' | 'saturated';
+  takenAt: string;
+}
+
+export interface JobProgress {
+  step: 'queued' | 'setup' | 'reference-check' | 'present-dut' | 'measure' | 'evaluate' | 'store' | 'done' | 'aborted';
+  fiber?: number;
+  wavelengthNm?: number;
+  readings: FiberReading[];
+}

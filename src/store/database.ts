@@ -1,0 +1,99 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type Db = Database.Database;
+
+/**
+ * Schema migrations, applied in order; PRAGMA user_version records how many have run. A
+ * migration is never edited once released: add a new one. Each runs in its own transaction.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE certificates (
+    id                INTEGER PRIMARY KEY,
+    uuid              TEXT NOT NULL UNIQUE,
+    bench_id          TEXT NOT NULL,
+    job_id            TEXT NOT NULL UNIQUE,
+    subject_kind      TEXT NOT NULL CHECK (subject_kind IN ('assembly', 'link')),
+    serial            TEXT,
+    link_id           TEXT,
+    verdict           TEXT NOT NULL,
+    limit_set_id      TEXT NOT NULL,
+    limit_set_version TEXT NOT NULL,
+    issued_at         TEXT NOT NULL,
+    body              TEXT NOT NULL,
+    prev_hash         TEXT,
+    hash              TEXT NOT NULL UNIQUE,
+    signature         TEXT NOT NULL,
+    key_id            TEXT NOT NULL
+  );
+  CREATE INDEX certificates_serial ON certificates (serial);
+  CREATE INDEX certificates_link ON certificates (link_id);
+  CREATE INDEX certificates_bench ON certificates (bench_id, id);
+  CREATE INDEX certificates_issued ON certificates (issued_at, verdict);
+  -- Certificates are append-only: an edit must go around the daemon, and verify will see it.
+  CREATE TRIGGER certificates_no_update BEFORE UPDATE ON certificates
+    BEGIN SELECT RAISE(ABORT, 'certificates are append-only'); END;
+  CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates
+    BEGIN SELECT RAISE(ABORT, 'certificates are append-only'); END;
+
+  CREATE TABLE jobs (
+    id             TEXT PRIMARY KEY,
+    bench_id       TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('running', 'completed', 'aborted', 'interrupted')),
+    request        TEXT NOT NULL,
+    operator       TEXT NOT NULL,
+    started_at     TEXT NOT NULL,
+    ended_at       TEXT,
+    reason         TEXT,
+    certificate_id INTEGER REFERENCES certificates (id)
+  );
+  CREATE INDEX jobs_bench ON jobs (bench_id, started_at);
+
+  -- Every key that ever signed a certificate, so old certificates stay verifiable after a new key.
+  CREATE TABLE signing_keys (
+    key_id         TEXT PRIMARY KEY,
+    public_key_pem TEXT NOT NULL,
+    first_used_at  TEXT NOT NULL
+  );
+
+  CREATE TABLE bench_references (
+    id        INTEGER PRIMARY KEY,
+    bench_id  TEXT NOT NULL,
+    taken_at  TEXT NOT NULL,
+    body      TEXT NOT NULL
+  );
+  CREATE INDEX bench_references_latest ON bench_references (bench_id, id);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function openDatabase(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  // WAL: readers (HTTP) never block the writer (jobs); synchronous=FULL so a committed
+  // certificate survives a power cut, not just a process crash.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `database schema version ${current} is newer than this mpocert understands (${MIGRATIONS.length}); upgrade mpocert`,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
