@@ -1,0 +1,227 @@
+/**
+ * Modbus RTU / TCP through modbus-serial, with the library's measured pitfalls handled:
+ * - requests are serialized per bus (one queue per TCP host:port or serial path, across unit ids);
+ * - a timeout is always set;
+ * - after a timeout, a dropped link or "Port Not Open", the client is thrown away and a new one
+ *   is made for the next request (a late reply can never be taken as the answer to the next one);
+ * - exception codes are surfaced by name (InstrumentReportedError, context.exception);
+ * - the reply length is checked against the request.
+ */
+import { createRequire } from 'node:module';
+import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
+import {
+  InstrumentDisconnectedError,
+  InstrumentError,
+  InstrumentReplyError,
+  InstrumentReportedError,
+  InstrumentTimeoutError,
+  type ErrorContext,
+} from '../errors.js';
+import type { LinkState, TransportLogger } from './line-transport.js';
+
+// modbus-serial is CommonJS (module.exports = ModbusRTU): load the constructor through require.
+const ModbusRTUCtor = createRequire(import.meta.url)('modbus-serial') as typeof ModbusRTU;
+
+export type ModbusEndpoint =
+  | { kind: 'modbus-tcp'; host: string; port: number }
+  | { kind: 'modbus-rtu'; path: string; baudRate?: number; dataBits?: 5 | 6 | 7 | 8; parity?: 'none' | 'even' | 'odd' | 'mark' | 'space'; stopBits?: 1 | 1.5 | 2 };
+
+export const MODBUS_EXCEPTIONS: Readonly<Record<number, string>> = {
+  1: 'ILLEGAL FUNCTION',
+  2: 'ILLEGAL DATA ADDRESS',
+  3: 'ILLEGAL DATA VALUE',
+  4: 'SERVER DEVICE FAILURE',
+  5: 'ACKNOWLEDGE',
+  6: 'SERVER DEVICE BUSY',
+  8: 'MEMORY PARITY ERROR',
+  10: 'GATEWAY PATH UNAVAILABLE',
+  11: 'GATEWAY TARGET DEVICE FAILED TO RESPOND',
+};
+
+export function describeModbusEndpoint(e: ModbusEndpoint): string {
+  return e.kind === 'modbus-tcp' ? `modbus-tcp://${e.host}:${e.port}` : `modbus-rtu:${e.path}`;
+}
+
+export interface ModbusBusOptions {
+  timeoutMs?: number;
+  logger?: TransportLogger;
+}
+
+export interface ModbusBusStatus {
+  port: string;
+  state: LinkState;
+  reconnects: number;
+  timeouts: number;
+  lastError?: { message: string; code: string; at: string };
+}
+
+type RegisterType = 'holding' | 'input';
+
+export class ModbusBus {
+  readonly port: string;
+  private client: ModbusRTU | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private state: LinkState = 'offline';
+  private everConnected = false;
+  private readonly stats = { reconnects: 0, timeouts: 0 };
+  private lastError: ModbusBusStatus['lastError'];
+  private readonly timeoutMs: number;
+  private users = 0;
+
+  private static readonly buses = new Map<string, ModbusBus>();
+
+  /** One bus object per physical bus: drivers for several unit ids on one RS-485 line share it. */
+  static shared(endpoint: ModbusEndpoint, opts: ModbusBusOptions = {}): ModbusBus {
+    const key = describeModbusEndpoint(endpoint);
+    let bus = ModbusBus.buses.get(key);
+    if (!bus) {
+      bus = new ModbusBus(endpoint, opts);
+      ModbusBus.buses.set(key, bus);
+    }
+    bus.users++;
+    return bus;
+  }
+
+  constructor(
+    private readonly endpoint: ModbusEndpoint,
+    private readonly opts: ModbusBusOptions = {},
+  ) {
+    this.port = describeModbusEndpoint(endpoint);
+    this.timeoutMs = opts.timeoutMs ?? 1000;
+  }
+
+  status(): ModbusBusStatus {
+    return { port: this.port, state: this.state, ...this.stats, ...(this.lastError ? { lastError: this.lastError } : {}) };
+  }
+
+  readRegisters(unitId: number, type: RegisterType, address: number, length: number, timeoutMs?: number): Promise<number[]> {
+    const command = `read ${type} ${address}+${length} unit ${unitId}`;
+    if (length < 1 || length > 125) throw new InstrumentReplyError(`cannot read ${length} registers in one request (1..125)`, { port: this.port, command });
+    return this.run(command, unitId, timeoutMs, async (c) => {
+      const r = type === 'holding' ? await c.readHoldingRegisters(address, length) : await c.readInputRegisters(address, length);
+      if (!Array.isArray(r.data) || r.data.length !== length) {
+        throw new InstrumentReplyError(`expected ${length} registers, got ${Array.isArray(r.data) ? r.data.length : 'none'}`, {
+          port: this.port,
+          command,
+          received: JSON.stringify(r.data),
+        });
+      }
+      return r.data;
+    });
+  }
+
+  writeRegisters(unitId: number, address: number, values: number[], timeoutMs?: number): Promise<void> {
+    const command = `write holding ${address}=[${values.join(',')}] unit ${unitId}`;
+    if (values.length < 1 || values.length > 123) throw new InstrumentReplyError(`cannot write ${values.length} registers in one request (1..123)`, { port: this.port, command });
+    return this.run(command, unitId, timeoutMs, async (c) => {
+      const r = await c.writeRegisters(address, values);
+      if (r.address !== address || r.length !== values.length) {
+        throw new InstrumentReplyError(`write echo mismatch (address ${r.address}, length ${r.length})`, { port: this.port, command, received: JSON.stringify(r) });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.users = Math.max(0, this.users - 1);
+    if (this.users > 0) return;
+    ModbusBus.buses.delete(this.port);
+    await this.queue.catch(() => undefined);
+    this.state = 'closed';
+    await this.drop();
+  }
+
+  private async drop(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    if (!c) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 500);
+      try {
+        c.close(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      } catch {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  }
+
+  private async connect(command: string): Promise<ModbusRTU> {
+    if (this.client?.isOpen) return this.client;
+    await this.drop();
+    this.state = this.everConnected ? 'reconnecting' : 'connecting';
+    const c = new ModbusRTUCtor();
+    try {
+      const e = this.endpoint;
+      if (e.kind === 'modbus-tcp') {
+        await c.connectTCP(e.host, { port: e.port });
+      } else {
+        await c.connectRTUBuffered(e.path, {
+          baudRate: e.baudRate ?? 19200,
+          dataBits: e.dataBits ?? 8,
+          parity: e.parity ?? 'even',
+          stopBits: e.stopBits ?? 1,
+        });
+      }
+    } catch (err) {
+      this.state = this.everConnected ? 'reconnecting' : 'offline';
+      try {
+        c.close(() => undefined);
+      } catch {
+        /* already closed */
+      }
+      throw new InstrumentDisconnectedError(`cannot open ${this.port}: ${(err as Error).message}`, { port: this.port, command }, { cause: err });
+    }
+    c.setTimeout(this.timeoutMs);
+    if (this.everConnected) this.stats.reconnects++;
+    this.everConnected = true;
+    this.client = c;
+    this.state = 'online';
+    return c;
+  }
+
+  private run<T>(command: string, unitId: number, timeoutMs: number | undefined, fn: (c: ModbusRTU) => Promise<T>): Promise<T> {
+    const task = this.queue.then(async () => {
+      if (this.state === 'closed') throw new InstrumentDisconnectedError('bus closed', { port: this.port, command });
+      const c = await this.connect(command);
+      c.setID(unitId);
+      c.setTimeout(timeoutMs ?? this.timeoutMs);
+      try {
+        return await fn(c);
+      } catch (err) {
+        throw await this.translate(err, command, unitId);
+      }
+    });
+    this.queue = task.catch(() => undefined);
+    return task.catch((err: unknown) => {
+      if (err instanceof InstrumentError) this.lastError = { message: err.describe(), code: err.code, at: new Date().toISOString() };
+      throw err;
+    });
+  }
+
+  private async translate(err: unknown, command: string, unitId: number): Promise<Error> {
+    if (err instanceof InstrumentError) return err;
+    const e = err as { name?: string; message?: string; modbusCode?: number; errno?: string };
+    const ctx: ErrorContext = { port: this.port, command, unitId };
+    if (typeof e.modbusCode === 'number') {
+      const name = MODBUS_EXCEPTIONS[e.modbusCode] ?? `EXCEPTION ${e.modbusCode}`;
+      return new InstrumentReportedError(`Modbus exception ${e.modbusCode} ${name}`, { ...ctx, exception: name, exceptionCode: e.modbusCode, received: `exception ${e.modbusCode}` }, { cause: err });
+    }
+    // Tell a timeout apart by its name (it also carries errno ETIMEDOUT); drop the client so a late reply cannot be matched.
+    if (e.name === 'TransactionTimedOutError') {
+      this.stats.timeouts++;
+      this.state = 'reconnecting';
+      await this.drop();
+      return new InstrumentTimeoutError(`no reply from ${this.port} unit ${unitId} within ${this.timeoutMs} ms`, { ...ctx, received: '(nothing)' }, { cause: err });
+    }
+    if (/data length error|crc|bad/i.test(e.message ?? '')) {
+      await this.drop();
+      return new InstrumentReplyError(`bad Modbus reply: ${e.message}`, { ...ctx, received: e.message }, { cause: err });
+    }
+    this.state = 'reconnecting';
+    await this.drop();
+    return new InstrumentDisconnectedError(`${this.port}: ${e.message ?? String(err)}`, { ...ctx, received: e.errno }, { cause: err });
+  }
+}
