@@ -23,7 +23,14 @@ function simulatorPorts(bench: BenchConfig): { meter: number; switch: number; co
   return { meter: portOf(m.powerMeter), switch: portOf(m.switch), control: bench.operator.port };
 }
 
-export function startSimulatorProcess(ports: { meter: number; switch: number; control: number }): Promise<ChildProcess> {
+export interface SimulatorProcess {
+  child: ChildProcess;
+  /** What the simulator bound, as it printed it (ports are real even when 0 was asked for). */
+  endpoints: { meter: { port: number }; switch: { port: number }; control: { host: string; port: number } };
+}
+
+/** Starts the simulated bench as its own process (dist/fixtures/simulators/run-bench.js). */
+export function startSimulatorProcess(ports: { meter: number; switch: number; control: number }): Promise<SimulatorProcess> {
   const script = join(projectRoot(), 'dist', 'fixtures', 'simulators', 'run-bench.js');
   const child = spawn(
     process.execPath,
@@ -35,9 +42,14 @@ export function startSimulatorProcess(ports: { meter: number; switch: number; co
     const failed = (why: string): void => reject(new MpocertError('SIMULATOR_START', `the simulated bench did not start: ${why}`, { script }));
     child.once('exit', (code) => failed(`it exited with code ${code}`));
     child.once('error', (err) => failed(err.message));
-    lines.once('line', () => {
+    lines.once('line', (line) => {
       child.removeAllListeners('exit');
-      resolve(child);
+      try {
+        resolve({ child, endpoints: JSON.parse(line) as SimulatorProcess['endpoints'] });
+      } catch {
+        child.kill('SIGTERM');
+        failed(`it printed ${JSON.stringify(line)} instead of its endpoints`);
+      }
     });
   });
 }
@@ -47,7 +59,7 @@ export async function demoCommand(configPath: string): Promise<number> {
   const config = loadConfig(configPath);
   const bench = config.benches[0]!;
   const sim = await startSimulatorProcess(simulatorPorts(bench));
-  const stopSim = (): void => void sim.kill('SIGTERM');
+  const stopSim = (): void => void sim.child.kill('SIGTERM');
   process.once('exit', stopSim);
   try {
     return await serveCommand(configPath, (d) => {

@@ -1,0 +1,214 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulatorProcess, type SimulatorProcess } from '../../src/cli/demo.js';
+import { projectRoot } from '../../src/project-root.js';
+
+/**
+ * The real daemon process (dist/, as production runs it) against the simulated bench running as
+ * its own process on loopback TCP, driven over HTTP like a user would. Needs `npm run build`
+ * first, which the README's test command does.
+ */
+const root = projectRoot();
+const TOKEN = 'e2e-token-0123456789abcdef';
+const MTP_MM_LIMIT = 0.6; // source document: MTP multimode insertion loss max per mated pair
+
+let sim: SimulatorProcess;
+let daemon: ChildProcess;
+let dir: string;
+let base: string;
+const daemonLog: string[] = [];
+
+async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token: string | null = TOKEN): Promise<{ status: number; json: T; text: string; type: string }> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let json: unknown = undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* html/csv */
+  }
+  return { status: res.status, json: json as T, text, type: res.headers.get('content-type') ?? '' };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mpocert-e2e-'));
+  sim = await startSimulatorProcess({ meter: 0, switch: 0, control: 0 });
+  const e = sim.endpoints;
+  const config = {
+    dataDir: join(dir, 'data'),
+    logLevel: 'info',
+    http: { host: '127.0.0.1', port: 0, token: TOKEN },
+    products: {
+      'MTP12-OM4-B': {
+        kind: 'assembly',
+        fiberCount: 12,
+        fiberType: 'OM4',
+        connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
+        polarity: { declared: 'B' },
+        limitSet: { id: 'mtp-mpo-connector-grades' },
+      },
+    },
+    benches: [
+      {
+        id: 'e2e',
+        defaultProduct: 'MTP12-OM4-B',
+        wavelengthsNm: [850, 1300],
+        method: { kind: 'switch-and-meter', powerMeter: 'meter', switch: 'switch' },
+        instruments: [
+          { id: 'meter', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port: e.meter.port } },
+          { id: 'switch', dialect: 'dicon-mems-switch', transport: { kind: 'tcp', host: '127.0.0.1', port: e.switch.port } },
+        ],
+        operator: {
+          kind: 'simulated',
+          host: e.control.host,
+          port: e.control.port,
+          assemblies: { 'GOOD-1': 'mtp12-om4-good', 'BAD-7': 'mtp12-om4-fiber7-0.9dB' },
+        },
+      },
+    ],
+  };
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(config));
+  daemon = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  daemon.stderr!.on('data', (c: Buffer) => daemonLog.push(c.toString()));
+  base = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: daemon.stdout! });
+    lines.on('line', (line) => {
+      daemonLog.push(line);
+      const m = /"url":"(http:\/\/[^"]+)".*"msg":"mpocert listening"/.exec(line);
+      if (m) resolve(m[1]!);
+    });
+    daemon.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${daemonLog.join('\n')}`)));
+  });
+});
+
+afterAll(async () => {
+  if (daemon && daemon.exitCode === null) {
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.once('exit', r));
+  }
+  sim?.child.kill('SIGTERM');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Judgment { quantity: string; wavelengthNm: number; end: string; value: number | null; limit: number; margin: number | null; outcome: string }
+interface CertReply {
+  id: number;
+  verdict: string;
+  limitSet: { id: string; version: string };
+  signature: { algorithm: string; keyId: string; hash: string; prevHash: string | null };
+  certificate: {
+    subject: { kind: string; id: string };
+    bench: { id: string; instruments: { raw: string }[] };
+    readings: { fiber: number; wavelengthNm: number; referenceDbm: number; measuredDbm: number; lossDb: number }[];
+    evaluation: { verdict: string; fibers: { fiber: number; outcome: string; judgments: Judgment[] }[] };
+  };
+}
+
+const goodLoss = JSON.parse(readFileSync(join(root, 'fixtures/assemblies/mtp12-om4-good.json'), 'utf8')) as { lossDb: Record<string, number[]> };
+
+describe('daemon end to end on the simulated bench', () => {
+  it('refuses a job before the bench is referenced, and writes without a token', async () => {
+    const noRef = await api('POST', '/jobs', { bench: 'e2e', operator: 'ci', serial: 'GOOD-1', wait: true });
+    expect(noRef.status).toBe(422);
+    expect(noRef.json).toMatchObject({ error: 'NO_REFERENCE' });
+    const noToken = await api('POST', '/benches/e2e/reference', undefined, null);
+    expect(noToken.status).toBe(401);
+    const wrongToken = await api('POST', '/jobs', { bench: 'e2e', operator: 'ci', serial: 'GOOD-1' }, 'x'.repeat(TOKEN.length));
+    expect(wrongToken.status).toBe(401);
+  });
+
+  it('references the bench: source minus launch-cord loss per fiber', async () => {
+    const ref = await api<{ powerDbm: Record<string, number[]> }>('POST', '/benches/e2e/reference');
+    expect(ref.status).toBe(200);
+    // Simulator: source -20.00 dBm at 850 nm, launch cord 0.10 dB on fiber 1 and 0.14 dB on fiber 6.
+    expect(ref.json.powerDbm['850']![0]).toBeCloseTo(-20.1, 6);
+    expect(ref.json.powerDbm['850']![5]).toBeCloseTo(-20.14, 6);
+    expect(ref.json.powerDbm['1300']![0]).toBeCloseTo(-20.6, 6);
+  });
+
+  it('certifies a good assembly PASS with every fiber judged against 0.60 dB', async () => {
+    const job = await api<{ state: string; certificateId: number; verdict: string }>('POST', '/jobs', { bench: 'e2e', operator: 'ci', serial: 'GOOD-1', wait: true });
+    expect(job.status).toBe(200);
+    expect(job.json.state).toBe('completed');
+    const cert = await api<CertReply>('GET', `/certificates/${job.json.certificateId}`);
+    expect(cert.status).toBe(200);
+    const c = cert.json;
+    expect(c.verdict).toBe('PASS');
+    expect(c.limitSet.id).toBe('mtp-mpo-connector-grades');
+    expect(c.signature.algorithm).toBe('Ed25519');
+    expect(c.signature.prevHash).toBeNull(); // first certificate of this bench
+    expect(c.certificate.subject).toMatchObject({ kind: 'assembly', id: 'GOOD-1', description: { fiberType: 'OM4', fiberCount: 12 } });
+    expect(c.certificate.bench.instruments.map((i) => i.raw.split(',')[0])).toEqual(['THORLABS', expect.any(String)]);
+    expect(c.certificate.readings).toHaveLength(24);
+    const fibers = c.certificate.evaluation.fibers;
+    expect(fibers.map((f) => f.fiber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    for (const f of fibers) {
+      expect(f.outcome).toBe('PASS');
+      for (const j of f.judgments) {
+        const expected = goodLoss.lossDb[String(j.wavelengthNm)]![f.fiber - 1]!;
+        expect(j.value).toBeCloseTo(expected, 6);
+        expect(j.limit).toBe(MTP_MM_LIMIT);
+        expect(j.margin).toBeCloseTo(MTP_MM_LIMIT - expected, 6);
+      }
+    }
+    // fiber 10 is the worst at 850 nm: 0.45 dB, margin 0.15 dB
+    expect(fibers[9]!.judgments.find((j) => j.wavelengthNm === 850)!.margin).toBeCloseTo(0.15, 6);
+  });
+
+  it('certifies the bad assembly FAIL on fiber 7 only, with value, limit and margin', async () => {
+    const job = await api<{ state: string; certificateId: number }>('POST', '/jobs', { bench: 'e2e', operator: 'ci', serial: 'BAD-7', wait: true });
+    expect(job.json.state).toBe('completed');
+    const c = (await api<CertReply>('GET', `/certificates/${job.json.certificateId}`)).json;
+    expect(c.verdict).toBe('FAIL');
+    const failing = c.certificate.evaluation.fibers.filter((f) => f.outcome !== 'PASS');
+    expect(failing.map((f) => f.fiber)).toEqual([7]);
+    const at = (wl: number): Judgment => failing[0]!.judgments.find((j) => j.wavelengthNm === wl)!;
+    expect(at(850)).toMatchObject({ outcome: 'FAIL', limit: 0.6 });
+    expect(at(850).value).toBeCloseTo(0.9, 6);
+    expect(at(850).margin).toBeCloseTo(-0.3, 6);
+    expect(at(1300).value).toBeCloseTo(0.85, 6);
+    expect(at(1300).margin).toBeCloseTo(-0.25, 6);
+
+    const list = await api<{ total: number; items: { id: number; verdict: string; serial: string }[] }>('GET', '/certificates?verdict=FAIL');
+    expect(list.json.total).toBe(1);
+    expect(list.json.items[0]).toMatchObject({ id: c.id, verdict: 'FAIL', serial: 'BAD-7' });
+
+    const html = await api('GET', `/certificates/${c.id}?format=html`);
+    expect(html.type).toContain('text/html');
+    expect(html.text).toContain('<p class="verdict">FAIL</p>');
+    expect(html.text).toMatch(/<tr class="FAIL"><td>7<\/td><td>850<\/td>[\s\S]*?<td class="n">0\.90<\/td><td class="n">≤ 0\.60<\/td><td class="n">-0\.30<\/td>/);
+
+    const csv = await api('GET', `/certificates/${c.id}?format=csv`);
+    const rows = csv.text.trim().split('\r\n');
+    expect(rows).toHaveLength(1 + 24);
+    expect(rows.find((r) => r.includes(',7,850,'))).toMatch(/,FAIL,/);
+
+    const verify = await api<{ valid: boolean }>('GET', `/certificates/${c.id}/verify`);
+    expect(verify.json.valid).toBe(true);
+  });
+
+  it('answers bad requests with 4xx and a message', async () => {
+    expect((await api('GET', '/certificates/999999')).status).toBe(404);
+    expect((await api('GET', '/certificates/abc')).status).toBe(400);
+    const unknownBench = await api<{ message: string }>('POST', '/jobs', { bench: 'nope', operator: 'ci', serial: 'X' });
+    expect(unknownBench.status).toBe(404);
+    expect(unknownBench.json.message).toContain('no bench "nope"');
+    const unknownDut = await api('POST', '/jobs', { bench: 'e2e', operator: 'ci', serial: 'NOT-ON-BENCH', wait: true });
+    expect(unknownDut.json).toMatchObject({ state: 'aborted' });
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    daemon.kill('SIGTERM');
+    const code = await new Promise((r) => daemon.once('exit', r));
+    expect(code).toBe(0);
+  });
+});
