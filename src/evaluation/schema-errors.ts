@@ -17,8 +17,16 @@ export function describeSchemaError(error: ErrorObject): string {
   return `${error.instancePath || '/'}: ${error.message ?? 'is invalid'}${allowed}`;
 }
 
-/** The first error is the one a person fixes first; the rest usually follow from it. */
+/**
+ * The first error is the one a person fixes first; the rest usually follow from it. A union of
+ * literals (TypeBox's enum) fails as one `const` error per branch: those become one list.
+ */
 export function firstSchemaError(errors: ErrorObject[] | null | undefined): string {
   const first = errors?.[0];
-  return first ? describeSchemaError(first) : '/: is invalid';
+  if (!first) return '/: is invalid';
+  if (first.keyword !== 'const') return describeSchemaError(first);
+  const allowed = (errors ?? [])
+    .filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath)
+    .map((e) => JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue));
+  return `${first.instancePath || '/'}: must be one of ${allowed.join(', ')}`;
 }
