@@ -106,23 +106,18 @@ function judgeInsertionLoss(reading: Reading, fiber: number, end: End, limit: Li
 
 function judgeValue(value: number, quantity: Judgment['quantity'], limit: Limit, wavelengthNm: number, end: End, fiber: number, guardBandDb: number): Judgment {
   const { margin, outcome } = judgeAgainst(value, limit, guardBandDb);
-  const judgment: Judgment = {
-    quantity,
-    wavelengthNm,
-    end,
-    value,
-    limit: limit.value,
-    limitKind: limit.kind,
-    margin,
-    outcome,
-    basis: limit.basis,
-    ...(limit.verify ? { verify: true as const } : {}),
-  };
-  if (outcome !== 'FAIL') return judgment;
-  const what = quantity === 'insertionLoss' ? 'insertion loss' : 'return loss';
-  const relation = limit.kind === 'max' ? 'exceeds the maximum' : 'is below the minimum';
-  return { ...judgment, reason: `${what} ${formatDb(value)} dB on fiber ${fiber} at ${wavelengthNm} nm, end ${end} ${relation} ${formatDb(limit.value)} dB` };
+  // Built field by field rather than by spreading: this runs once per fiber, wavelength and end.
+  const judgment: Writable<Judgment> = { quantity, wavelengthNm, end, value, limit: limit.value, limitKind: limit.kind, margin, outcome, basis: limit.basis };
+  if (limit.verify) judgment.verify = true;
+  if (outcome === 'FAIL') {
+    const what = quantity === 'insertionLoss' ? 'insertion loss' : 'return loss';
+    const relation = limit.kind === 'max' ? 'exceeds the maximum' : 'is below the minimum';
+    judgment.reason = `${what} ${formatDb(value)} dB on fiber ${fiber} at ${wavelengthNm} nm, end ${end} ${relation} ${formatDb(limit.value)} dB`;
+  }
+  return judgment;
 }
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 function invalid(limit: Limit, quantity: Judgment['quantity'], wavelengthNm: number, end: End, reason: string): Judgment {
   return {
