@@ -186,6 +186,15 @@ export class ModbusLossTestSet implements LossTestSet {
     return this.track(
       (async () => {
         await this.runCommand('measure', wavelengthNm);
+        return this.readResultBlock(wavelengthNm);
+      })(),
+    );
+  }
+
+  /** Reads the current result block (no command): sequence-checked, re-read up to 3 times if torn. */
+  async readResultBlock(wavelengthNm: number): Promise<LossTestFiberResult[]> {
+    return this.track(
+      (async () => {
         const n = this.fibers ?? (await this.fiberCount());
         for (let attempt = 1; ; attempt++) {
           const seq = await this.readRole('sequence');
