@@ -159,11 +159,12 @@ export class JobRunner extends EventEmitter {
           this.emit('progress', view);
         },
         (fiber, wl) => {
+          this.abortIfStopping();
           progress.fiber = fiber;
           progress.wavelengthNm = wl;
         },
       );
-      if (this.stopping) throw new MpocertError('JOB_ABORTED', 'the daemon is shutting down; the job was aborted before its certificate');
+      this.abortIfStopping();
       step('evaluate');
       const identities: InstrumentIdentity[] = [];
       for (const inst of bench.instruments.values()) identities.push(await inst.identify());
@@ -212,6 +213,11 @@ export class JobRunner extends EventEmitter {
       view.reason = reason;
       step('aborted');
     }
+  }
+
+  /** A job stops at the next fiber once shutdown begins: a half-measured job never becomes a certificate. */
+  private abortIfStopping(): void {
+    if (this.stopping) throw new MpocertError('JOB_ABORTED', 'the daemon is shutting down; the job was aborted before its certificate');
   }
 
   view(id: string): JobView | undefined {

@@ -9,6 +9,7 @@ import type { BenchReference, FiberReading } from './readings.js';
  */
 
 export type OnReading = (r: FiberReading) => void;
+/** Called before each fiber is measured; it may throw to stop the procedure (shutdown). */
 export type OnPosition = (fiber: number, wavelengthNm: number) => void;
 
 /**

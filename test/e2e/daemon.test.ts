@@ -1,102 +1,39 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulatorProcess, type SimulatorProcess } from '../../src/cli/demo.js';
-import { projectRoot } from '../../src/project-root.js';
+import {
+  benchConfig,
+  DaemonProcess,
+  root,
+  startSimulatorProcess,
+  tempDir,
+  TOKEN,
+  writeConfig,
+  type SimulatorProcess,
+} from '../support/daemon-harness.js';
 
 /**
- * The real daemon process (dist/, as production runs it) against the simulated bench running as
- * its own process on loopback TCP, driven over HTTP like a user would. Needs `npm run build`
- * first, which the README's test command does.
+ * The real daemon process against the simulated bench running as its own process on loopback
+ * TCP, driven over HTTP like a user would. Needs `npm run build` first (the test command does).
  */
-const root = projectRoot();
-const TOKEN = 'e2e-token-0123456789abcdef';
 const MTP_MM_LIMIT = 0.6; // source document: MTP multimode insertion loss max per mated pair
 
 let sim: SimulatorProcess;
-let daemon: ChildProcess;
-let dir: string;
-let base: string;
-const daemonLog: string[] = [];
-
-async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token: string | null = TOKEN): Promise<{ status: number; json: T; text: string; type: string }> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let json: unknown = undefined;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* html/csv */
-  }
-  return { status: res.status, json: json as T, text, type: res.headers.get('content-type') ?? '' };
-}
+let daemon: DaemonProcess;
+let tmp: ReturnType<typeof tempDir>;
+const api = <T,>(method: string, path: string, body?: unknown, token: string | null = TOKEN) => daemon.api<T>(method, path, body, token);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mpocert-e2e-'));
+  tmp = tempDir('mpocert-e2e-');
   sim = await startSimulatorProcess({ meter: 0, switch: 0, control: 0 });
-  const e = sim.endpoints;
-  const config = {
-    dataDir: join(dir, 'data'),
-    logLevel: 'info',
-    http: { host: '127.0.0.1', port: 0, token: TOKEN },
-    products: {
-      'MTP12-OM4-B': {
-        kind: 'assembly',
-        fiberCount: 12,
-        fiberType: 'OM4',
-        connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
-        polarity: { declared: 'B' },
-        limitSet: { id: 'mtp-mpo-connector-grades' },
-      },
-    },
-    benches: [
-      {
-        id: 'e2e',
-        defaultProduct: 'MTP12-OM4-B',
-        wavelengthsNm: [850, 1300],
-        method: { kind: 'switch-and-meter', powerMeter: 'meter', switch: 'switch' },
-        instruments: [
-          { id: 'meter', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port: e.meter.port } },
-          { id: 'switch', dialect: 'dicon-mems-switch', transport: { kind: 'tcp', host: '127.0.0.1', port: e.switch.port } },
-        ],
-        operator: {
-          kind: 'simulated',
-          host: e.control.host,
-          port: e.control.port,
-          assemblies: { 'GOOD-1': 'mtp12-om4-good', 'BAD-7': 'mtp12-om4-fiber7-0.9dB' },
-        },
-      },
-    ],
-  };
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify(config));
-  daemon = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  daemon.stderr!.on('data', (c: Buffer) => daemonLog.push(c.toString()));
-  base = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: daemon.stdout! });
-    lines.on('line', (line) => {
-      daemonLog.push(line);
-      const m = /"url":"(http:\/\/[^"]+)".*"msg":"mpocert listening"/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-    daemon.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${daemonLog.join('\n')}`)));
-  });
+  const configPath = writeConfig(tmp.dir, [benchConfig({ id: 'e2e', sim, assemblies: { 'GOOD-1': 'mtp12-om4-good', 'BAD-7': 'mtp12-om4-fiber7-0.9dB' } })]);
+  daemon = await new DaemonProcess(configPath).start();
 });
 
 afterAll(async () => {
-  if (daemon && daemon.exitCode === null) {
-    daemon.kill('SIGTERM');
-    await new Promise((r) => daemon.once('exit', r));
-  }
+  if (daemon) await daemon.kill('SIGTERM');
   sim?.child.kill('SIGTERM');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  tmp?.remove();
 });
 
 interface Judgment { quantity: string; wavelengthNm: number; end: string; value: number | null; limit: number; margin: number | null; outcome: string }
@@ -207,8 +144,6 @@ describe('daemon end to end on the simulated bench', () => {
   });
 
   it('stops cleanly on SIGTERM', async () => {
-    daemon.kill('SIGTERM');
-    const code = await new Promise((r) => daemon.once('exit', r));
-    expect(code).toBe(0);
+    expect(await daemon.kill('SIGTERM')).toBe(0);
   });
 });
