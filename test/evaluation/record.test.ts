@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { parseTestRecord, TestRecordSchema } from '../../src/evaluation/index.js';
-import { assembly, link } from './records.js';
+import { evaluateRecord, parseTestRecord, TestRecordSchema } from '../../src/evaluation/index.js';
+import { assembly, library, link } from './records.js';
 
 const SCHEMA_FILE = 'docs/test-record.schema.json';
 
@@ -57,5 +57,17 @@ describe('the published JSON schema', () => {
     const generated = `${JSON.stringify(TestRecordSchema, null, 2)}\n`;
     if (process.env.UPDATE_RECORD_SCHEMA === '1') writeFileSync(SCHEMA_FILE, generated);
     expect(readFileSync(SCHEMA_FILE, 'utf8')).toBe(generated);
+  });
+});
+
+describe('docs/record-format.md', () => {
+  it('its assembly and link examples parse and judge as the text says', () => {
+    const blocks = [...readFileSync('docs/record-format.md', 'utf8').matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1] ?? '') as unknown);
+    expect(blocks).toHaveLength(2);
+    const [assemblyExample, linkExample] = blocks.map((b) => evaluateRecord(parseTestRecord(b), library));
+    expect(assemblyExample?.verdict).toBe('FAIL');
+    expect(assemblyExample?.fibers.filter((f) => f.outcome === 'FAIL').map((f) => f.fiber)).toEqual([12]);
+    expect(linkExample?.verdict).toBe('PASS');
+    expect(linkExample?.link?.budgets[0]?.limitDb).toBeCloseTo(1.7975, 12);
   });
 });
