@@ -14,32 +14,17 @@ export function readingsFor(
   );
 }
 
+/** A 12-fiber OM4 test at 850 and 1300 nm with every reading at `lossDb`. */
+function twelveFiberOm4(lossDb: number) {
+  return { fiberCount: 12 as const, fiberType: 'OM4' as const, wavelengthsNm: [850, 1300], readings: readingsFor(12, [850, 1300], lossDb) };
+}
+
 export function assembly(overrides: Partial<AssemblyRecord> = {}): AssemblyRecord {
-  return {
-    kind: 'assembly',
-    serialNumber: 'SN-1',
-    limitSet: { id: 'mtp-mpo-connector-grades' },
-    fiberCount: 12,
-    fiberType: 'OM4',
-    connectors: { A: { family: 'MTP', gender: 'male' }, B: { family: 'MTP', gender: 'male' } },
-    wavelengthsNm: [850, 1300],
-    readings: readingsFor(12, [850, 1300], 0.3),
-    ...overrides,
-  };
+  const connectors: AssemblyRecord['connectors'] = { A: { family: 'MTP', gender: 'male' }, B: { family: 'MTP', gender: 'male' } };
+  return { kind: 'assembly', serialNumber: 'SN-1', limitSet: { id: 'mtp-mpo-connector-grades' }, connectors, ...twelveFiberOm4(0.3), ...overrides };
 }
 
 export function link(overrides: Partial<LinkRecord> = {}): LinkRecord {
-  return {
-    kind: 'link',
-    linkId: 'L-1',
-    limitSet: { id: 'mpocert-default' },
-    fiberCount: 12,
-    fiberType: 'OM4',
-    lengthM: 100,
-    connections: 2,
-    splices: 0,
-    wavelengthsNm: [850, 1300],
-    readings: readingsFor(12, [850, 1300], 1.0),
-    ...overrides,
-  };
+  const budget = { lengthM: 100, connections: 2, splices: 0 };
+  return { kind: 'link', linkId: 'L-1', limitSet: { id: 'mpocert-default' }, ...budget, ...twelveFiberOm4(1.0), ...overrides };
 }
