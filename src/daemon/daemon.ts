@@ -6,6 +6,8 @@ import { buildHttpServer } from '../http/server.js';
 import { BenchRuntime } from '../pipeline/bench-runtime.js';
 import { JobRunner } from '../pipeline/job-runner.js';
 import { createJobJudge } from '../pipeline/judge-job.js';
+import type { JobView } from '../pipeline/job-runner.js';
+import { DaemonMetrics } from './metrics.js';
 import { CertificateStore } from '../store/certificate-store.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { JobStore } from '../store/job-store.js';
@@ -43,13 +45,17 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const benches = new Map(config.benches.map((b) => [b.id, new BenchRuntime(b)]));
   const referenceMaxAgeMs = config.reference.maxAgeHours * 3_600_000;
   const runner = new JobRunner(benches, jobs, new ReferenceStore(db), judge, { referenceMaxAgeMs });
-  runner.on('job-ended', (v: { id: string; benchId: string; state: string; verdict?: string; reason?: string; certificateId?: number }) =>
-    logger.info({ job: v.id, bench: v.benchId, state: v.state, verdict: v.verdict, reason: v.reason, certificate: v.certificateId }, 'job ended'),
-  );
+  const metrics = new DaemonMetrics(benches, (id) => runner.latestReference(id));
+  runner.on('job-ended', (v: JobView) => {
+    logger.info({ job: v.id, bench: v.benchId, state: v.state, verdict: v.verdict, reason: v.reason, certificate: v.certificateId }, 'job ended');
+    metrics.jobs.inc({ bench: v.benchId, state: v.state });
+    if (v.verdict) metrics.verdicts.inc({ bench: v.benchId, verdict: v.verdict });
+    if (v.errorCode?.startsWith('INSTRUMENT_')) metrics.instrumentErrors.inc({ bench: v.benchId, code: v.errorCode });
+  });
 
   let app: FastifyInstance;
   try {
-    app = buildHttpServer({ benches, runner, certificates, parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs });
+    app = await buildHttpServer({ benches, runner, certificates, parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics });
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     db.close();

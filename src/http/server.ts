@@ -1,3 +1,4 @@
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -6,6 +7,8 @@ import type { JobRunner } from '../pipeline/job-runner.js';
 import type { BenchRuntime } from '../pipeline/bench-runtime.js';
 import type { CertificateStore } from '../store/certificate-store.js';
 import type { SubjectRequestParser } from '../pipeline/judge-job.js';
+import type { DaemonMetrics } from '../daemon/metrics.js';
+import { SOFTWARE } from '../pipeline/software.js';
 import { renderCertificateCsv } from './certificate-csv.js';
 import { renderCertificateHtml } from './certificate-html.js';
 import * as S from './schemas.js';
@@ -18,6 +21,7 @@ export interface HttpDeps {
   token: string;
   logger: Logger;
   referenceMaxAgeMs: number;
+  metrics: DaemonMetrics;
 }
 
 const REFUSAL_STATUS: Record<string, number> = {
@@ -42,13 +46,26 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
-export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     // Jobs are logged when they end; one line per GET would bury them.
     disableRequestLogging: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'mpocert', version: SOFTWARE.version, description: 'MPO/MTP fiber certification daemon' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.httpLatency.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
   const requireToken = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -73,6 +90,11 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not-found', message: `no route ${req.method} ${req.url}` }));
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
 
   app.get('/healthz', { schema: { response: { 200: S.Health } } }, async () => ({ status: 'ok' as const }));
 
@@ -157,7 +179,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     return { id, valid: result.problems.length === 0, problems: result.problems };
   });
 
-  app.post('/jobs', { preHandler: requireToken, schema: { body: S.JobBody } }, async (req, reply) => {
+  app.post('/jobs', { preHandler: requireToken, schema: { body: S.JobBody, security: [{ bearer: [] }] } }, async (req, reply) => {
     const body = req.body as S.JobBodyT;
     const subject = deps.parseSubject(body);
     const view = deps.runner.start({ benchId: body.bench, operator: body.operator, subject });
@@ -175,7 +197,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     return view;
   });
 
-  app.post('/benches/:id/reference', { preHandler: requireToken, schema: { params: S.BenchIdParam } }, async (req) => {
+  app.post('/benches/:id/reference', { preHandler: requireToken, schema: { params: S.BenchIdParam, security: [{ bearer: [] }] } }, async (req) => {
     const { id } = req.params as { id: string };
     const ref = await deps.runner.reference(id);
     return { benchId: ref.benchId, takenAt: ref.takenAt, wavelengthsNm: ref.wavelengthsNm, fiberCount: ref.fiberCount, powerDbm: ref.powerDbm };

@@ -23,6 +23,8 @@ export interface JobView {
   state: 'running' | 'completed' | 'aborted' | 'interrupted';
   progress: JobProgress;
   reason?: string;
+  /** The typed error's code when the job aborted (e.g. INSTRUMENT_TIMEOUT). */
+  errorCode?: string;
   certificateId?: number;
   verdict?: string;
 }
@@ -211,6 +213,7 @@ export class JobRunner extends EventEmitter {
       this.jobs.abort(view.id, reason, this.now().toISOString());
       view.state = 'aborted';
       view.reason = reason;
+      view.errorCode = err instanceof MpocertError ? err.code : 'INTERNAL';
       step('aborted');
     }
   }

@@ -133,6 +133,22 @@ describe('daemon end to end on the simulated bench', () => {
     expect(verify.json.valid).toBe(true);
   });
 
+  it('publishes Prometheus metrics and an OpenAPI document', async () => {
+    const metrics = await api('GET', '/metrics');
+    expect(metrics.type).toContain('text/plain');
+    expect(metrics.text).toContain('mpocert_certificates_total{bench="e2e",verdict="PASS"} 1');
+    expect(metrics.text).toContain('mpocert_certificates_total{bench="e2e",verdict="FAIL"} 1');
+    expect(metrics.text).toContain('mpocert_jobs_total{bench="e2e",state="completed"} 2');
+    expect(metrics.text).toContain('mpocert_instrument_online{bench="e2e",instrument="meter"} 1');
+    expect(metrics.text).toMatch(/mpocert_http_request_duration_seconds_count\{method="GET",route="\/certificates\/:id",status="200"\} \d+/);
+    const openapi = await api<{ openapi: string; paths: Record<string, Record<string, unknown>> }>('GET', '/openapi.json');
+    expect(openapi.json.openapi).toMatch(/^3\./);
+    expect(Object.keys(openapi.json.paths).sort()).toEqual(
+      ['/benches/{id}/reference', '/certificates', '/certificates/{id}', '/certificates/{id}/verify', '/healthz', '/jobs', '/jobs/{id}', '/signing-keys', '/status'].sort(),
+    );
+    expect(openapi.json.paths['/jobs']!.post).toMatchObject({ security: [{ bearer: [] }] });
+  });
+
   it('answers bad requests with 4xx and a message', async () => {
     expect((await api('GET', '/certificates/999999')).status).toBe(404);
     expect((await api('GET', '/certificates/abc')).status).toBe(400);
