@@ -40,8 +40,12 @@ export async function certifyCommand(opts: {
     process.stderr.write(`mpocert certify: job ${job.id} ${job.state}: ${job.reason ?? 'no reason recorded'}\n`);
     return 2;
   }
-  const cert = await client.request<{ verdict: string; certificate: { evaluation: Evaluation } }>('GET', `/certificates/${job.certificateId}`);
+  const cert = await client.request<{ verdict: string; certificate: { evaluation: Evaluation; polarityMeasured?: boolean } }>(
+    'GET',
+    `/certificates/${job.certificateId}`,
+  );
   out(`${opts.serial ?? opts.link}: ${cert.verdict}  (certificate ${job.certificateId}, job ${job.id})`);
+  if (cert.certificate.polarityMeasured === false) out('  polarity not verified: this bench cannot see where light arrives (loss only)');
   const notPassing = fiberRows(cert.certificate.evaluation.fibers).filter((x) => x.outcome !== 'PASS');
   if (notPassing.length === 0) for (const reason of cert.certificate.evaluation.reasons) out(`  ${reason}`);
   for (const r of notPassing) {

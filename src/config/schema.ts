@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { InstrumentConfigSchema } from '../../drivers/registry.js';
+import { ConnectorSchema } from '../evaluation/record-schema.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'letters, digits, _ . -' });
 
@@ -40,6 +41,28 @@ const OperatorSchema = Type.Union([
   ),
 ]);
 
+/**
+ * A test cord or bench port whose matings are counted: each job mates it once with the device
+ * under test. Its count lives in the database; replacing the cord means giving it a new id.
+ */
+const CountedConnectorSchema = Type.Object(
+  {
+    id: Id,
+    connector: ConnectorSchema,
+    ratedMatingCycles: Type.Optional(Type.Integer({ minimum: 1, description: 'overrides the rated cycles of its grade' })),
+  },
+  { additionalProperties: false },
+);
+
+const TestCordsSchema = Type.Object(
+  {
+    launchCord: Type.Optional(CountedConnectorSchema),
+    receiveCord: Type.Optional(CountedConnectorSchema),
+    benchPort: Type.Optional(CountedConnectorSchema),
+  },
+  { additionalProperties: false, default: {}, description: 'connector = the end that mates with the device under test' },
+);
+
 export const BenchConfigSchema = Type.Object(
   {
     id: Id,
@@ -51,6 +74,7 @@ export const BenchConfigSchema = Type.Object(
     fiberCount: Type.Union([Type.Literal(8), Type.Literal(12), Type.Literal(16), Type.Literal(24)], { default: 12 }),
     wavelengthsNm: Type.Array(Type.Integer({ minimum: 600, maximum: 1700 }), { minItems: 1, default: [850, 1300] }),
     operator: OperatorSchema,
+    testCords: TestCordsSchema,
     defaultProduct: Type.Optional(Type.String({ description: 'product certified when a job names none' })),
   },
   { additionalProperties: false },

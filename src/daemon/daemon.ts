@@ -12,6 +12,7 @@ import { CertificateStore } from '../store/certificate-store.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { JobStore } from '../store/job-store.js';
 import { ReferenceStore } from '../store/reference-store.js';
+import { CordStore } from '../store/cord-store.js';
 import { loadOrCreateSigningKey } from '../store/signing-key.js';
 
 export interface RunningDaemon {
@@ -44,7 +45,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const judge = createJobJudge(config, certificates);
   const benches = new Map(config.benches.map((b) => [b.id, new BenchRuntime(b)]));
   const referenceMaxAgeMs = config.reference.maxAgeHours * 3_600_000;
-  const runner = new JobRunner(benches, jobs, new ReferenceStore(db), judge, { referenceMaxAgeMs });
+  const cords = new CordStore(db);
+  const runner = new JobRunner(benches, jobs, new ReferenceStore(db), judge, cords, { referenceMaxAgeMs });
   const metrics = new DaemonMetrics(benches, (id) => runner.latestReference(id));
   runner.on('job-ended', (v: JobView) => {
     logger.info({ job: v.id, bench: v.benchId, state: v.state, verdict: v.verdict, reason: v.reason, certificate: v.certificateId }, 'job ended');
@@ -55,7 +57,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
 
   let app: FastifyInstance;
   try {
-    app = await buildHttpServer({ benches, runner, certificates, parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics });
+    app = await buildHttpServer({ benches, runner, certificates, parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords });
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     db.close();

@@ -69,7 +69,7 @@ export function renderCertificateHtml(cert: StoredCertificate): string {
   const pol = ev.polarity;
   const polarity = pol
     ? `<p>Declared: <b>${esc(pol.declared ?? '—')}</b>${pol.expectedType ? ` (expects type ${esc(pol.expectedType)})` : ''}.
-${pol.classification ? ` Measured map fits type <b>${esc(pol.classification.bestFit ?? 'none')}</b> at ${pol.classification.matchingPositions}/${pol.classification.positions} positions.` : ' Not measured by this bench (no per-position receive).'}
+${pol.classification ? ` Measured map fits type <b>${esc(pol.classification.bestFit ?? 'none')}</b> at ${pol.classification.matchingPositions}/${pol.classification.positions} positions.` : ' <b>Polarity NOT verified</b>: this bench cannot see where each fiber\'s light arrives; the verdict covers loss only.'}
 ${pol.outcome ? ` Result: <b style="color:${OUTCOME_COLOUR[pol.outcome]}">${esc(pol.outcome)}</b>.` : ''}</p>
 ${(pol.differencesFromDeclared ?? []).length ? `<ul>${pol.differencesFromDeclared!.map((x) => `<li>position ${x.position}: expected ${x.expected}, measured ${x.measured ?? 'dark'} (${esc(x.kind)})</li>`).join('')}</ul>` : ''}`
     : '<p>No polarity declared.</p>';

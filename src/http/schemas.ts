@@ -95,3 +95,22 @@ export const StatusReply = Type.Object({
     }),
   ),
 });
+
+export const CordParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), cordId: Type.String({ minLength: 1, maxLength: 64 }) });
+export const ReverifyBody = Type.Object(
+  { operator: Type.String({ minLength: 1, maxLength: 128, description: 'who re-verified the cord' }) },
+  { additionalProperties: false },
+);
+export const CordList = Type.Object({
+  cords: Type.Array(
+    Type.Object({
+      role: Type.String(),
+      cordId: Type.String(),
+      matingCount: Type.Integer(),
+      reverifiedAtMatingCount: Type.Union([Type.Integer(), Type.Null()]),
+      reverifiedAt: Type.Union([Type.String(), Type.Null()]),
+      reverifiedBy: Type.Union([Type.String(), Type.Null()]),
+      connector: Type.Unknown(),
+    }),
+  ),
+});

@@ -6,6 +6,7 @@ import { describeError, InputError, JobRefusedError, MpocertError } from '../err
 import type { JobRunner } from '../pipeline/job-runner.js';
 import type { BenchRuntime } from '../pipeline/bench-runtime.js';
 import type { CertificateStore } from '../store/certificate-store.js';
+import type { CordStore } from '../store/cord-store.js';
 import type { SubjectRequestParser } from '../pipeline/judge-job.js';
 import type { DaemonMetrics } from '../daemon/metrics.js';
 import { SOFTWARE } from '../pipeline/software.js';
@@ -22,6 +23,7 @@ export interface HttpDeps {
   logger: Logger;
   referenceMaxAgeMs: number;
   metrics: DaemonMetrics;
+  cords: CordStore;
 }
 
 const REFUSAL_STATUS: Record<string, number> = {
@@ -201,6 +203,26 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     const { id } = req.params as { id: string };
     const ref = await deps.runner.reference(id);
     return { benchId: ref.benchId, takenAt: ref.takenAt, wavelengthsNm: ref.wavelengthsNm, fiberCount: ref.fiberCount, powerDbm: ref.powerDbm };
+  });
+
+  app.get('/benches/:id/cords', { schema: { params: S.BenchIdParam, response: { 200: S.CordList, 404: S.ErrorReply } } }, async (req, reply) => {
+    const bench = deps.benches.get((req.params as { id: string }).id);
+    if (!bench) return reply.code(404).send({ error: 'not-found', message: `no bench ${(req.params as { id: string }).id}` });
+    const c = bench.config.testCords;
+    const roles = [['launchCord', c.launchCord], ['receiveCord', c.receiveCord], ['benchPort', c.benchPort]] as const;
+    return {
+      cords: roles.filter(([, cord]) => cord !== undefined).map(([role, cord]) => ({ role, ...deps.cords.get(cord!.id), connector: cord!.connector })),
+    };
+  });
+
+  app.post('/benches/:id/cords/:cordId/reverify', { preHandler: requireToken, schema: { params: S.CordParams, body: S.ReverifyBody, security: [{ bearer: [] }] } }, async (req, reply) => {
+    const { id, cordId } = req.params as { id: string; cordId: string };
+    const bench = deps.benches.get(id);
+    const c = bench?.config.testCords;
+    if (!bench || ![c?.launchCord, c?.receiveCord, c?.benchPort].some((x) => x?.id === cordId)) {
+      return reply.code(404).send({ error: 'not-found', message: `bench ${id} has no test cord ${cordId}` });
+    }
+    return deps.cords.reverify(cordId, (req.body as { operator: string }).operator, new Date().toISOString());
   });
 
   return app;

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { describeError, JobRefusedError, MpocertError } from '../errors.js';
 import type { InstrumentIdentity } from '../instruments/capabilities.js';
 import type { StoredCertificate } from '../store/certificate-store.js';
+import type { CordStore, CordWear } from '../store/cord-store.js';
 import type { JobStore } from '../store/job-store.js';
 import type { ReferenceStore } from '../store/reference-store.js';
 import type { BenchRuntime } from './bench-runtime.js';
@@ -50,6 +51,7 @@ export class JobRunner extends EventEmitter {
     private readonly jobs: JobStore,
     private readonly references: ReferenceStore,
     private readonly judge: JobJudge,
+    private readonly cords: CordStore,
     private readonly options: JobRunnerOptions,
   ) {
     super();
@@ -81,6 +83,7 @@ export class JobRunner extends EventEmitter {
       await bench.operator.prepareReference();
       const ref = await takeReference(bench);
       this.references.save(benchId, ref.takenAt, ref);
+      this.emit('reference', ref);
       return ref;
     } finally {
       this.busy.delete(benchId);
@@ -95,15 +98,20 @@ export class JobRunner extends EventEmitter {
    * Checks what can be checked without touching an instrument, records the job, and starts it.
    * Rejects (and records nothing) when the request cannot run at all.
    */
-  start(request: JobRequest): JobView {
-    const bench = this.bench(request.benchId);
-    this.judge.checkRequest(request.subject, bench.config);
-    const reference = this.usableReference(bench, request.subject);
+  start(requested: JobRequest): JobView {
+    const bench = this.bench(requested.benchId);
+    const { subject, matedCordIds } = this.withTestCords(requested.subject, bench);
+    const request = { ...requested, subject };
+    this.judge.checkRequest(subject, bench.config);
+    const reference = this.usableReference(bench, subject);
     this.claim(bench.id, 'a job');
     const id = randomUUID();
     const view: JobView = { id, benchId: bench.id, state: 'running', progress: { step: 'queued', readings: [] } };
     try {
-      this.jobs.start({ id, benchId: bench.id, request: { ...request }, operator: request.operator, startedAt: this.now().toISOString() });
+      this.jobs.start(
+        { id, benchId: bench.id, request: { ...requested }, operator: request.operator, startedAt: this.now().toISOString() },
+        matedCordIds,
+      );
     } catch (err) {
       this.busy.delete(bench.id);
       throw err;
@@ -118,6 +126,31 @@ export class JobRunner extends EventEmitter {
     return view;
   }
 
+  /**
+   * Adds the bench's test cords, with the matings this job will add, to what is judged: the
+   * setup check refuses a worn cord or a wrong gender before anything is measured, and the
+   * certificate records each cord and its count. The bench port counts only when no launch
+   * cord sits between it and the device.
+   */
+  private withTestCords(subject: JobSubject, bench: BenchRuntime): { subject: JobSubject; matedCordIds: string[] } {
+    const cords = bench.config.testCords;
+    const counted = (c: NonNullable<typeof cords.launchCord>, wear: CordWear) => ({
+      id: c.id,
+      connector: c.connector,
+      matingCount: wear.matingCount + 1,
+      ...(c.ratedMatingCycles !== undefined ? { ratedMatingCycles: c.ratedMatingCycles } : {}),
+      ...(wear.reverifiedAtMatingCount !== null ? { reverifiedAtMatingCount: wear.reverifiedAtMatingCount } : {}),
+    });
+    const mated = [cords.launchCord, cords.receiveCord, cords.launchCord ? undefined : cords.benchPort].filter((c) => c !== undefined);
+    if (mated.length === 0) return { subject, matedCordIds: [] };
+    const setup = {
+      ...(cords.launchCord ? { launchCord: counted(cords.launchCord, this.cords.get(cords.launchCord.id)) } : {}),
+      ...(cords.receiveCord ? { receiveCord: counted(cords.receiveCord, this.cords.get(cords.receiveCord.id)) } : {}),
+      ...(!cords.launchCord && cords.benchPort ? { benchPort: counted(cords.benchPort, this.cords.get(cords.benchPort.id)) } : {}),
+    };
+    return { subject: { ...subject, template: { ...subject.template, setup } }, matedCordIds: mated.map((c) => c.id) };
+  }
+
   private usableReference(bench: BenchRuntime, subject: JobSubject): BenchReference {
     const ref = this.latestReference(bench.id);
     const ctx = { bench: bench.id };
@@ -126,6 +159,10 @@ export class JobRunner extends EventEmitter {
     if (ageMs > this.options.referenceMaxAgeMs) {
       const hours = (ageMs / 3_600_000).toFixed(1);
       throw new JobRefusedError('REFERENCE_EXPIRED', `bench "${bench.id}" reference is ${hours} h old, older than allowed: reference it again`, ctx);
+    }
+    const cord = bench.config.testCords.launchCord?.id ?? null;
+    if ((ref.launchCordId ?? null) !== cord) {
+      throw new JobRefusedError('REFERENCE_OTHER_CORD', `bench "${bench.id}" was referenced with launch cord ${ref.launchCordId ?? '(none)'}, it now has ${cord ?? '(none)'}: reference it again`, ctx);
     }
     for (const wl of subject.wavelengthsNm) {
       if (!ref.wavelengthsNm.includes(wl)) {
@@ -185,6 +222,8 @@ export class JobRunner extends EventEmitter {
         subject: { kind: request.subject.kind, id: request.subject.id, description: request.subject.template },
         readings,
         limitSet: { id: judged.limitSetId, version: judged.limitSetVersion },
+        // Said outright so nobody reads a PASS as covering polarity when the bench could not see it.
+        polarityMeasured: readings.some((r) => r.receivedAt !== undefined),
         verdict: judged.verdict,
         evaluation: judged.evaluation,
       };

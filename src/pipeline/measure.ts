@@ -54,6 +54,7 @@ export async function takeReference(bench: BenchRuntime, onPosition: OnPosition 
     wavelengthsNm: [...wavelengthsNm],
     powerDbm,
     instruments: await identities(bench),
+    launchCordId: bench.config.testCords.launchCord?.id ?? null,
   };
 }
 

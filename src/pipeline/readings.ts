@@ -10,6 +10,8 @@ export interface BenchReference {
   /** Per wavelength (as a string key), per fiber (index 0 = fiber 1), in dBm. Empty for a loss-test set, which keeps its own. */
   powerDbm: Record<string, number[]>;
   instruments: InstrumentIdentity[];
+  /** The launch cord the reference was taken through: a job through another cord needs a new reference. */
+  launchCordId: string | null;
 }
 
 /**

@@ -66,6 +66,18 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX bench_references_latest ON bench_references (bench_id, id);
   `,
+  `
+  -- Matings of each test cord and bench port with a device under test, and when it was last
+  -- re-verified (wear counts from there).
+  CREATE TABLE cord_matings (
+    cord_id                     TEXT PRIMARY KEY,
+    mating_count                INTEGER NOT NULL DEFAULT 0,
+    reverified_at_mating_count  INTEGER,
+    reverified_at               TEXT,
+    reverified_by               TEXT,
+    updated_at                  TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,5 +1,6 @@
 import type { Db } from './database.js';
 import type { CertificateStore, NewCertificate, StoredCertificate } from './certificate-store.js';
+import { CordStore } from './cord-store.js';
 
 export type JobState = 'running' | 'completed' | 'aborted' | 'interrupted';
 
@@ -59,12 +60,17 @@ export class JobStore {
       .run(now).changes;
   }
 
-  start(job: { id: string; benchId: string; request: Record<string, unknown>; operator: string; startedAt: string }): void {
-    this.db
-      .prepare(
-        `INSERT INTO jobs (id, bench_id, state, request, operator, started_at) VALUES (?, ?, 'running', ?, ?, ?)`,
-      )
-      .run(job.id, job.benchId, JSON.stringify(job.request), job.operator, job.startedAt);
+  /** Records the job and the mating of each test cord with the device under test, together. */
+  start(
+    job: { id: string; benchId: string; request: Record<string, unknown>; operator: string; startedAt: string },
+    matedCordIds: readonly string[] = [],
+  ): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(`INSERT INTO jobs (id, bench_id, state, request, operator, started_at) VALUES (?, ?, 'running', ?, ?, ?)`)
+        .run(job.id, job.benchId, JSON.stringify(job.request), job.operator, job.startedAt);
+      new CordStore(this.db).addMating(matedCordIds, job.startedAt);
+    })();
   }
 
   /** Stores the certificate and closes the job in one transaction: both land, or neither. */

@@ -144,7 +144,7 @@ describe('daemon end to end on the simulated bench', () => {
     const openapi = await api<{ openapi: string; paths: Record<string, Record<string, unknown>> }>('GET', '/openapi.json');
     expect(openapi.json.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.json.paths).sort()).toEqual(
-      ['/benches/{id}/reference', '/certificates', '/certificates/{id}', '/certificates/{id}/verify', '/healthz', '/jobs', '/jobs/{id}', '/signing-keys', '/status'].sort(),
+      ['/benches/{id}/cords', '/benches/{id}/cords/{cordId}/reverify', '/benches/{id}/reference', '/certificates', '/certificates/{id}', '/certificates/{id}/verify', '/healthz', '/jobs', '/jobs/{id}', '/signing-keys', '/status'].sort(),
     );
     expect(openapi.json.paths['/jobs']!.post).toMatchObject({ security: [{ bearer: [] }] });
   });
