@@ -26,15 +26,23 @@ function simulatorPorts(bench: BenchConfig): { meter: number; switch: number; co
 export interface SimulatorProcess {
   child: ChildProcess;
   /** What the simulator bound, as it printed it (ports are real even when 0 was asked for). */
-  endpoints: { meter: { port: number }; switch: { port: number }; control: { host: string; port: number } };
+  endpoints: {
+    meter: SimulatedEndpoint;
+    switch: SimulatedEndpoint;
+    control: { host: string; port: number };
+    lossTestSet?: SimulatedEndpoint & { unitId: number; profile: string };
+  };
 }
 
+/** A simulated device's address, shaped as an instrument transport config (plus its dialect). */
+export type SimulatedEndpoint = { dialect: string } & ({ kind: 'tcp' | 'modbus-tcp'; host: string; port: number } | { kind: 'serial'; path: string; baudRate: number });
+
 /** Starts the simulated bench as its own process (dist/fixtures/simulators/run-bench.js). */
-export function startSimulatorProcess(ports: { meter: number; switch: number; control: number }): Promise<SimulatorProcess> {
+export function startSimulatorProcess(ports: { meter: number; switch: number; control: number }, extraArgs: string[] = []): Promise<SimulatorProcess> {
   const script = join(projectRoot(), 'dist', 'fixtures', 'simulators', 'run-bench.js');
   const child = spawn(
     process.execPath,
-    [script, '--host', '127.0.0.1', '--meter-port', String(ports.meter), '--switch-port', String(ports.switch), '--control-port', String(ports.control)],
+    [script, '--host', '127.0.0.1', '--meter-port', String(ports.meter), '--switch-port', String(ports.switch), '--control-port', String(ports.control), ...extraArgs],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startSimulatorProcess, type SimulatorProcess } from '../../src/cli/demo.js';
+import { startSimulatorProcess, type SimulatedEndpoint, type SimulatorProcess } from '../../src/cli/demo.js';
 import { projectRoot } from '../../src/project-root.js';
 
 /**
@@ -97,6 +97,14 @@ export interface BenchOptions {
   assemblies?: Record<string, string>;
 }
 
+/** The simulator's endpoint as an instrument's transport config (TCP or a socat pty, as it was started). */
+export function transportOf(endpoint: SimulatedEndpoint): Record<string, unknown> {
+  const { dialect: _dialect, ...transport } = endpoint as SimulatedEndpoint & { profile?: string };
+  delete (transport as { profile?: string }).profile;
+  return transport;
+}
+
+/** A switch-and-meter bench on the simulator's meter and switch, over whatever transport they run on. */
 export function benchConfig({ id, sim, assemblies = SAMPLE_ASSEMBLIES }: BenchOptions): Record<string, unknown> {
   const e = sim.endpoints;
   return {
@@ -105,8 +113,8 @@ export function benchConfig({ id, sim, assemblies = SAMPLE_ASSEMBLIES }: BenchOp
     wavelengthsNm: [850, 1300],
     method: { kind: 'switch-and-meter', powerMeter: 'meter', switch: 'switch' },
     instruments: [
-      { id: 'meter', dialect: 'thorlabs-pm100', timeoutMs: 1000, transport: { kind: 'tcp', host: '127.0.0.1', port: e.meter.port } },
-      { id: 'switch', dialect: 'dicon-mems-switch', timeoutMs: 1000, transport: { kind: 'tcp', host: '127.0.0.1', port: e.switch.port } },
+      { id: 'meter', dialect: 'thorlabs-pm100', timeoutMs: 1000, transport: transportOf(e.meter) },
+      { id: 'switch', dialect: 'dicon-mems-switch', timeoutMs: 1000, transport: transportOf(e.switch) },
     ],
     operator: { kind: 'simulated', host: e.control.host, port: e.control.port, assemblies },
   };
