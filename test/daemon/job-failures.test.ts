@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  benchConfig,
+  DaemonProcess,
+  simControl,
+  startSimulatorProcess,
+  tempDir,
+  writeConfig,
+  type SimulatorProcess,
+} from '../support/daemon-harness.js';
+
+interface JobReply {
+  id: string;
+  state: string;
+  reason?: string;
+  certificateId?: number;
+  error?: string;
+  message?: string;
+}
+
+let sim: SimulatorProcess;
+let tmp: ReturnType<typeof tempDir>;
+let daemon: DaemonProcess;
+
+beforeAll(async () => {
+  sim = await startSimulatorProcess({ meter: 0, switch: 0, control: 0 });
+  tmp = tempDir('mpocert-failures-');
+  const unplugged = {
+    ...benchConfig({ id: 'unplugged', sim }),
+    instruments: [
+      // Port 1 on loopback: nothing listens there, as with an instrument that is switched off.
+      { id: 'meter', dialect: 'thorlabs-pm100', timeoutMs: 500, transport: { kind: 'tcp', host: '127.0.0.1', port: 1 } },
+      { id: 'switch', dialect: 'dicon-mems-switch', timeoutMs: 500, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.endpoints.switch.kind === 'tcp' ? sim.endpoints.switch.port : 0 } },
+    ],
+  };
+  daemon = await new DaemonProcess(
+    writeConfig(tmp.dir, [benchConfig({ id: 'b1', sim }), unplugged], { reference: { maxAgeHours: 24 } }),
+  ).start();
+});
+
+afterAll(async () => {
+  await daemon?.kill('SIGTERM');
+  sim?.child.kill('SIGTERM');
+  tmp?.remove();
+});
+
+describe('jobs that cannot finish', () => {
+  it('aborts the job when the meter stops answering, naming port and command, with no certificate', async () => {
+    expect((await daemon.api('POST', '/benches/b1/reference')).status).toBe(200);
+    // Enough dropped replies to outlast the driver's one retry.
+    expect(await simControl(sim, 'FAULT meter drop 4')).toBe('OK');
+    const job = await daemon.api<JobReply>('POST', '/jobs', { bench: 'b1', operator: 'ci', serial: 'GOOD-1', wait: true });
+    await simControl(sim, 'FAULT CLEAR');
+    expect(job.json.state).toBe('aborted');
+    expect(job.json.certificateId).toBeUndefined();
+    expect(job.json.reason).toMatch(/port=tcp:\/\/127\.0\.0\.1:\d+/);
+    expect(job.json.reason).toMatch(/command=/);
+    expect((await daemon.api<{ total: number }>('GET', '/certificates')).json.total).toBe(0);
+    // The stored job says the same after the fact.
+    const stored = await daemon.api<JobReply>('GET', `/jobs/${job.json.id}`);
+    expect(stored.json).toMatchObject({ state: 'aborted', reason: job.json.reason });
+
+    const metrics = await daemon.api('GET', '/metrics');
+    expect(metrics.text).toMatch(/mpocert_instrument_errors_total\{bench="b1",code="INSTRUMENT_TIMEOUT"\} 1/);
+
+    // The bench recovers: the next job on it completes.
+    const next = await daemon.api<JobReply>('POST', '/jobs', { bench: 'b1', operator: 'ci', serial: 'GOOD-1', wait: true });
+    expect(next.json.state).toBe('completed');
+  });
+
+  it('shows an unplugged instrument offline and refuses to reference through it', async () => {
+    const status = await daemon.api<{ benches: { id: string; instruments: { id: string; state: string; lastError?: { message: string } }[] }[] }>('GET', '/status');
+    const meter = status.json.benches.find((b) => b.id === 'unplugged')!.instruments.find((i) => i.id === 'meter')!;
+    expect(meter.state).not.toBe('online');
+    const ref = await daemon.api<{ error: string; message: string }>('POST', '/benches/unplugged/reference');
+    expect(ref.status).toBe(502);
+    expect(ref.json.error).toBe('INSTRUMENT_DISCONNECTED');
+    expect(ref.json.message).toContain('tcp://127.0.0.1:1');
+  });
+
+  it('refuses a job on an expired reference', async () => {
+    const expiring = tempDir('mpocert-expiry-');
+    const short = await new DaemonProcess(
+      writeConfig(expiring.dir, [benchConfig({ id: 'b1', sim })], { reference: { maxAgeHours: 0.0001 } }), // 0.36 s
+    ).start();
+    try {
+      expect((await short.api('POST', '/benches/b1/reference')).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 500));
+      const job = await short.api<JobReply>('POST', '/jobs', { bench: 'b1', operator: 'ci', serial: 'GOOD-1', wait: true });
+      expect(job.status).toBe(422);
+      expect(job.json.error).toBe('REFERENCE_EXPIRED');
+      expect(job.json.message).toMatch(/^bench "b1" reference is 0\.0 h old, older than allowed: reference it again/);
+    } finally {
+      await short.kill('SIGTERM');
+      expiring.remove();
+    }
+  });
+
+  it('certifies an installed link from an inline description against the application budget', async () => {
+    const link = {
+      kind: 'link',
+      fiberCount: 12,
+      fiberType: 'OM4',
+      lengthM: 100,
+      connections: 2,
+      splices: 0,
+      application: '400GBASE-SR8',
+      limitSet: { id: 'mpocert-default' },
+      wavelengthsNm: [850],
+    };
+    const job = await daemon.api<JobReply>('POST', '/jobs', { bench: 'b1', operator: 'installer', linkId: 'GOOD-1', subject: link, wait: true });
+    expect(job.json.state).toBe('completed');
+    const cert = await daemon.api<{ verdict: string; certificate: { evaluation: { fibers: { judgments: { limit: number }[] }[] } } }>(
+      'GET',
+      `/certificates/${job.json.certificateId}`,
+    );
+    // Budget: 2 x 0.75 + 0.1 km x 3.5 dB/km = 1.85 dB; 400GBASE-SR8 on OM4 allows 1.9 dB: the lower, 1.85, judges.
+    expect(cert.json.certificate.evaluation.fibers[0]!.judgments[0]!.limit).toBeCloseTo(1.85, 9);
+    expect(cert.json.verdict).toBe('PASS');
+    const list = await daemon.api<{ items: { linkId: string; serial: string | null }[] }>('GET', '/certificates?linkId=GOOD-1');
+    expect(list.json.items).toEqual([expect.objectContaining({ linkId: 'GOOD-1', serial: null })]);
+  });
+});
