@@ -10,10 +10,10 @@ function field(v: string | number | null): string {
 /** One row per judged value, full precision, for spreadsheets and QA tools. */
 export function renderCertificateCsv(cert: StoredCertificate): string {
   const ev = evaluationOf(cert);
-  const header = ['certificate', 'subject', 'verdict', 'limit_set', 'fiber', 'wavelength_nm', 'end', 'quantity', 'value_db', 'limit_db', 'limit_kind', 'margin_db', 'outcome', 'reason'];
+  const header = ['certificate', 'subject', 'verdict', 'limit_set', 'fiber', 'wavelength_nm', 'end', 'quantity', 'value_db', 'limit_db', 'limit_kind', 'limit_basis', 'margin_db', 'outcome', 'reason'];
   const subject = cert.serial ?? cert.linkId ?? '';
   const rows = fiberRows(ev.fibers).map((r) =>
-    [cert.id, subject, cert.verdict, `${cert.limitSetId}@${cert.limitSetVersion}`, r.fiber, r.wavelengthNm, r.end, r.quantity, r.valueDb, r.limitDb, r.limitKind, r.marginDb, r.outcome, r.reason]
+    [cert.id, subject, cert.verdict, `${cert.limitSetId}@${cert.limitSetVersion}`, r.fiber, r.wavelengthNm, r.end, r.quantity, r.valueDb, r.limitDb, r.limitKind, r.basis, r.marginDb, r.outcome, r.reason]
       .map(field)
       .join(','),
   );

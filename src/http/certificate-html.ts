@@ -62,7 +62,7 @@ export function renderCertificateHtml(cert: StoredCertificate): string {
   const table = rows
     .map(
       (r) => `<tr class="${esc(r.outcome)}"><td>${r.fiber}</td><td>${r.wavelengthNm}</td><td>${esc(r.end)}</td><td>${esc(r.quantity)}</td>
-<td class="n">${fmtDb(r.valueDb)}</td><td class="n">${r.limitKind === 'max' ? '≤' : '≥'} ${fmtDb(r.limitDb)}</td><td class="n">${fmtDb(r.marginDb)}</td>
+<td class="n">${fmtDb(r.valueDb)}</td><td class="n" title="${esc(r.basis)}">${r.limitKind === 'max' ? '≤' : '≥'} ${fmtDb(r.limitDb)}</td><td class="n">${fmtDb(r.marginDb)}</td>
 <td style="color:${OUTCOME_COLOUR[r.outcome] ?? '#333'}"><b>${esc(r.outcome)}</b></td><td>${esc(r.reason)}</td></tr>`,
     )
     .join('\n');
@@ -89,6 +89,7 @@ small{color:#666;word-break:break-all}@media print{body{margin:0}}
 <dt>${cert.subjectKind === 'assembly' ? 'Serial number' : 'Link id'}</dt><dd>${esc(subject)}</dd>
 <dt>Description</dt><dd>${esc(d.fiberCount)} fibers ${esc(d.fiberType)}, ${esc(JSON.stringify(d.connectors ?? {}))}</dd>
 <dt>Limit set</dt><dd>${esc(ev.limitSet.title)} (${esc(cert.limitSetId)} version ${esc(cert.limitSetVersion)})</dd>
+<dt>Limit basis</dt><dd>${[...new Set(rows.map((r) => r.basis))].map(esc).join('<br>')}</dd>
 <dt>Guard band</dt><dd>${fmtDb(ev.settings.guardBandDb)} dB (MARGINAL within it)</dd>
 <dt>Tested</dt><dd>${esc(doc.job?.testedAt)} by ${esc(doc.job?.operator)}</dd>
 <dt>Bench</dt><dd>${esc(doc.bench?.title)} (${esc(doc.bench?.id)})</dd>

@@ -16,6 +16,8 @@ export interface FiberRow {
   marginDb: number | null;
   outcome: string;
   reason: string;
+  /** How the limit was formed (e.g. "MTP/MTP mated pair 0.60 dB (multimode)"): QA must see it. */
+  basis: string;
 }
 
 export function evaluationOf(cert: StoredCertificate): Evaluation {
@@ -35,6 +37,7 @@ export function fiberRows(fibers: readonly FiberResult[]): FiberRow[] {
       marginDb: j.margin,
       outcome: j.outcome,
       reason: j.reason ?? '',
+      basis: j.basis,
     })),
   );
 }

@@ -122,12 +122,20 @@ describe('daemon end to end on the simulated bench', () => {
     const html = await api('GET', `/certificates/${c.id}?format=html`);
     expect(html.type).toContain('text/html');
     expect(html.text).toContain('<p class="verdict">FAIL</p>');
-    expect(html.text).toMatch(/<tr class="FAIL"><td>7<\/td><td>850<\/td>[\s\S]*?<td class="n">0\.90<\/td><td class="n">≤ 0\.60<\/td><td class="n">-0\.30<\/td>/);
+    expect(html.text).toMatch(/<tr class="FAIL"><td>7<\/td><td>850<\/td>[\s\S]*?<td class="n">0\.90<\/td><td class="n" title="([^"]+)">≤ 0\.60<\/td><td class="n">-0\.30<\/td>/);
+    const basis = /<dt>Limit basis<\/dt><dd>([^<]+)<\/dd>/.exec(html.text)![1];
+    expect(basis).toMatch(/^MTP\b.* 0\.60 dB \(multimode\)$/);
 
     const csv = await api('GET', `/certificates/${c.id}?format=csv`);
     const rows = csv.text.trim().split('\r\n');
     expect(rows).toHaveLength(1 + 24);
-    expect(rows.find((r) => r.includes(',7,850,'))).toMatch(/,FAIL,/);
+    expect(rows[0]).toBe('certificate,subject,verdict,limit_set,fiber,wavelength_nm,end,quantity,value_db,limit_db,limit_kind,limit_basis,margin_db,outcome,reason');
+    const fields = rows.find((r) => r.includes(',7,850,'))!.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.map((f) => f.replace(/,$/, '').replace(/^"|"$/g, ''));
+    expect(fields.slice(1, 8)).toEqual(['BAD-7', 'FAIL', 'mtp-mpo-connector-grades@1.0.0', '7', '850', 'A', 'insertion loss']);
+    expect(Number(fields[8])).toBeCloseTo(0.9, 9);
+    expect(fields.slice(9, 12)).toEqual(['0.6', 'max', 'MTP mated pair 0.60 dB (multimode)']);
+    expect(Number(fields[12])).toBeCloseTo(-0.3, 9);
+    expect(fields.slice(13, 15)).toEqual(['FAIL', 'insertion loss 0.90 dB on fiber 7 at 850 nm, end A exceeds the maximum 0.60 dB']);
 
     const verify = await api<{ valid: boolean }>('GET', `/certificates/${c.id}/verify`);
     expect(verify.json.valid).toBe(true);
