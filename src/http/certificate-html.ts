@@ -46,6 +46,18 @@ ${ticks.join('')}${parts.join('')}
 <text x="${left}" y="${H}" font-size="10">fiber (bars: ${wavelengths.join(' / ')} nm; black line: limit; dB)</text></svg>`;
 }
 
+interface ConnectorDesc { family?: string; gender?: string }
+function describeSubject(d: Record<string, unknown>): string {
+  const c = d.connectors as { A?: ConnectorDesc; B?: ConnectorDesc } | undefined;
+  const end = (x: ConnectorDesc | undefined): string => (x ? `${x.family ?? '?'} ${x.gender === 'male' ? 'male (pinned)' : x.gender === 'female' ? 'female (unpinned)' : '?'}` : '?');
+  const parts = [`${String(d.fiberCount)}-fiber ${String(d.fiberType)}`];
+  if (c) parts.push(`end A ${end(c.A)}, end B ${end(c.B)}`);
+  if (d.kind === 'link') parts.push(`${String(d.lengthM)} m, ${String(d.connections)} connections, ${String(d.splices)} splices${d.application ? `, ${String(d.application)}` : ''}`);
+  const pol = (d.polarity as { declared?: string } | undefined)?.declared;
+  if (pol) parts.push(`polarity ${pol}`);
+  return parts.join('; ');
+}
+
 export function renderCertificateHtml(cert: StoredCertificate): string {
   const ev = evaluationOf(cert);
   const doc = cert.document as {
@@ -59,13 +71,26 @@ export function renderCertificateHtml(cert: StoredCertificate): string {
   const subject = cert.serial ?? cert.linkId ?? '';
   const d = doc.subject?.description ?? {};
   const colour = OUTCOME_COLOUR[cert.verdict] ?? '#333';
-  const table = rows
-    .map(
-      (r) => `<tr class="${esc(r.outcome)}"><td>${r.fiber}</td><td>${r.wavelengthNm}</td><td>${esc(r.end)}</td><td>${esc(r.quantity)}</td>
-<td class="n">${fmtDb(r.valueDb)}</td><td class="n" title="${esc(r.basis)}">${r.limitKind === 'max' ? '≤' : '≥'} ${fmtDb(r.limitDb)}</td><td class="n">${fmtDb(r.marginDb)}</td>
-<td style="color:${OUTCOME_COLOUR[r.outcome] ?? '#333'}"><b>${esc(r.outcome)}</b></td><td>${esc(r.reason)}</td></tr>`,
-    )
+  // One row per fiber, one column per quantity, wavelength and end: twelve lines a person can
+  // read and print, with each value's margin beside it and the limit in the header.
+  const columns = [...new Map(rows.map((r) => [`${r.quantity}|${r.wavelengthNm}|${r.end}`, r])).values()];
+  const multiEnd = new Set(rows.map((r) => r.end)).size > 1;
+  const head = columns
+    .map((c) => `<th class="n">${c.quantity === 'insertion loss' ? 'IL' : 'RL'} ${c.wavelengthNm} nm${multiEnd ? ` end ${esc(c.end)}` : ''}<br><small>dB (margin)</small></th>`)
+    .join('');
+  const table = ev.fibers
+    .map((f) => {
+      const cells = columns.map((c) => {
+        const r = rows.find((x) => x.fiber === f.fiber && x.quantity === c.quantity && x.wavelengthNm === c.wavelengthNm && x.end === c.end);
+        if (!r) return '<td class="n">—</td>';
+        const colour = OUTCOME_COLOUR[r.outcome] ?? '#333';
+        return `<td class="n" style="color:${colour}" title="${esc(r.outcome)}; limit ${r.limitKind === 'max' ? '≤' : '≥'} ${fmtDb(r.limitDb)} dB: ${esc(r.basis)}">${fmtDb(r.valueDb)} <small>(${fmtDb(r.marginDb)})</small></td>`;
+      });
+      const reasons = rows.filter((x) => x.fiber === f.fiber && x.reason).map((x) => esc(x.reason));
+      return `<tr class="${esc(f.outcome)}"><td>${f.fiber}</td>${cells.join('')}<td style="color:${OUTCOME_COLOUR[f.outcome] ?? '#333'}"><b>${esc(f.outcome)}</b></td><td>${reasons.join('<br>')}</td></tr>`;
+    })
     .join('\n');
+  const limitsLine = [...new Set(columns.map((c) => `${c.quantity} ${c.limitKind === 'max' ? '≤' : '≥'} ${fmtDb(c.limitDb)} dB`))].join(', ');
   const pol = ev.polarity;
   const polarity = pol
     ? `<p>Declared: <b>${esc(pol.declared ?? '—')}</b>${pol.expectedType ? ` (expects type ${esc(pol.expectedType)})` : ''}.
@@ -78,7 +103,7 @@ ${(pol.differencesFromDeclared ?? []).length ? `<ul>${pol.differencesFromDeclare
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
 h1{margin:0}.verdict{font-size:2em;font-weight:bold;color:${colour};border:3px solid ${colour};display:inline-block;padding:.1em .5em}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:2px 6px;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:2px 6px;text-align:left}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.FAIL,tr.INVALID{background:#fdecea}tr.MARGINAL{background:#fff4e0}dl{display:grid;grid-template-columns:max-content 1fr;gap:0 1em}dt{font-weight:bold}
 small{color:#666;word-break:break-all}@media print{body{margin:0}}
 </style></head><body>
@@ -87,7 +112,7 @@ small{color:#666;word-break:break-all}@media print{body{margin:0}}
 <ul>${ev.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
 <dl>
 <dt>${cert.subjectKind === 'assembly' ? 'Serial number' : 'Link id'}</dt><dd>${esc(subject)}</dd>
-<dt>Description</dt><dd>${esc(d.fiberCount)} fibers ${esc(d.fiberType)}, ${esc(JSON.stringify(d.connectors ?? {}))}</dd>
+<dt>Description</dt><dd>${esc(describeSubject(d))}</dd>
 <dt>Limit set</dt><dd>${esc(ev.limitSet.title)} (${esc(cert.limitSetId)} version ${esc(cert.limitSetVersion)})</dd>
 <dt>Limit basis</dt><dd>${[...new Set(rows.map((r) => r.basis))].map(esc).join('<br>')}</dd>
 <dt>Guard band</dt><dd>${fmtDb(ev.settings.guardBandDb)} dB (MARGINAL within it)</dd>
@@ -99,7 +124,8 @@ small{color:#666;word-break:break-all}@media print{body{margin:0}}
 </dl>
 <h2>Insertion loss per fiber</h2>
 ${lossChart(rows)}
-<table><thead><tr><th>Fiber</th><th>λ nm</th><th>End</th><th>Quantity</th><th>Value dB</th><th>Limit dB</th><th>Margin dB</th><th>Outcome</th><th>Reason</th></tr></thead>
+<p>Limits: ${esc(limitsLine)}. Margin = limit − value for a maximum; negative fails.</p>
+<table><thead><tr><th>Fiber</th>${head}<th>Outcome</th><th>Reason</th></tr></thead>
 <tbody>
 ${table}
 </tbody></table>

@@ -122,7 +122,11 @@ describe('daemon end to end on the simulated bench', () => {
     const html = await api('GET', `/certificates/${c.id}?format=html`);
     expect(html.type).toContain('text/html');
     expect(html.text).toContain('<p class="verdict">FAIL</p>');
-    expect(html.text).toMatch(/<tr class="FAIL"><td>7<\/td><td>850<\/td>[\s\S]*?<td class="n">0\.90<\/td><td class="n" title="([^"]+)">≤ 0\.60<\/td><td class="n">-0\.30<\/td>/);
+    const row7 = /<tr class="FAIL"><td>7<\/td>(.*?)<\/tr>/s.exec(html.text)![1]!;
+    // IL 850 nm then IL 1300 nm: value (margin), each titled with its outcome and limit.
+    expect(row7).toMatch(/^<td class="n" style="color:#b3261e" title="FAIL; limit ≤ 0\.60 dB: [^"]+">0\.90 <small>\(-0\.30\)<\/small><\/td><td class="n" style="color:#b3261e" title="FAIL; limit ≤ 0\.60 dB: [^"]+">0\.85 <small>\(-0\.25\)<\/small><\/td><td style="color:#b3261e"><b>FAIL<\/b><\/td>/);
+    expect(html.text.match(/<tr class="PASS">/g)).toHaveLength(11);
+    expect(html.text).toContain('<dt>Description</dt><dd>12-fiber OM4; end A MTP female (unpinned), end B MTP female (unpinned); polarity B</dd>');
     const basis = /<dt>Limit basis<\/dt><dd>([^<]+)<\/dd>/.exec(html.text)![1];
     expect(basis).toMatch(/^MTP\b.* 0\.60 dB \(multimode\)$/);
 
