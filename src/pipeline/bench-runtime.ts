@@ -6,6 +6,7 @@ import {
   isOpticalSwitch,
   isPowerMeter,
   type AnyInstrument,
+  type InstrumentIdentity,
   type InstrumentStatus,
   type LossTestSet,
   type OpticalSwitch,
@@ -61,6 +62,13 @@ export class BenchRuntime {
   /** Tries every instrument once and never rejects: used at start-up, when a bench may be switched off. */
   async connectAllSettled(): Promise<void> {
     await Promise.allSettled([...this.instruments.values()].map((i) => i.connect()));
+  }
+
+  /** Every instrument's identity, asked now (not cached): what a reference or certificate records. */
+  async identifyAll(): Promise<InstrumentIdentity[]> {
+    const out: InstrumentIdentity[] = [];
+    for (const inst of this.instruments.values()) out.push(await inst.identify());
+    return out;
   }
 
   status(): InstrumentStatus[] {

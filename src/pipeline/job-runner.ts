@@ -11,6 +11,7 @@ import { measureAllFibers, takeReference } from './measure.js';
 import type { BenchReference, FiberReading, JobProgress } from './readings.js';
 import type { JobJudge, JobSubject } from './judge-job.js';
 import { SOFTWARE } from './software.js';
+import { assertSameInstruments } from './instrument-identity.js';
 
 export interface JobRequest {
   benchId: string;
@@ -29,6 +30,9 @@ export interface JobView {
   certificateId?: number;
   verdict?: string;
 }
+
+const RECENT_JOBS_KEPT = 100;
+
 
 export interface JobRunnerOptions {
   referenceMaxAgeMs: number;
@@ -121,6 +125,7 @@ export class JobRunner extends EventEmitter {
       this.busy.delete(bench.id);
       this.running.delete(run);
       this.emit('job-ended', { ...view });
+      this.forgetOldJobs();
     });
     this.running.add(run);
     return view;
@@ -185,6 +190,8 @@ export class JobRunner extends EventEmitter {
     try {
       step('setup');
       await bench.ensureConnected();
+      const before = await bench.identifyAll();
+      assertSameInstruments(reference.instruments, before, bench.id);
       step('present-dut');
       await bench.operator.presentDeviceUnderTest(request.subject.id);
       step('measure');
@@ -205,8 +212,10 @@ export class JobRunner extends EventEmitter {
       );
       this.abortIfStopping();
       step('evaluate');
-      const identities: InstrumentIdentity[] = [];
-      for (const inst of bench.instruments.values()) identities.push(await inst.identify());
+      // Identified again after measuring: an instrument swapped or power-cycled into another
+      // identity mid-job must not leave its readings in a certificate.
+      const identities = await bench.identifyAll();
+      assertSameInstruments(before, identities, bench.id);
       const testedAt = readings[0]?.takenAt ?? this.now().toISOString();
       const judged = this.judge.judge({ subject: request.subject, readings, operator: request.operator, testedAt });
       step('store');
@@ -255,6 +264,12 @@ export class JobRunner extends EventEmitter {
       view.errorCode = err instanceof MpocertError ? err.code : 'INTERNAL';
       step('aborted');
     }
+  }
+
+  /** Finished jobs stay in memory (with their progress) only for the most recent few; the database keeps them all. */
+  private forgetOldJobs(): void {
+    const finished = [...this.live.values()].filter((v) => v.state !== 'running');
+    for (const v of finished.slice(0, Math.max(0, finished.length - RECENT_JOBS_KEPT))) this.live.delete(v.id);
   }
 
   /** A job stops at the next fiber once shutdown begins: a half-measured job never becomes a certificate. */

@@ -1,5 +1,4 @@
 import { OpticalRangeError } from '../../drivers/common.js';
-import type { InstrumentIdentity } from '../instruments/capabilities.js';
 import type { BenchRuntime } from './bench-runtime.js';
 import type { BenchReference, FiberReading } from './readings.js';
 
@@ -21,11 +20,6 @@ export function opticalCondition(err: unknown): FiberReading['condition'] | unde
   return err.condition === 'no-light' || err.condition === 'saturated' ? err.condition : undefined;
 }
 
-async function identities(bench: BenchRuntime): Promise<InstrumentIdentity[]> {
-  const out: InstrumentIdentity[] = [];
-  for (const inst of bench.instruments.values()) out.push(await inst.identify());
-  return out;
-}
 
 export async function takeReference(bench: BenchRuntime, onPosition: OnPosition = () => {}): Promise<BenchReference> {
   const { fiberCount, wavelengthsNm, channelOffset } = bench.config;
@@ -53,7 +47,7 @@ export async function takeReference(bench: BenchRuntime, onPosition: OnPosition 
     fiberCount,
     wavelengthsNm: [...wavelengthsNm],
     powerDbm,
-    instruments: await identities(bench),
+    instruments: await bench.identifyAll(),
     launchCordId: bench.config.testCords.launchCord?.id ?? null,
   };
 }
