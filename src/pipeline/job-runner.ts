@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { describeError, JobRefusedError, MpocertError } from '../errors.js';
-import type { InstrumentIdentity } from '../instruments/capabilities.js';
 import type { StoredCertificate } from '../store/certificate-store.js';
 import type { CordStore, CordWear } from '../store/cord-store.js';
 import type { JobStore } from '../store/job-store.js';
