@@ -1,0 +1,30 @@
+/**
+ * Child process: N simulated benches (PM100 meter + DiCon switch + control port) in one process.
+ *   node dist/bench/support/sim-host.js '{"count":16,"channels":24,"transport":"tcp","meterDelayMs":20}'
+ * Prints one JSON line (the benches' endpoints) when ready; stops on SIGTERM.
+ * meterDelayMs: every meter reply is sent that much later (a realistic meter integration time).
+ */
+import { startSimulatedBench, type SimulatedBench } from '../../fixtures/simulators/bench.js';
+
+const opts = JSON.parse(process.argv[2] ?? '{}') as { count: number; channels: number; transport: 'tcp' | 'pty'; meterDelayMs?: number; ptyDir?: string };
+const benches: SimulatedBench[] = [];
+try {
+  for (let i = 0; i < opts.count; i++) {
+    const b = await startSimulatedBench({ channels: opts.channels, transport: opts.transport, ...(opts.ptyDir ? { ptyDir: opts.ptyDir } : {}) });
+    if (opts.meterDelayMs) b.inject('meter', { kind: 'delay', arg: opts.meterDelayMs, count: 1e9 });
+    benches.push(b);
+  }
+} catch (err) {
+  for (const b of benches) await b.close();
+  process.stderr.write(`sim-host: ${String(err)}\n`);
+  process.exit(1);
+}
+process.stdout.write(JSON.stringify(benches.map((b) => ({ meter: b.meter, switch: b.switch, control: b.control }))) + '\n');
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  void Promise.allSettled(benches.map((b) => b.close())).then(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
