@@ -7,6 +7,16 @@ export async function serveCommand(configPath: string, onReady?: (d: RunningDaem
   const config = loadConfig(configPath);
   const daemon = await startDaemon(config);
   const systemd = createSystemdNotifier(process.env, (msg) => daemon.logger.warn(msg));
+  // A bug that escapes every handler: log it where the operator looks, then exit non-zero so
+  // systemd restarts us; the restart marks the running job interrupted.
+  process.on('uncaughtException', (err) => {
+    daemon.logger.fatal({ err }, 'uncaught exception; exiting');
+    process.exit(70);
+  });
+  process.on('unhandledRejection', (err) => {
+    daemon.logger.fatal({ err }, 'unhandled promise rejection; exiting');
+    process.exit(70);
+  });
   daemon.logger.info({ url: daemon.url, config: config.source, dataDir: config.dataDir }, 'mpocert listening');
   systemd.ready(`listening on ${daemon.url}`);
   onReady?.(daemon);
