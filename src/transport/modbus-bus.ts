@@ -4,6 +4,11 @@
  * - a timeout is always set;
  * - after a timeout, a dropped link or "Port Not Open", the client is thrown away and a new one
  *   is made for the next request (a late reply can never be taken as the answer to the next one);
+ * - a link that closes under a pending request fails it at once with InstrumentDisconnectedError
+ *   (modbus-serial itself would only time out), and a dropped link (peer closed, cannot open) is
+ *   reopened in the background, 200 ms doubling to at most 1 s between attempts, so `status()`
+ *   reads 'online' again within about a second of the peer coming back, with no request needed.
+ *   (Not after a plain timeout: reopening early could let a late reply in.)
  * - exception codes are surfaced by name (InstrumentReportedError, context.exception);
  * - the reply length is checked against the request.
  */
@@ -67,6 +72,10 @@ export class ModbusBus {
   private lastError: ModbusBusStatus['lastError'];
   private readonly timeoutMs: number;
   private users = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private backoffMs = 200;
+  /** Fails the request in progress (set while one runs). */
+  private abortPending: ((err: Error) => void) | undefined;
 
   private static readonly buses = new Map<string, ModbusBus>();
 
@@ -124,9 +133,11 @@ export class ModbusBus {
   async close(): Promise<void> {
     this.users = Math.max(0, this.users - 1);
     if (this.users > 0) return;
-    ModbusBus.buses.delete(this.port);
-    await this.queue.catch(() => undefined);
+    if (ModbusBus.buses.get(this.port) === this) ModbusBus.buses.delete(this.port);
     this.state = 'closed';
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    await this.queue.catch(() => undefined);
     await this.drop();
   }
 
@@ -166,7 +177,8 @@ export class ModbusBus {
         });
       }
     } catch (err) {
-      this.state = this.everConnected ? 'reconnecting' : 'offline';
+      if (!this.isClosed()) this.state = this.everConnected ? 'reconnecting' : 'offline';
+      if (this.everConnected) this.scheduleReconnect();
       try {
         c.close(() => undefined);
       } catch {
@@ -175,11 +187,59 @@ export class ModbusBus {
       throw new InstrumentDisconnectedError(`cannot open ${this.port}: ${(err as Error).message}`, { port: this.port, command }, { cause: err });
     }
     c.setTimeout(this.timeoutMs);
+    c.on('close', () => this.onClientClose(c));
+    c.on('error', () => undefined);
     if (this.everConnected) this.stats.reconnects++;
     this.everConnected = true;
     this.client = c;
+    if (this.isClosed()) {
+      await this.drop();
+      throw new InstrumentDisconnectedError('bus closed', { port: this.port, command });
+    }
     this.state = 'online';
+    this.backoffMs = 200;
+    this.opts.logger?.info?.({ port: this.port }, 'modbus link open');
     return c;
+  }
+
+  /** close() may run while a connect is in progress: read the state through a call, not a narrowed type. */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** The peer closed the link (TCP connection dropped, serial port gone). */
+  private onClientClose(c: ModbusRTU): void {
+    if (this.client !== c) return;
+    this.client = undefined;
+    try {
+      c.close(() => undefined);
+    } catch {
+      /* already closed */
+    }
+    if (this.state === 'closed') return;
+    this.state = 'reconnecting';
+    this.opts.logger?.warn?.({ port: this.port }, 'modbus link dropped');
+    this.abortPending?.(Object.assign(new Error('connection closed by peer'), { name: 'PeerClosedError' }));
+    this.scheduleReconnect();
+  }
+
+  /** Reopens a dropped link in the background (inside the queue, so never under a request). */
+  private scheduleReconnect(): void {
+    if (this.state === 'closed' || this.reconnectTimer) return;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, 1000);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.state === 'closed' || this.client?.isOpen) return;
+      const task = this.queue.then(async () => {
+        if (this.state === 'closed' || this.client?.isOpen) return;
+        await this.connect('(reconnect)');
+      });
+      this.queue = task.catch(() => undefined);
+      // connect() schedules the next attempt itself when it fails.
+      task.catch(() => undefined);
+    }, delay);
+    this.reconnectTimer.unref();
   }
 
   private run<T>(command: string, unitId: number, timeoutMs: number | undefined, fn: (c: ModbusRTU) => Promise<T>): Promise<T> {
@@ -188,10 +248,14 @@ export class ModbusBus {
       const c = await this.connect(command);
       c.setID(unitId);
       c.setTimeout(timeoutMs ?? this.timeoutMs);
+      // The request fails as soon as the link closes under it (see onClientClose).
+      const closed = new Promise<never>((_, reject) => (this.abortPending = reject));
       try {
-        return await fn(c);
+        return await Promise.race([fn(c), closed]);
       } catch (err) {
         throw await this.translate(err, command, unitId);
+      } finally {
+        this.abortPending = undefined;
       }
     });
     this.queue = task.catch(() => undefined);
@@ -220,8 +284,9 @@ export class ModbusBus {
       await this.drop();
       return new InstrumentReplyError(`bad Modbus reply: ${e.message}`, { ...ctx, received: e.message }, { cause: err });
     }
-    this.state = 'reconnecting';
+    if (this.state !== 'closed') this.state = 'reconnecting';
     await this.drop();
+    this.scheduleReconnect();
     return new InstrumentDisconnectedError(`${this.port}: ${e.message ?? String(err)}`, { ...ctx, received: e.errno }, { cause: err });
   }
 }
