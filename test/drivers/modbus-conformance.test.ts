@@ -1,11 +1,11 @@
 /** Conformance with independent peers: pymodbus serves a register map the driver reads; mbpoll reads our simulator. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import net from 'node:net';
-import path from 'node:path';
 import { ModbusLossTestSet } from '../../drivers/modbus-loss-test-set.js';
-import { encodeValue, loadProfile, protocolAddress, widthOf, type Role } from '../../drivers/modbus-profile.js';
+import { loadProfile, widthOf } from '../../drivers/modbus-profile.js';
+import { firstFiberCount, resultBlockRegisters, startPymodbus } from '../helpers/pymodbus.js';
 import { serveLossTestSet } from '../../fixtures/simulators/modbus-lts-sim.js';
 import { OpticalBench } from '../../fixtures/simulators/optical-bench.js';
 import { ModbusBus } from '../../src/transport/modbus-bus.js';
@@ -28,38 +28,13 @@ function freePort(): Promise<number> {
 describe('the driver reads a register map served by python3-pymodbus', () => {
   it('decodes fiber count, per-fiber floats and positions exactly', async () => {
     const profile = loadProfile('mpocert-reference');
-    const input: Record<number, number> = {};
-    const put = (role: Role, value: number, i = 0): void => {
-      const r = profile.registers[role];
-      encodeValue(r, value).forEach((w, k) => (input[protocolAddress(profile, r, i) + k] = w));
-    };
-    put('fiberCount', 12);
-    put('sequence', 41);
-    put('sequenceEnd', 41);
-    for (let i = 0; i < 24; i++) {
-      put('loss', i < 12 ? 0.25 + i / 100 : 0, i);
-      put('power', i < 12 ? -20.5 - i / 10 : 0, i);
-      put('receivedAt', i < 12 ? 12 - i : 0, i);
-    }
+    const input = resultBlockRegisters(profile, { fibers: 12, sequence: 41, loss: (i) => 0.25 + i / 100, power: (i) => -20.5 - i / 10, receivedAt: (i) => 12 - i });
     const port = await freePort();
-    const py = spawn('/usr/bin/python3', [path.resolve('test/helpers/pymodbus-server.py'), String(port), JSON.stringify({ input })], { stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.push(async () => {
-      py.kill('SIGKILL');
-    });
-    let stderr = '';
-    py.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      py.stdout.on('data', (d: Buffer) => d.toString().includes('READY') && resolve());
-      py.on('exit', (c) => reject(new Error(`pymodbus exited ${c}: ${stderr}`)));
-    });
+    const py = await startPymodbus([String(port)], input);
+    cleanups.push(() => py.close());
     const lts = new ModbusLossTestSet({ id: 'py', transport: { kind: 'modbus-tcp', host: '127.0.0.1', port, unitId: 1 }, profile, timeoutMs: 1000 });
     cleanups.push(() => lts.close());
-    // the server needs a moment after READY to listen
-    let n: number | undefined;
-    for (let i = 0; i < 50 && n === undefined; i++) {
-      n = await lts.fiberCount().catch(() => undefined);
-      if (n === undefined) await new Promise((r) => setTimeout(r, 100));
-    }
+    const n = await firstFiberCount(lts);
     expect(n).toBe(12);
     const block = await lts.readResultBlock(850);
     expect(block.map((r) => r.lossDb)).toEqual(Array.from({ length: 12 }, (_, i) => Number((0.25 + i / 100).toPrecision(7))));

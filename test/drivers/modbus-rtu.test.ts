@@ -4,11 +4,10 @@
  * unit ids sharing one bus (requests serialized across unit ids).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { createInstrument } from '../../drivers/registry.js';
 import { ModbusLossTestSet } from '../../drivers/modbus-loss-test-set.js';
-import { encodeValue, loadProfile, protocolAddress, type Role } from '../../drivers/modbus-profile.js';
+import { loadProfile } from '../../drivers/modbus-profile.js';
+import { firstFiberCount, resultBlockRegisters, startPymodbus } from '../helpers/pymodbus.js';
 import { crc16, serveLossTestSet } from '../../fixtures/simulators/modbus-lts-sim.js';
 import { OpticalBench } from '../../fixtures/simulators/optical-bench.js';
 import { loadAssembly } from '../../fixtures/dut/assembly-model.js';
@@ -103,36 +102,10 @@ describe('the driver over Modbus RTU on a socat pty (native serialport binding)'
 describe('the driver reads a register map served by python3-pymodbus over RTU on a pty (8N1)', () => {
   it('decodes fiber count, per-fiber floats and positions; names an exception', async () => {
     const profile = loadProfile('mpocert-reference');
-    const input: Record<number, number> = {};
-    const put = (role: Role, value: number, i = 0): void => {
-      const r = profile.registers[role];
-      encodeValue(r, value).forEach((w, k) => (input[protocolAddress(profile, r, i) + k] = w));
-    };
-    put('fiberCount', 12);
-    put('sequence', 7);
-    put('sequenceEnd', 7);
-    for (let i = 0; i < 24; i++) {
-      put('loss', i < 12 ? 0.3 + i / 50 : 0, i);
-      put('power', i < 12 ? -20.25 - i / 4 : 0, i);
-      put('receivedAt', i < 12 ? i + 1 : 0, i);
-    }
+    const input = resultBlockRegisters(profile, { fibers: 12, sequence: 7, loss: (i) => 0.3 + i / 50, power: (i) => -20.25 - i / 4, receivedAt: (i) => i + 1 });
     const pair = await ptyPair();
-    const py = spawn('/usr/bin/python3', [path.resolve('test/helpers/pymodbus-server.py'), '--rtu', pair.deviceEnd, JSON.stringify({ input }), '5'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    cleanups.push(async () => {
-      if (py.exitCode === null && py.signalCode === null) {
-        const gone = new Promise((r) => py.once('exit', r));
-        py.kill('SIGKILL');
-        await gone;
-      }
-    });
-    let stderr = '';
-    py.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      py.stdout.on('data', (d: Buffer) => d.toString().includes('READY') && resolve());
-      py.on('exit', (c) => reject(new Error(`pymodbus exited ${c}: ${stderr}`)));
-    });
+    const py = await startPymodbus(['--rtu', pair.deviceEnd], input, 5);
+    cleanups.push(() => py.close());
     // pymodbus applies 8N1 on its end; the driver is told the same explicitly (its RTU default is 8E1).
     const lts = new ModbusLossTestSet({
       id: 'py-rtu',
@@ -141,13 +114,8 @@ describe('the driver reads a register map served by python3-pymodbus over RTU on
       timeoutMs: 1000,
     });
     cleanups.push(() => lts.close());
-    // The server opens its end after READY: give it a moment.
-    let n: number | undefined;
-    for (let i = 0; i < 50 && n === undefined; i++) {
-      n = await lts.fiberCount().catch(() => undefined);
-      if (n === undefined) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(n, stderr).toBe(12);
+    const n = await firstFiberCount(lts);
+    expect(n, py.stderr()).toBe(12);
     const block = await lts.readResultBlock(1300);
     expect(block.map((r) => r.lossDb)).toEqual(Array.from({ length: 12 }, (_, i) => Number(Math.fround(0.3 + i / 50).toPrecision(7))));
     expect(block.map((r) => r.receivedAt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
