@@ -8,7 +8,9 @@
  *   (modbus-serial itself would only time out), and a dropped link (peer closed, cannot open) is
  *   reopened in the background, 200 ms doubling to at most 1 s between attempts, so `status()`
  *   reads 'online' again within about a second of the peer coming back, with no request needed.
- *   (Not after a plain timeout: reopening early could let a late reply in.)
+ *   The same after a timeout (a new TCP connection never sees the old one's late reply; on RTU
+ *   the receive buffer is emptied before every request, so a late reply that reaches the reopened
+ *   port is discarded rather than taken as the next answer).
  * - exception codes are surfaced by name (InstrumentReportedError, context.exception);
  * - the reply length is checked against the request.
  */
@@ -42,6 +44,16 @@ export const MODBUS_EXCEPTIONS: Readonly<Record<number, string>> = {
   10: 'GATEWAY PATH UNAVAILABLE',
   11: 'GATEWAY TARGET DEVICE FAILED TO RESPOND',
 };
+
+/**
+ * modbus-serial's buffered RTU port keeps bytes that arrived with no request pending and parses
+ * the next reply out of them: requests are serialized, so anything there now is stale (a late
+ * reply): drop it. (No-op for TCP and for versions without that buffer.)
+ */
+function discardStaleBytes(c: ModbusRTU): void {
+  const port = (c as unknown as { _port?: { _buffer?: unknown } })._port;
+  if (port && Buffer.isBuffer(port._buffer) && port._buffer.length > 0) port._buffer = Buffer.alloc(0);
+}
 
 export function describeModbusEndpoint(e: ModbusEndpoint): string {
   return e.kind === 'modbus-tcp' ? `modbus-tcp://${e.host}:${e.port}` : `modbus-rtu:${e.path}`;
@@ -248,6 +260,7 @@ export class ModbusBus {
       const c = await this.connect(command);
       c.setID(unitId);
       c.setTimeout(timeoutMs ?? this.timeoutMs);
+      discardStaleBytes(c);
       // The request fails as soon as the link closes under it (see onClientClose).
       const closed = new Promise<never>((_, reject) => (this.abortPending = reject));
       try {
@@ -276,8 +289,9 @@ export class ModbusBus {
     // Tell a timeout apart by its name (it also carries errno ETIMEDOUT); drop the client so a late reply cannot be matched.
     if (e.name === 'TransactionTimedOutError') {
       this.stats.timeouts++;
-      this.state = 'reconnecting';
+      if (!this.isClosed()) this.state = 'reconnecting';
       await this.drop();
+      this.scheduleReconnect();
       return new InstrumentTimeoutError(`no reply from ${this.port} unit ${unitId} within ${this.timeoutMs} ms`, { ...ctx, received: '(nothing)' }, { cause: err });
     }
     if (/data length error|crc|bad/i.test(e.message ?? '')) {

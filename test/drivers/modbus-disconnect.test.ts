@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import { ModbusLossTestSet } from '../../drivers/modbus-loss-test-set.js';
 import { serveLossTestSet } from '../../fixtures/simulators/modbus-lts-sim.js';
 import { OpticalBench } from '../../fixtures/simulators/optical-bench.js';
-import { InstrumentDisconnectedError } from '../../src/errors.js';
+import { InstrumentDisconnectedError, InstrumentTimeoutError } from '../../src/errors.js';
+import { ModbusBus } from '../../src/transport/modbus-bus.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -83,3 +84,31 @@ for (const transport of ['tcp', 'pty'] as const) {
     });
   });
 }
+
+describe('after a timeout the bus reopens in the background', () => {
+  for (const transport of ['tcp', 'pty'] as const) {
+    it(`is online again within 2 s with no request, and a late reply is never the next answer (${transport})`, async () => {
+      const model = new OpticalBench({ channels: 12 });
+      const sim = await serveLossTestSet({ model, profile: 'mpocert-reference', unitId: 1, transport });
+      cleanups.push(() => sim.close());
+      const e = sim.endpoint;
+      const lts = new ModbusLossTestSet({ id: 'lts', transport: { ...e, unitId: 1 }, profile: 'mpocert-reference', timeoutMs: 300 });
+      cleanups.push(() => lts.close());
+      await lts.connect();
+      // Both attempts of fiberCount unanswered: a timeout error, the link is thrown away.
+      sim.inject({ kind: 'drop', count: 2 });
+      await expect(lts.fiberCount()).rejects.toBeInstanceOf(InstrumentTimeoutError);
+      expect(lts.status().state).toBe('reconnecting');
+      await waitFor('status online', () => lts.status().state === 'online', 2000);
+      // A reply that comes after its timeout (fiberCount = 12) must never answer the next request
+      // of the same shape (sequence, still 0 here).
+      const bus = ModbusBus.shared(e);
+      cleanups.push(() => bus.close());
+      sim.inject({ kind: 'late', arg: 450 });
+      await expect(bus.readRegisters(1, 'input', 3, 1, 300)).rejects.toBeInstanceOf(InstrumentTimeoutError);
+      await sleep(600);
+      expect(await bus.readRegisters(1, 'input', 4, 1)).toEqual([0]);
+      expect(await lts.fiberCount()).toBe(12);
+    });
+  }
+});
