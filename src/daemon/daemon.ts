@@ -15,6 +15,9 @@ import { ReferenceStore } from '../store/reference-store.js';
 import { CordStore } from '../store/cord-store.js';
 import { loadOrCreateSigningKey } from '../store/signing-key.js';
 
+/** How often idle benches retry instruments that are not online (fault suite: back within 2 s). */
+const RECONNECT_MONITOR_MS = 500;
+
 export interface RunningDaemon {
   url: string;
   config: DaemonConfig;
@@ -73,10 +76,19 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     });
   }
 
+  // Idle benches only: a running job reconnects for itself and must not race a second opener.
+  const monitor = setInterval(() => {
+    for (const bench of benches.values()) {
+      if (!runner.busyWith(bench.id)) void bench.connectAllSettled();
+    }
+  }, RECONNECT_MONITOR_MS);
+  monitor.unref();
+
   let stopped: Promise<void> | undefined;
   const stop = (reason: string): Promise<void> => {
     stopped ??= (async () => {
       logger.info({ reason }, 'stopping: finishing running jobs');
+      clearInterval(monitor);
       await runner.stop();
       await app.close();
       await Promise.allSettled([...benches.values()].map((b) => b.close()));

@@ -6,7 +6,8 @@ export const ErrorReply = Type.Object({ error: Type.String(), message: Type.Stri
 
 export const Health = Type.Object({ status: Type.Literal('ok') });
 
-export const IdParam = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+// Bounded: SQLite binds 64-bit integers; a larger id must be a 400, not a failed bind.
+export const IdParam = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 export const JobIdParam = Type.Object({ id: Type.String({ format: 'uuid' }) });
 export const BenchIdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -30,7 +31,7 @@ export const CertificateQuery = Type.Object(
     from: Type.Optional(IsoDate),
     to: Type.Optional(IsoDate),
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-    offset: Type.Integer({ minimum: 0, default: 0 }),
+    offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
   },
   { additionalProperties: false },
 );

@@ -40,6 +40,15 @@ function statusFor(err: unknown): number {
   return 500;
 }
 
+/**
+ * Ajv coerces "1e400" to Infinity and lets it through an integer schema (Infinity % 1 is NaN, not
+ * non-zero), so numbers from the URL are checked once more before they reach SQLite.
+ */
+function safeInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value)) throw new InputError(`${name} must be a whole number below 2^53`, { [name]: String(value) });
+  return value;
+}
+
 function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer (.+)$/.exec(header ?? '');
   if (!m) return false;
@@ -119,6 +128,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.get('/certificates', { schema: { querystring: S.CertificateQuery, response: { 200: S.CertificateList } } }, async (req) => {
     const q = req.query as S.CertificateQueryT;
+    safeInteger(q.limit, 'limit');
+    safeInteger(q.offset, 'offset');
     const { total, items } = deps.certificates.list({
       serial: q.serial,
       linkId: q.linkId,
@@ -150,7 +161,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
 
   app.get('/certificates/:id', { schema: { params: S.IdParam, querystring: S.FormatQuery } }, async (req, reply) => {
-    const { id } = req.params as { id: number };
+    const id = safeInteger((req.params as { id: number }).id, 'id');
     const cert = deps.certificates.get(id);
     if (!cert) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
     const format = (req.query as { format?: string }).format ?? negotiate(req.headers.accept);
@@ -175,7 +186,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
 
   app.get('/certificates/:id/verify', { schema: { params: S.IdParam, response: { 200: S.VerifyReply, 404: S.ErrorReply } } }, async (req, reply) => {
-    const { id } = req.params as { id: number };
+    const id = safeInteger((req.params as { id: number }).id, 'id');
     if (!deps.certificates.get(id)) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
     const result = deps.certificates.verify(id);
     return { id, valid: result.problems.length === 0, problems: result.problems };

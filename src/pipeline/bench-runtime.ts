@@ -52,16 +52,32 @@ export class BenchRuntime {
     return { kind: 'loss-test-set', lossTestSet: lts };
   }
 
+  private readonly connecting = new Map<string, Promise<unknown>>();
+
+  /** One connect at a time per instrument: a job and the reconnect monitor may both ask. */
+  private connectOnce(inst: AnyInstrument): Promise<unknown> {
+    let pending = this.connecting.get(inst.id);
+    if (!pending) {
+      pending = inst.connect().finally(() => this.connecting.delete(inst.id));
+      this.connecting.set(inst.id, pending);
+    }
+    return pending;
+  }
+
   /** Connects whatever is not online; rejects with the first instrument's error. */
   async ensureConnected(): Promise<void> {
     for (const inst of this.instruments.values()) {
-      if (inst.status().state !== 'online') await inst.connect();
+      if (inst.status().state !== 'online') await this.connectOnce(inst);
     }
   }
 
-  /** Tries every instrument once and never rejects: used at start-up, when a bench may be switched off. */
+  /**
+   * Tries every instrument that is not online, once, and never rejects: at start-up (a bench may
+   * be switched off) and from the daemon's reconnect monitor, so /status shows an instrument
+   * online again soon after it returns, not only when the next job needs it.
+   */
   async connectAllSettled(): Promise<void> {
-    await Promise.allSettled([...this.instruments.values()].map((i) => i.connect()));
+    await Promise.allSettled([...this.instruments.values()].filter((i) => i.status().state !== 'online').map((i) => this.connectOnce(i)));
   }
 
   /** Every instrument's identity, asked now (not cached): what a reference or certificate records. */

@@ -1,4 +1,5 @@
 import { OpticalRangeError } from '../../drivers/common.js';
+import { InstrumentReplyError } from '../errors.js';
 import type { BenchRuntime } from './bench-runtime.js';
 import type { BenchReference, FiberReading } from './readings.js';
 
@@ -78,6 +79,9 @@ export async function measureAllFibers(
         const takenAt = new Date().toISOString();
         try {
           const measuredDbm = await m.powerMeter.readPowerDbm();
+          if (!Number.isFinite(measuredDbm)) {
+            throw new InstrumentReplyError('the power meter returned a power that is not a number', { fiber, wavelengthNm: wl, received: String(measuredDbm) });
+          }
           const lossDb = referenceDbm === null ? null : referenceDbm - measuredDbm;
           push({ fiber, wavelengthNm: wl, referenceDbm, measuredDbm, lossDb, takenAt });
         } catch (err) {
@@ -91,14 +95,17 @@ export async function measureAllFibers(
     for (const wl of wavelengthsNm) {
       const wanted = new Set(positions);
       for (const r of (await m.lossTestSet.measureAll(wl)).filter((x) => wanted.has(x.fiber))) {
+        // A dark fiber has no power and no loss (the driver reports NaN for both): record the
+        // condition, never a number.
+        const dark = r.receivedAt === null || !Number.isFinite(r.powerDbm) || !Number.isFinite(r.lossDb);
         push({
           fiber: r.fiber,
           wavelengthNm: wl,
           referenceDbm: null,
-          measuredDbm: r.powerDbm,
-          lossDb: r.receivedAt === null ? null : r.lossDb,
+          measuredDbm: dark ? null : r.powerDbm,
+          lossDb: dark ? null : r.lossDb,
           receivedAt: r.receivedAt,
-          ...(r.receivedAt === null ? { condition: 'no-light' as const } : {}),
+          ...(dark ? { condition: 'no-light' as const } : {}),
           takenAt: new Date().toISOString(),
         });
       }

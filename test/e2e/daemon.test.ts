@@ -164,6 +164,11 @@ describe('daemon end to end on the simulated bench', () => {
   it('answers bad requests with 4xx and a message', async () => {
     expect((await api('GET', '/certificates/999999')).status).toBe(404);
     expect((await api('GET', '/certificates/abc')).status).toBe(400);
+    // Ajv coerces 1e400 to Infinity and passes it as an integer; the route must still say 400.
+    const huge = await api<{ message: string }>('GET', '/certificates/1e400');
+    expect(huge.status).toBe(400);
+    expect(huge.json.message).toBe('id must be a whole number below 2^53 (id=Infinity)');
+    expect((await api('GET', '/certificates/1e400/verify')).status).toBe(400);
     const unknownBench = await api<{ message: string }>('POST', '/jobs', { bench: 'nope', operator: 'ci', serial: 'X' });
     expect(unknownBench.status).toBe(404);
     expect(unknownBench.json.message).toContain('no bench "nope"');
