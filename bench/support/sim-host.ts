@@ -2,7 +2,7 @@
  * Child process: N simulated benches (PM100 meter + DiCon switch + control port) in one process.
  *   node dist/bench/support/sim-host.js '{"count":16,"channels":24,"transport":"tcp","meterDelayMs":20}'
  * Prints one JSON line (the benches' endpoints) when ready; stops on SIGTERM.
- * meterDelayMs: every meter reply is sent that much later (a realistic meter integration time).
+ * meterDelayMs: every power reading (MEAS:POW?) is answered that much later (a realistic meter integration time).
  */
 import { startSimulatedBench, type SimulatedBench } from '../../fixtures/simulators/bench.js';
 
@@ -11,7 +11,13 @@ const benches: SimulatedBench[] = [];
 try {
   for (let i = 0; i < opts.count; i++) {
     const b = await startSimulatedBench({ channels: opts.channels, transport: opts.transport, ...(opts.ptyDir ? { ptyDir: opts.ptyDir } : {}) });
-    if (opts.meterDelayMs) b.inject('meter', { kind: 'delay', arg: opts.meterDelayMs, count: 1e9 });
+    if (opts.meterDelayMs) {
+      // The meter's integration time: only a power reading is slow, not the setting queries around it.
+      const meter = b.devices.meter;
+      const take = meter.faults.take.bind(meter.faults);
+      const delay = opts.meterDelayMs;
+      meter.faults.take = (kinds) => take(kinds) ?? (/^MEAS:POW\?|^READ\?/i.test(meter.received[meter.received.length - 1] ?? '') ? { kind: 'delay', arg: delay, count: 1 } : undefined);
+    }
     benches.push(b);
   }
 } catch (err) {
