@@ -4,22 +4,20 @@
  * typed InstrumentError. It never returns the reading taken at the power-on wavelength.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulatedBench, type SimulatedBench } from '../../fixtures/simulators/bench.js';
+import { startSimulatedBench } from '../../fixtures/simulators/bench.js';
 import { Pm100Device } from '../../fixtures/simulators/pm100-sim.js';
 import { parseFault } from '../../fixtures/simulators/faults.js';
-import { createInstrument, type InstrumentConfig } from '../../drivers/registry.js';
+import { createInstrument } from '../../drivers/registry.js';
 import type { OpticalSwitch, PowerMeter } from '../../src/instruments/capabilities.js';
 import { InstrumentError } from '../../src/errors.js';
 import { OpticalRangeError } from '../../drivers/common.js';
+import { transportOf } from '../helpers/sim-transport.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   while (open.length) await open.pop()!.close().catch(() => undefined);
 });
 
-function transportOf(e: SimulatedBench['meter']): InstrumentConfig['transport'] {
-  return e.kind === 'tcp' ? { kind: 'tcp', host: e.host, port: e.port } : { kind: 'serial', path: e.path, ...(e.baudRate ? { baudRate: e.baudRate } : {}) };
-}
 
 describe('simulator: reset restores the power-on defaults', () => {
   it('unit W, 1550 nm, empty error queue; parsed from the control protocol', () => {

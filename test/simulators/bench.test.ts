@@ -1,14 +1,15 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startSimulatedBench, type SimulatedBench } from '../../fixtures/simulators/bench.js';
-import { createInstrument, type InstrumentConfig } from '../../drivers/registry.js';
+import { createInstrument } from '../../drivers/registry.js';
 import type { OpticalSwitch, PowerMeter } from '../../src/instruments/capabilities.js';
 import { loadAssembly } from '../../fixtures/dut/assembly-model.js';
 import { OpticalRangeError } from '../../drivers/common.js';
+import { transportOf } from '../helpers/sim-transport.js';
 
 const run = promisify(execFile);
 const open: { close(): Promise<void> }[] = [];
@@ -16,9 +17,6 @@ afterEach(async () => {
   while (open.length) await open.pop()!.close().catch(() => undefined);
 });
 
-function transportOf(e: SimulatedBench['meter']): InstrumentConfig['transport'] {
-  return e.kind === 'tcp' ? { kind: 'tcp', host: e.host, port: e.port } : { kind: 'serial', path: e.path, ...(e.baudRate ? { baudRate: e.baudRate } : {}) };
-}
 
 /** A minimal certification: per wavelength, reference every fiber without DUT, then measure with it. */
 async function certify(bench: SimulatedBench, dut: string, meterDialect: 'thorlabs-pm100' | 'newport-1936' = 'thorlabs-pm100') {
@@ -70,7 +68,7 @@ describe('simulated bench, same assembly over TCP and over serial ptys', () => {
     const dark = await certify(b, 'mtp12-om4-dark-fiber-5', 'newport-1936');
     expect(dark[850]![4]).toBe('dark');
     const dirty = await certify(b, 'mtp12-om4-dirty-connector', 'newport-1936');
-    expect(dirty[850]).toEqual(loadAssembly('mtp12-om4-good').lossDb['850'].map((x) => Math.round((x + 0.3) * 1e4) / 1e4));
+    expect(dirty[850]).toEqual(loadAssembly('mtp12-om4-good').lossDb['850']!.map((x) => Math.round((x + 0.3) * 1e4) / 1e4));
   });
 });
 
