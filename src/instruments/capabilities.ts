@@ -41,6 +41,13 @@ export interface PowerMeter extends Instrument {
   getWavelength(): Promise<number>;
   /** One settled reading in dBm. Rejects (never returns a number) on no light, saturation or a bad reply. */
   readPowerDbm(): Promise<number>;
+  /**
+   * Asks the meter for its unit and wavelength and rejects (InstrumentReportedError, code
+   * METER_SETTINGS_CHANGED) when they are not what the driver set: a power cycle or a hand on the
+   * front panel since. The pipeline calls it after every sweep of readings, so a sweep taken
+   * under changed settings is thrown away with its job rather than certified.
+   */
+  confirmSettings(wavelengthNm: number): Promise<void>;
   zero(): Promise<void>;
 }
 
