@@ -26,6 +26,53 @@ export class OpticalRangeError extends InstrumentReportedError {
   }
 }
 
+/**
+ * A power meter's unit or wavelength is no longer what the driver set (a power cycle behind the
+ * open port, a hand on the front panel): every reading since the settings were last applied is
+ * suspect and must be discarded by the caller. Raised by `PowerMeter.confirmSettings`; `context`
+ * has `port`, `command` (the query that showed it), `received` and `expected`.
+ */
+export class MeterSettingsChangedError extends InstrumentReportedError {
+  override readonly code = 'METER_SETTINGS_CHANGED';
+}
+
+/** Plausibility limits for a power reply in W (both meters are kept in W and convert to dBm). */
+export interface WattReplyLimits {
+  /** Below this (dBm) is no light. */
+  noLightBelowDbm: number;
+  /** Above this (W) a reply cannot be a reading in W (e.g. a dBm value like 0.5). */
+  maxPlausibleW: number;
+}
+
+/**
+ * Interprets one power reply that must be in W and converts it to dBm (rounded to 1e-6 dB).
+ * Never returns a number that is not a plausible reading in W:
+ * - not a number: InstrumentReplyError;
+ * - 9.9E37 (SCPI overload / not-a-number): OpticalRangeError('saturated');
+ * - negative: a tiny negative value (no larger than the no-light power) is the zero offset's noise
+ *   on a dark sensor, OpticalRangeError('no-light'); anything more negative cannot be a power in W
+ *   (a dBm reply after the unit was switched): InstrumentReplyError;
+ * - zero or below `noLightBelowDbm`: OpticalRangeError('no-light');
+ * - above `maxPlausibleW`: InstrumentReplyError (a dBm reply like 0.5 must not become +27 dBm).
+ */
+export function wattReplyToDbm(reply: string, limits: WattReplyLimits, ctx: ErrorContext): number {
+  const c = { ...ctx, received: reply };
+  const w = parseStrictNumber(reply, c);
+  if (Math.abs(w) >= 9.9e37) throw new OpticalRangeError('saturated', `meter reports overload/not-a-number (${reply})`, c);
+  const noLightW = 10 ** (limits.noLightBelowDbm / 10) / 1000;
+  if (w < 0) {
+    if (-w <= noLightW) throw new OpticalRangeError('no-light', `no light: ${reply} W (zero-offset noise)`, c);
+    throw new InstrumentReplyError(`negative power ${reply} cannot be a reading in W (a dBm reply?)`, c);
+  }
+  if (w === 0) throw new OpticalRangeError('no-light', `no light: ${reply} W`, c);
+  if (w > limits.maxPlausibleW) {
+    throw new InstrumentReplyError(`implausible power ${reply} W (above ${limits.maxPlausibleW} W; a dBm reply?)`, { ...c, maxPlausibleW: limits.maxPlausibleW });
+  }
+  const dbm = Math.round(10 * Math.log10(w * 1000) * 1e6) / 1e6;
+  if (dbm < limits.noLightBelowDbm) throw new OpticalRangeError('no-light', `no light: ${dbm} dBm is below ${limits.noLightBelowDbm} dBm`, c);
+  return dbm;
+}
+
 export interface DriverOptions {
   logger?: TransportLogger;
 }

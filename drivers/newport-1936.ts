@@ -3,20 +3,33 @@
  * replies end CR LF, echo ON after power-up: the driver sends `ECHO 0` on every (re)open and
  * the transport also strips any line equal to a recently sent command.
  *
- * The meter is kept in W (`PM:UNIT 2`) and the driver converts to dBm: the W unit code is the one
- * the facts file confirms. No light (a reading at or below 0 W, or below `noLightBelowDbm`,
- * default -60 dBm) rejects with OpticalRangeError('no-light').
+ * The meter is kept in W (`PM:UNIT 2`, also its power-on default) and the driver converts to dBm:
+ * the W unit code is the one the facts file confirms. Same contract as the PM100 driver (see its
+ * header for why):
+ *
+ *   readPowerDbm()       one exchange, `PM:P?`, validated as a power in W (wattReplyToDbm): not a
+ *                        number, negative (a dBm reply) or above `maxPlausibleW` (default 0.1 W)
+ *                        is an InstrumentReplyError; zero, tiny negative zero-offset noise or
+ *                        below `noLightBelowDbm` (default -60 dBm) is OpticalRangeError('no-light').
+ *   confirmSettings(nm)  one transaction `PM:UNIT?` (must be 2), `PM:L?` (within 0.5 nm of nm),
+ *                        `PM:CHAN?` (2936-R on channel 2 only: a power cycle selects channel 1),
+ *                        `ERRSTR?`; a change (or settings found lost on a reopen since the last
+ *                        setWavelength) rejects with MeterSettingsChangedError
+ *                        (METER_SETTINGS_CHANGED). Never re-applies settings.
+ *   setWavelength(nm)    [`PM:CHAN n`,] `PM:UNIT 2`, `PM:L <nm>`, `ERRSTR?`, `PM:L?`.
  */
 import { InstrumentReplyError, InstrumentReportedError } from '../src/errors.js';
 import type { InstrumentIdentity, PowerMeter } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, OpticalRangeError, parseStrictNumber, type DriverOptions } from './common.js';
+import { LineInstrument, MeterSettingsChangedError, parseStrictNumber, wattReplyToDbm, type DriverOptions } from './common.js';
 
 export interface NewportOptions extends DriverOptions {
   id: string;
   endpoint: LineEndpoint;
   timeoutMs?: number;
   noLightBelowDbm?: number;
+  /** Replies above this (W) are not a reading in W (default 0.1 W = +20 dBm). */
+  maxPlausibleW?: number;
   /** 2936-R channel (1 or 2). Default 1. */
   channel?: number;
 }
@@ -30,8 +43,10 @@ export function parseNewportIdn(raw: string): InstrumentIdentity {
 export class Newport1936 extends LineInstrument implements PowerMeter {
   readonly capabilities = { powerMeter: true } as const;
   private wavelengthNm: number | undefined;
-  private readonly noLightBelowDbm: number;
+  private readonly limits: { noLightBelowDbm: number; maxPlausibleW: number };
   private readonly channel: number;
+  /** Why the settings were found lost on a reopen since the last setWavelength (confirmSettings rejects). */
+  private lostOnReopen: { why: string; command: string; received: string; expected: string | number } | undefined;
 
   constructor(o: NewportOptions) {
     super(o.id, 'newport-1936', {
@@ -43,13 +58,18 @@ export class Newport1936 extends LineInstrument implements PowerMeter {
       timeoutMs: o.timeoutMs ?? 2000,
       ...(o.logger ? { logger: o.logger } : {}),
     });
-    this.noLightBelowDbm = o.noLightBelowDbm ?? -60;
+    this.limits = { noLightBelowDbm: o.noLightBelowDbm ?? -60, maxPlausibleW: o.maxPlausibleW ?? 0.1 };
     this.channel = o.channel ?? 1;
   }
 
   protected async onOpen(s: LineSession): Promise<void> {
     await s.send('ECHO 0');
     this.identity = parseNewportIdn(await s.query('*IDN?', { accept: (l) => /^NEWPORT\s/i.test(l) }));
+    if (this.wavelengthNm !== undefined) {
+      // A reopen: did the meter keep what the driver set? If not, the next confirmSettings rejects.
+      const found = await this.readSettings(s, this.wavelengthNm);
+      if (found) this.lostOnReopen ??= { ...found, why: `${found.why} on reopening the link` };
+    }
     if (this.channel !== 1) await s.send(`PM:CHAN ${this.channel}`);
     await s.send('PM:UNIT 2');
     await s.send('PM:AUTO 1');
@@ -57,6 +77,21 @@ export class Newport1936 extends LineInstrument implements PowerMeter {
     const unit = await s.query('PM:UNIT?');
     if (unit.trim() !== '2') throw new InstrumentReplyError(`meter did not switch to W (unit reads "${unit}")`, { port: s.port, command: 'PM:UNIT?', received: unit });
     await this.checkError(s, 'PM:UNIT 2');
+  }
+
+  /**
+   * Reads unit, wavelength (and channel on a 2936-R not on channel 1); returns what differs from
+   * W / `nm` / the configured channel, or undefined.
+   */
+  private async readSettings(s: LineSession, nm: number): Promise<{ why: string; command: string; received: string; expected: string | number } | undefined> {
+    const unit = await s.query('PM:UNIT?');
+    const back = await s.query('PM:L?');
+    const got = parseStrictNumber(back, { port: s.port, command: 'PM:L?' });
+    const chan = this.channel !== 1 ? await s.query('PM:CHAN?') : undefined;
+    if (unit.trim() !== '2') return { why: `unit code reads ${unit.trim()}, not 2 (W)`, command: 'PM:UNIT?', received: unit, expected: 2 };
+    if (Math.abs(got - nm) > 0.5) return { why: `wavelength reads ${got} nm, not ${nm} nm`, command: 'PM:L?', received: back, expected: nm };
+    if (chan !== undefined && chan.trim() !== String(this.channel)) return { why: `channel reads ${chan.trim()}, not ${this.channel}`, command: 'PM:CHAN?', received: chan, expected: this.channel };
+    return undefined;
   }
 
   private async checkError(s: LineSession, after: string): Promise<void> {
@@ -77,6 +112,10 @@ export class Newport1936 extends LineInstrument implements PowerMeter {
     const command = `PM:L ${Math.round(nm)}`;
     await this.withRetry(() =>
       this.transport.transaction(command, async (s) => {
+        // Re-asserted on every sweep: recovers from a power cycle or front-panel change noticed by
+        // the previous sweep's confirmSettings.
+        if (this.channel !== 1) await s.send(`PM:CHAN ${this.channel}`);
+        await s.send('PM:UNIT 2');
         await s.send(command);
         await this.checkError(s, command);
         const back = await s.query('PM:L?');
@@ -85,24 +124,36 @@ export class Newport1936 extends LineInstrument implements PowerMeter {
       }),
     );
     this.wavelengthNm = Math.round(nm);
+    // A new sweep starts here: what a reopen found before it concerns readings already judged.
+    this.lostOnReopen = undefined;
   }
 
   getWavelength(): Promise<number> {
     return this.withRetry(async () => parseStrictNumber(await this.transport.query('PM:L?'), { port: this.port, command: 'PM:L?' }));
   }
 
+  /** One exchange, `PM:P?`: a reply in W, validated and converted to dBm. */
   readPowerDbm(): Promise<number> {
-    return this.withRetry(async () => {
-      const command = 'PM:P?';
-      const r = await this.transport.query(command);
-      const w = parseStrictNumber(r, { port: this.port, command });
-      const ctx = { port: this.port, command, received: r };
-      if (Math.abs(w) >= 9.9e37) throw new OpticalRangeError('saturated', `meter reports overload (${r})`, ctx);
-      if (w <= 0) throw new OpticalRangeError('no-light', `no light: ${r} W`, ctx);
-      const dbm = Math.round(10 * Math.log10(w * 1000) * 1e6) / 1e6;
-      if (dbm < this.noLightBelowDbm) throw new OpticalRangeError('no-light', `no light: ${dbm} dBm is below ${this.noLightBelowDbm} dBm`, ctx);
-      return dbm;
-    });
+    const command = 'PM:P?';
+    return this.withRetry(async () => wattReplyToDbm(await this.transport.query(command), this.limits, { port: this.port, command }));
+  }
+
+  /** One transaction `PM:UNIT?`, `PM:L?`, [`PM:CHAN?`,] `ERRSTR?`; MeterSettingsChangedError on a change. Never re-applies. */
+  confirmSettings(nm: number): Promise<void> {
+    return this.withRetry(() =>
+      this.transport.transaction('confirm settings', async (s) => {
+        const found = (await this.readSettings(s, nm)) ?? this.lostOnReopen;
+        if (found) {
+          throw new MeterSettingsChangedError(`meter settings changed since they were set (${found.why}): the readings since are suspect`, {
+            port: s.port,
+            command: found.command,
+            received: found.received,
+            expected: found.expected,
+          });
+        }
+        await this.checkError(s, 'confirm settings');
+      }),
+    );
   }
 
   async zero(): Promise<void> {

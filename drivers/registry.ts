@@ -5,8 +5,8 @@
  *   InstrumentConfigSchema    -> TypeBox schema of one instrument entry in the daemon's config
  *
  * Defaults (applied by the drivers when a field is omitted):
- *   thorlabs-pm100     serial 115200 8N1, timeoutMs 3000, noLightBelowDbm -60
- *   newport-1936       serial 38400 8N1, timeoutMs 2000, noLightBelowDbm -60, channel 1
+ *   thorlabs-pm100     serial 115200 8N1, timeoutMs 3000, noLightBelowDbm -60, maxPlausibleW 0.1
+ *   newport-1936       serial 38400 8N1, timeoutMs 2000, noLightBelowDbm -60, maxPlausibleW 0.1, channel 1
  *   dicon-mems-switch  serial 115200 8N1, timeoutMs 2000
  *   modbus-loss-test-set  modbus-rtu 19200 8E1 (Modbus RTU default), timeoutMs 1000,
  *                         profile "mpocert-reference" (drivers/profiles/<name>.yaml, or a path)
@@ -56,6 +56,11 @@ export const InstrumentConfigSchema = Type.Object(
     profile: Type.Optional(Type.String({ minLength: 1 })),
     /** Power meters: readings below this (dBm) are "no light". Default -60. */
     noLightBelowDbm: Type.Optional(Type.Number()),
+    /**
+     * Power meters: a reply above this (W) is not a reading in W but e.g. a dBm value after a
+     * front-panel unit change, and is rejected. Default 0.1 W (+20 dBm).
+     */
+    maxPlausibleW: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
     /** Newport 2936-R channel (1 or 2). */
     channel: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 })),
     /** Free text for people (bench position, asset tag). */
@@ -101,14 +106,18 @@ export function createInstrument(config: InstrumentConfig, opts: CreateInstrumen
     case 'dicon-mems-switch': {
       if (t.kind !== 'tcp' && t.kind !== 'serial') throw new ConfigError('line dialect needs a tcp or serial transport', { instrument: c.id });
       const endpoint = t;
+      const meter = {
+        ...(c.noLightBelowDbm !== undefined ? { noLightBelowDbm: c.noLightBelowDbm } : {}),
+        ...(c.maxPlausibleW !== undefined ? { maxPlausibleW: c.maxPlausibleW } : {}),
+      };
       if (c.dialect === 'thorlabs-pm100') {
-        return new ThorlabsPm100({ ...common, endpoint, ...(c.noLightBelowDbm !== undefined ? { noLightBelowDbm: c.noLightBelowDbm } : {}) });
+        return new ThorlabsPm100({ ...common, endpoint, ...meter });
       }
       if (c.dialect === 'newport-1936') {
         return new Newport1936({
           ...common,
           endpoint,
-          ...(c.noLightBelowDbm !== undefined ? { noLightBelowDbm: c.noLightBelowDbm } : {}),
+          ...meter,
           ...(c.channel !== undefined ? { channel: c.channel } : {}),
         });
       }

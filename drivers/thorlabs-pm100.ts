@@ -4,35 +4,45 @@
  *
  * After every (re)open: resync with *IDN? (anything before the THORLABS line is drained), *CLS,
  * unit W, auto-range on, the wavelength re-applied (or, if none was set yet, the meter's own
- * wavelength read and adopted), the unit read back and the error queue checked.
+ * wavelength read and adopted), the unit read back and the error queue checked. On a reopen
+ * after a wavelength was set, the unit and wavelength are read first: if the meter lost them
+ * (power-cycled while the link was down) the next confirmSettings rejects.
  *
- * Unit safety. The meter is kept in W, its power-on default, and the driver converts to dBm
- * itself (as the Newport driver does). A meter power-cycled behind an open serial port (the port
- * never closes, so onOpen does not run again) therefore still answers in the unit the driver
- * expects; but it has also lost its wavelength correction, which biases the reading by the
- * responsivity ratio. So every reading is one transaction of three queries, the checks after the
- * reading so that anything that happened up to the reply is caught:
- *   MEAS:POW?        the reading (blocks until ready; the only query in flight)
- *   SENS:POW:UNIT?   must read W (an operator or another client may have switched it to DBM)
- *   SENS:CORR:WAV?   must read the wavelength the driver set (a power cycle restores 1550 nm)
- * If either check fails the reading is discarded, the settings are re-applied in the same
- * transaction and the reading is taken again once; if it still does not check out the call
- * rejects with InstrumentReportedError. Only then is the reply interpreted. A W reply is
- * validated on its own as well: negative or not a number is a reply error (it cannot be a power
- * in W), zero or below `noLightBelowDbm` is no-light, 9.9E37 is saturated. This costs two short
- * queries (about 10 bytes each way) per reading, a few milliseconds on RS-232 at 115200 baud,
- * small beside the measurement itself; in exchange no reading is ever taken in the wrong unit
- * or at the wrong wavelength. (A value check alone could not tell a DBM reply of +0.5 from
- * 0.5 W, and a power-cycle check alone could not see a front-panel change.)
+ * Why one query per reading. The meter is kept in W, its power-on default, and the driver
+ * converts to dBm itself (as the Newport driver does), so a power cycle behind an open port (the
+ * port never closes, onOpen does not run again) cannot flip the unit. What a power cycle does
+ * lose is the wavelength correction (it restores 1550 nm), which biases a reading by the
+ * responsivity ratio; a front-panel change can also switch the unit to DBM. Reading the unit and
+ * wavelength back with every reading tripled its cost, so the contract is split:
  *
- * No light: the PM100 reports its noise floor (about 1 pW = -90 dBm); anything below
- * `noLightBelowDbm` (default -60 dBm) rejects with OpticalRangeError('no-light'); 9.9E37
- * (SCPI not-a-number / overload) rejects with OpticalRangeError('saturated').
+ *   readPowerDbm()       one exchange, `MEAS:POW?` (blocks until the reading is ready). The reply
+ *                        is validated on its own so that it is never wrong *as a number in W*:
+ *                        not a number or negative (a dBm reply) or above `maxPlausibleW`
+ *                        (default 0.1 W = +20 dBm; a dBm reply like 0.5 must not become
+ *                        +27 dBm) is an InstrumentReplyError; zero, tiny negative zero-offset
+ *                        noise or below `noLightBelowDbm` is OpticalRangeError('no-light');
+ *                        9.9E37 is OpticalRangeError('saturated').
+ *   confirmSettings(nm)  one transaction `SENS:POW:UNIT?`, `SENS:CORR:WAV?`, `SYST:ERR?`, called
+ *                        by the pipeline after every sweep of readings at one wavelength. A unit
+ *                        other than W, a wavelength more than 0.5 nm from `nm`, or settings found
+ *                        lost on a reopen since the last setWavelength reject with
+ *                        MeterSettingsChangedError (code METER_SETTINGS_CHANGED): the sweep's
+ *                        readings are suspect and the caller must discard them. It never re-applies
+ *                        settings itself (that would hide the fault); an error in the queue
+ *                        rejects with InstrumentReportedError.
+ *   setWavelength(nm)    `SENS:POW:UNIT W` (re-asserted: recovers from a front-panel DBM switch
+ *                        at the next sweep), `SENS:CORR:WAV <nm>`, `SYST:ERR?`, `SENS:CORR:WAV?`
+ *                        (must read back nm within 0.5 nm).
+ *
+ * A reading taken after a power cycle at the wrong wavelength is a plausible number in W; it is
+ * caught by the confirmSettings that closes its sweep, never certified. The one value band the
+ * per-reading checks cannot see is a DBM reply in (0, maxPlausibleW]: confirmSettings catches the
+ * DBM unit there too.
  */
 import { InstrumentReplyError, InstrumentReportedError, InstrumentTimeoutError } from '../src/errors.js';
 import type { InstrumentIdentity, PowerMeter } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, OpticalRangeError, parseStrictNumber, type DriverOptions } from './common.js';
+import { LineInstrument, MeterSettingsChangedError, parseStrictNumber, wattReplyToDbm, type DriverOptions } from './common.js';
 
 export interface Pm100Options extends DriverOptions {
   id: string;
@@ -40,6 +50,8 @@ export interface Pm100Options extends DriverOptions {
   timeoutMs?: number;
   /** Readings below this are "no light" (default -60 dBm). */
   noLightBelowDbm?: number;
+  /** Replies above this (W) are not a reading in W (default 0.1 W = +20 dBm). */
+  maxPlausibleW?: number;
   /** Maximum time a zero may take (default 30 s). */
   zeroTimeoutMs?: number;
 }
@@ -55,9 +67,10 @@ export function parseThorlabsIdn(raw: string): InstrumentIdentity {
 export class ThorlabsPm100 extends LineInstrument implements PowerMeter {
   readonly capabilities = { powerMeter: true } as const;
   private wavelengthNm: number | undefined;
-  private readonly noLightBelowDbm: number;
+  private readonly limits: { noLightBelowDbm: number; maxPlausibleW: number };
   private readonly zeroTimeoutMs: number;
-  private readonly logger: DriverOptions['logger'];
+  /** Why the settings were found lost on a reopen since the last setWavelength (confirmSettings rejects). */
+  private lostOnReopen: { why: string; command: string; received: string; expected: string | number } | undefined;
 
   constructor(o: Pm100Options) {
     super(o.id, 'thorlabs-pm100', {
@@ -67,15 +80,29 @@ export class ThorlabsPm100 extends LineInstrument implements PowerMeter {
       timeoutMs: o.timeoutMs ?? 3000,
       ...(o.logger ? { logger: o.logger } : {}),
     });
-    this.noLightBelowDbm = o.noLightBelowDbm ?? -60;
+    this.limits = { noLightBelowDbm: o.noLightBelowDbm ?? -60, maxPlausibleW: o.maxPlausibleW ?? 0.1 };
     this.zeroTimeoutMs = o.zeroTimeoutMs ?? 30_000;
-    this.logger = o.logger;
   }
 
   protected async onOpen(s: LineSession): Promise<void> {
     const idn = await s.query('*IDN?', { accept: (l) => /^THORLABS,/i.test(l) });
     this.identity = parseThorlabsIdn(idn);
+    if (this.wavelengthNm !== undefined) await this.noteLostSettings(s, this.wavelengthNm);
     await this.applySettings(s);
+  }
+
+  /** On a reopen: did the meter keep the unit and wavelength the driver set? If not, remember it for confirmSettings. */
+  private async noteLostSettings(s: LineSession, nm: number): Promise<void> {
+    const unit = await s.query('SENS:POW:UNIT?');
+    const u = unit.trim().toUpperCase();
+    if (u !== 'W' && u !== 'DBM') throw new InstrumentReplyError(`unexpected SENS:POW:UNIT? reply "${unit}"`, { port: s.port, command: 'SENS:POW:UNIT?', received: unit });
+    const back = await s.query('SENS:CORR:WAV?');
+    const got = parseStrictNumber(back, { port: s.port, command: 'SENS:CORR:WAV?' });
+    if (u !== 'W') {
+      this.lostOnReopen ??= { why: `unit read ${unit.trim()} on reopening the link, not W`, command: 'SENS:POW:UNIT?', received: unit, expected: 'W' };
+    } else if (Math.abs(got - nm) > 0.5) {
+      this.lostOnReopen ??= { why: `wavelength read ${back.trim()} on reopening the link, not ${nm} nm`, command: 'SENS:CORR:WAV?', received: back, expected: nm };
+    }
   }
 
   /** *CLS, unit W, auto-range, wavelength (re-applied, or adopted from the meter), then verified. */
@@ -94,22 +121,6 @@ export class ThorlabsPm100 extends LineInstrument implements PowerMeter {
       throw new InstrumentReplyError(`meter did not switch to W (unit reads "${unit}")`, { port: s.port, command: 'SENS:POW:UNIT?', received: unit });
     }
     await this.checkErrorQueue(s, 'SENS:POW:UNIT W');
-  }
-
-  /**
-   * Reads back unit and wavelength after a reading; returns why they do not match what the driver
-   * set (the reading must then be discarded), or undefined when they do.
-   */
-  private async settingsLost(s: LineSession): Promise<string | undefined> {
-    const unit = await s.query('SENS:POW:UNIT?');
-    const u = unit.trim().toUpperCase();
-    if (u !== 'W' && u !== 'DBM') throw new InstrumentReplyError(`unexpected SENS:POW:UNIT? reply "${unit}"`, { port: s.port, command: 'SENS:POW:UNIT?', received: unit });
-    const back = await s.query('SENS:CORR:WAV?');
-    const nm = parseStrictNumber(back, { port: s.port, command: 'SENS:CORR:WAV?' });
-    const why: string[] = [];
-    if (u !== 'W') why.push(`unit reads ${u}, not W`);
-    if (this.wavelengthNm !== undefined && Math.abs(nm - this.wavelengthNm) > 0.5) why.push(`wavelength reads ${nm} nm, not ${this.wavelengthNm} nm`);
-    return why.length ? why.join(', ') : undefined;
   }
 
   /** Reads SYST:ERR? until "0,..." and throws the first error found. */
@@ -139,6 +150,7 @@ export class ThorlabsPm100 extends LineInstrument implements PowerMeter {
     const command = `SENS:CORR:WAV ${nm}`;
     await this.withRetry(() =>
       this.transport.transaction(command, async (s) => {
+        await s.send('SENS:POW:UNIT W');
         await s.send(command);
         await this.checkErrorQueue(s, command);
         const back = await s.query('SENS:CORR:WAV?');
@@ -149,6 +161,8 @@ export class ThorlabsPm100 extends LineInstrument implements PowerMeter {
       }),
     );
     this.wavelengthNm = nm;
+    // A new sweep starts here: what a reopen found before it concerns readings already judged.
+    this.lostOnReopen = undefined;
   }
 
   getWavelength(): Promise<number> {
@@ -158,41 +172,34 @@ export class ThorlabsPm100 extends LineInstrument implements PowerMeter {
     });
   }
 
+  /** One exchange, `MEAS:POW?`: a reply in W, validated and converted to dBm (see the header). */
   readPowerDbm(): Promise<number> {
     const command = 'MEAS:POW?';
-    return this.withRetry(() =>
-      this.transport.transaction(command, async (s) => {
-        for (let attempt = 1; ; attempt++) {
-          const r = await s.query(command);
-          // Parse before the checks (a garbled reply is retried), interpret only after them.
-          const w = parseStrictNumber(r, { port: s.port, command });
-          const lost = await this.settingsLost(s);
-          if (lost === undefined) return this.wattsToDbm(w, r, s.port);
-          if (attempt >= 2) {
-            throw new InstrumentReportedError(`meter settings changed during the reading again after re-applying them (${lost}); reading discarded`, {
-              port: s.port,
-              command,
-              received: r,
-            });
-          }
-          // Power-cycled (or changed from the front panel): the reading is discarded, never converted.
-          this.logger?.warn?.({ port: s.port, why: lost, discarded: r }, 'meter settings lost: re-applying them and reading again');
-          await this.applySettings(s);
-        }
-      }),
-    );
+    return this.withRetry(async () => wattReplyToDbm(await this.transport.query(command), this.limits, { port: this.port, command }));
   }
 
-  /** A reply that must be a power in W (the unit was just verified), converted to dBm. */
-  private wattsToDbm(w: number, r: string, port: string): number {
-    const ctx = { port, command: 'MEAS:POW?', received: r };
-    if (Math.abs(w) >= 9.9e37) throw new OpticalRangeError('saturated', `meter reports overload/not-a-number (${r})`, ctx);
-    if (w < 0) throw new InstrumentReplyError(`negative power ${r} cannot be a reading in W`, ctx);
-    if (w === 0) throw new OpticalRangeError('no-light', `no light: ${r} W`, ctx);
-    const dbm = Math.round(10 * Math.log10(w * 1000) * 1e6) / 1e6;
-    if (dbm < this.noLightBelowDbm) throw new OpticalRangeError('no-light', `no light: ${dbm} dBm is below ${this.noLightBelowDbm} dBm`, ctx);
-    if (dbm > 40) throw new InstrumentReplyError(`implausible power ${r} W (${dbm} dBm)`, ctx);
-    return dbm;
+  /**
+   * One transaction `SENS:POW:UNIT?`, `SENS:CORR:WAV?`, `SYST:ERR?`: rejects with
+   * MeterSettingsChangedError when the unit is not W, the wavelength is not `nm` (within 0.5 nm)
+   * or a reopen since the last setWavelength found the settings lost. Never re-applies them.
+   */
+  confirmSettings(nm: number): Promise<void> {
+    return this.withRetry(() =>
+      this.transport.transaction('confirm settings', async (s) => {
+        const unit = await s.query('SENS:POW:UNIT?');
+        const u = unit.trim().toUpperCase();
+        if (u !== 'W' && u !== 'DBM') throw new InstrumentReplyError(`unexpected SENS:POW:UNIT? reply "${unit}"`, { port: s.port, command: 'SENS:POW:UNIT?', received: unit });
+        const back = await s.query('SENS:CORR:WAV?');
+        const got = parseStrictNumber(back, { port: s.port, command: 'SENS:CORR:WAV?' });
+        const changed = (why: string, command: string, received: string, expected: string | number): MeterSettingsChangedError =>
+          new MeterSettingsChangedError(`meter settings changed since they were set (${why}): the readings since are suspect`, { port: s.port, command, received, expected });
+        if (u !== 'W') throw changed(`unit reads ${u}, not W`, 'SENS:POW:UNIT?', unit, 'W');
+        if (Math.abs(got - nm) > 0.5) throw changed(`wavelength reads ${got} nm, not ${nm} nm`, 'SENS:CORR:WAV?', back, nm);
+        const lost = this.lostOnReopen;
+        if (lost) throw changed(lost.why, lost.command, lost.received, lost.expected);
+        await this.checkErrorQueue(s, 'confirm settings');
+      }),
+    );
   }
 
   async zero(): Promise<void> {

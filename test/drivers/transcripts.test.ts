@@ -4,7 +4,7 @@ import { startScriptedPeer } from '../helpers/scripted-peer.js';
 import { createInstrument } from '../../drivers/registry.js';
 import type { OpticalSwitch, PowerMeter } from '../../src/instruments/capabilities.js';
 import { InstrumentReplyError, InstrumentReportedError } from '../../src/errors.js';
-import { OpticalRangeError } from '../../drivers/common.js';
+import { MeterSettingsChangedError, OpticalRangeError } from '../../drivers/common.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -43,14 +43,22 @@ function pm100Peer(readingW: () => string) {
 const PM100_OPEN = '*IDN?\n*CLS\nSENS:POW:UNIT W\nSENS:POW:RANG:AUTO ON\nSENS:CORR:WAV?\nSENS:POW:UNIT?\nSYST:ERR?\n';
 const PM100_OPEN_REPLIES = 'THORLABS,PM101,M00512345,1.5.0\n1.550000E+03\nW\n0,"No error"\n';
 
+function pm100Meter(port: number, extra: { maxPlausibleW?: number } = {}): PowerMeter {
+  const m = createInstrument({ id: 'pm', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port }, ...extra }) as PowerMeter;
+  cleanups.push(() => m.close());
+  return m;
+}
+
+const PM100_SET_850 = 'SENS:POW:UNIT W\nSENS:CORR:WAV 850\nSYST:ERR?\nSENS:CORR:WAV?\n';
+const PM100_CONFIRM = 'SENS:POW:UNIT?\nSENS:CORR:WAV?\nSYST:ERR?\n';
+
 describe('Thorlabs PM100 transcript', () => {
-  it('connect, set wavelength, read W -> dBm with unit and wavelength read back, no-light, overload and error queue', async () => {
+  it('connect, set wavelength, one MEAS:POW? per reading (W -> dBm), no-light, overload, confirmSettings, error queue', async () => {
     let power = '9.727472E-06';
     const pm = pm100Peer(() => power);
     const peer = await startScriptedPeer('\n', pm.reply);
     cleanups.push(() => peer.close());
-    const m = createInstrument({ id: 'pm', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port: peer.port } }) as PowerMeter;
-    cleanups.push(() => m.close());
+    const m = pm100Meter(peer.port);
     expect(await m.connect()).toEqual({ manufacturer: 'Thorlabs', model: 'PM101', serialNumber: 'M00512345', firmware: '1.5.0', raw: 'THORLABS,PM101,M00512345,1.5.0' });
     await m.setWavelength(850);
     expect(await m.readPowerDbm()).toBe(-20.12);
@@ -58,21 +66,22 @@ describe('Thorlabs PM100 transcript', () => {
     await expect(m.readPowerDbm()).rejects.toMatchObject({ condition: 'no-light' });
     power = '0.000000E+00';
     await expect(m.readPowerDbm()).rejects.toBeInstanceOf(OpticalRangeError);
+    power = '-3.000000E-13'; // zero-offset noise on a dark sensor, not a dBm reply
+    await expect(m.readPowerDbm()).rejects.toMatchObject({ condition: 'no-light' });
     power = '9.910000E+37';
     await expect(m.readPowerDbm()).rejects.toMatchObject({ condition: 'saturated' });
+    await m.confirmSettings(850);
     const err = await m.setWavelength(9999).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InstrumentReportedError);
     expect((err as InstrumentReportedError).context).toMatchObject({ command: 'SENS:CORR:WAV 9999', received: '-222,"Data out of range"' });
-    const READ = 'MEAS:POW?\nSENS:POW:UNIT?\nSENS:CORR:WAV?\n';
-    expect(peer.bytesIn()).toBe(PM100_OPEN + 'SENS:CORR:WAV 850\nSYST:ERR?\nSENS:CORR:WAV?\n' + READ.repeat(4) + 'SENS:CORR:WAV 9999\nSYST:ERR?\nSYST:ERR?\n');
-    const back = (p: string): string => `${p}\nW\n8.500000E+02\n`;
+    expect(peer.bytesIn()).toBe(
+      PM100_OPEN + PM100_SET_850 + 'MEAS:POW?\n'.repeat(5) + PM100_CONFIRM + 'SENS:POW:UNIT W\nSENS:CORR:WAV 9999\nSYST:ERR?\nSYST:ERR?\n',
+    );
     expect(peer.bytesOut()).toBe(
       PM100_OPEN_REPLIES +
         '0,"No error"\n8.500000E+02\n' +
-        back('9.727472E-06') +
-        back('1.000000E-12') +
-        back('0.000000E+00') +
-        back('9.910000E+37') +
+        '9.727472E-06\n1.000000E-12\n0.000000E+00\n-3.000000E-13\n9.910000E+37\n' +
+        'W\n8.500000E+02\n0,"No error"\n' +
         '-222,"Data out of range"\n0,"No error"\n',
     );
   });
@@ -81,67 +90,98 @@ describe('Thorlabs PM100 transcript', () => {
     const pm = pm100Peer(() => '-2.012000E+01');
     const peer = await startScriptedPeer('\n', pm.reply);
     cleanups.push(() => peer.close());
-    const m = createInstrument({ id: 'pm', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port: peer.port } }) as PowerMeter;
-    cleanups.push(() => m.close());
+    const m = pm100Meter(peer.port);
     await m.connect();
     const err = await m.readPowerDbm().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InstrumentReplyError);
     expect((err as InstrumentReplyError).context).toMatchObject({ command: 'MEAS:POW?', received: '-2.012000E+01' });
-    expect(peer.bytesIn()).toBe(PM100_OPEN + 'MEAS:POW?\nSENS:POW:UNIT?\nSENS:CORR:WAV?\n'.repeat(2));
+    expect(peer.bytesIn()).toBe(PM100_OPEN + 'MEAS:POW?\n'.repeat(2));
   });
 
-  it('a meter power-cycled behind the open port: the reading is discarded, settings re-applied, read again', async () => {
+  it('a unit switched to DBM from the front panel: negative readings rejected, confirmSettings rejects, next setWavelength restores W', async () => {
+    let dbm = '-2.012000E+01';
+    const pm = pm100Peer(() => (pm.st.unit === 'DBM' ? dbm : '9.727472E-06'));
+    const peer = await startScriptedPeer('\n', pm.reply);
+    cleanups.push(() => peer.close());
+    const m = pm100Meter(peer.port);
+    await m.connect();
+    await m.setWavelength(850);
+    expect(await m.readPowerDbm()).toBe(-20.12);
+    pm.st.unit = 'DBM';
+    await expect(m.readPowerDbm()).rejects.toBeInstanceOf(InstrumentReplyError);
+    // +0.5 dBm in DBM would read as 0.5 W (+26.99 dBm) if taken as W: above the 0.1 W ceiling.
+    dbm = '5.000000E-01';
+    const high = await m.readPowerDbm().catch((e: unknown) => e);
+    expect(high).toBeInstanceOf(InstrumentReplyError);
+    expect((high as InstrumentReplyError).context).toMatchObject({ command: 'MEAS:POW?', received: '5.000000E-01', maxPlausibleW: 0.1 });
+    const before = peer.bytesIn().length;
+    const beforeOut = peer.bytesOut().length;
+    const err = await m.confirmSettings(850).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MeterSettingsChangedError);
+    expect(err).toBeInstanceOf(InstrumentReportedError);
+    expect(err).toMatchObject({ code: 'METER_SETTINGS_CHANGED', context: { command: 'SENS:POW:UNIT?', received: 'DBM', expected: 'W' } });
+    expect(peer.bytesIn().slice(before)).toBe('SENS:POW:UNIT?\nSENS:CORR:WAV?\n');
+    expect(peer.bytesOut().slice(beforeOut)).toBe('DBM\n8.500000E+02\n');
+    // Not re-applied by confirmSettings; the next sweep's setWavelength does.
+    expect(pm.st.unit).toBe('DBM');
+    await m.setWavelength(850);
+    expect(pm.st.unit).toBe('W');
+    expect(await m.readPowerDbm()).toBe(-20.12);
+    await m.confirmSettings(850);
+  });
+
+  it('maxPlausibleW is configurable: 1e-3 W rejects a 2 mW reply, 0.1 W (default) takes it', async () => {
+    const pm = pm100Peer(() => '2.000000E-03');
+    const peer = await startScriptedPeer('\n', pm.reply);
+    cleanups.push(() => peer.close());
+    const strict = pm100Meter(peer.port, { maxPlausibleW: 1e-3 });
+    await strict.connect();
+    await expect(strict.readPowerDbm()).rejects.toBeInstanceOf(InstrumentReplyError);
+    await strict.close();
+    const lax = pm100Meter(peer.port);
+    await lax.connect();
+    expect(await lax.readPowerDbm()).toBe(3.0103);
+    expect(() => createInstrument({ id: 'pm', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port: 1 }, maxPlausibleW: 0 })).toThrow(/maxPlausibleW|exclusiveMinimum|greater/i);
+  });
+
+  it('a meter power-cycled behind the open port: readings are one exchange each, confirmSettings rejects (1550 nm), never re-applies', async () => {
     // The sensor sees -20.12 dBm at 850 nm; at the power-on default 1550 nm the responsivity
-    // correction is wrong and it would read -10.50 dBm: that value must never come back.
+    // correction is wrong and it reads -10.50 dBm: a plausible number, caught by confirmSettings.
     const pm = pm100Peer(() => (pm.st.wav === 850 ? '9.727472E-06' : '8.912509E-05'));
     const peer = await startScriptedPeer('\n', pm.reply);
     cleanups.push(() => peer.close());
-    const m = createInstrument({ id: 'pm', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port: peer.port } }) as PowerMeter;
-    cleanups.push(() => m.close());
+    const m = pm100Meter(peer.port);
     await m.connect();
     await m.setWavelength(850);
     const before = peer.bytesIn().length;
     const beforeOut = peer.bytesOut().length;
     pm.powerCycle();
+    expect(await m.readPowerDbm()).toBe(-10.5);
+    const err = await m.confirmSettings(850).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MeterSettingsChangedError);
+    expect(err).toMatchObject({ code: 'METER_SETTINGS_CHANGED', context: { command: 'SENS:CORR:WAV?', received: '1.550000E+03', expected: 850 } });
+    expect((err as Error).message).toMatch(/wavelength reads 1550 nm, not 850 nm/);
+    expect(peer.bytesIn().slice(before)).toBe('MEAS:POW?\n' + 'SENS:POW:UNIT?\nSENS:CORR:WAV?\n');
+    expect(peer.bytesOut().slice(beforeOut)).toBe('8.912509E-05\n' + 'W\n1.550000E+03\n');
+    expect(pm.st.wav).toBe(1550);
+    await m.setWavelength(850);
     expect(await m.readPowerDbm()).toBe(-20.12);
-    expect(peer.bytesIn().slice(before)).toBe(
-      'MEAS:POW?\nSENS:POW:UNIT?\nSENS:CORR:WAV?\n' +
-        '*CLS\nSENS:POW:UNIT W\nSENS:POW:RANG:AUTO ON\nSENS:CORR:WAV 850\nSENS:POW:UNIT?\nSYST:ERR?\n' +
-        'MEAS:POW?\nSENS:POW:UNIT?\nSENS:CORR:WAV?\n',
-    );
-    expect(peer.bytesOut().slice(beforeOut)).toBe('8.912509E-05\nW\n1.550000E+03\n' + 'W\n0,"No error"\n' + '9.727472E-06\nW\n8.500000E+02\n');
+    await m.confirmSettings(850);
   });
 
-  it('a unit switched to DBM from the front panel: the dBm reply is discarded, W restored, read again', async () => {
-    const pm = pm100Peer(() => (pm.st.unit === 'DBM' ? '1.000000E+00' : '1.258925E-03'));
+  it('confirmSettings also rejects a wavelength other than the one asked about, and an error in the queue', async () => {
+    const pm = pm100Peer(() => '9.727472E-06');
     const peer = await startScriptedPeer('\n', pm.reply);
     cleanups.push(() => peer.close());
-    const m = createInstrument({ id: 'pm', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port: peer.port } }) as PowerMeter;
-    cleanups.push(() => m.close());
-    await m.connect();
-    await m.setWavelength(1310);
-    pm.st.unit = 'DBM';
-    // +1 dBm in DBM would read as 1 W (+30 dBm) if taken as W.
-    expect(await m.readPowerDbm()).toBeCloseTo(1, 5);
-    expect(pm.st.unit).toBe('W');
-  });
-
-  it('settings that do not hold after re-applying them: a typed error, never a number', async () => {
-    const pm = pm100Peer(() => '9.727472E-06');
-    const peer = await startScriptedPeer('\n', (l) => {
-      const r = pm.reply(l);
-      if (l === 'MEAS:POW?') pm.powerCycle(); // power-cycles during every reading
-      return r;
-    });
-    cleanups.push(() => peer.close());
-    const m = createInstrument({ id: 'pm', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port: peer.port } }) as PowerMeter;
-    cleanups.push(() => m.close());
+    const m = pm100Meter(peer.port);
     await m.connect();
     await m.setWavelength(850);
-    const err = await m.readPowerDbm().catch((e: unknown) => e);
+    await expect(m.confirmSettings(1300)).rejects.toMatchObject({ code: 'METER_SETTINGS_CHANGED' });
+    pm.st.errq.push('-231,"Data questionable"');
+    const err = await m.confirmSettings(850).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InstrumentReportedError);
-    expect(err).not.toBeInstanceOf(OpticalRangeError);
-    expect((err as InstrumentReportedError).message).toMatch(/wavelength reads 1550 nm, not 850 nm/);
+    expect(err).toMatchObject({ code: 'INSTRUMENT_REPORTED_ERROR', context: { received: '-231,"Data questionable"' } });
+    await m.confirmSettings(850);
   });
 });
 
@@ -205,7 +245,15 @@ describe('Newport 1936-R transcript', () => {
     expect(await m.connect()).toMatchObject({ manufacturer: 'Newport', model: '1936-R', serialNumber: '31337' });
     await m.setWavelength(1300);
     expect(await m.readPowerDbm()).toBe(-20);
-    expect(peer.bytesIn()).toBe('ECHO 0\r*IDN?\rPM:UNIT 2\rPM:AUTO 1\rPM:UNIT?\rERRSTR?\rPM:L 1300\rERRSTR?\rPM:L?\rPM:P?\r');
+    await m.confirmSettings(1300);
+    await expect(m.confirmSettings(850)).rejects.toMatchObject({ code: 'METER_SETTINGS_CHANGED', context: { command: 'PM:L?', received: '1300', expected: 850 } });
+    expect(peer.bytesIn()).toBe(
+      'ECHO 0\r*IDN?\rPM:UNIT 2\rPM:AUTO 1\rPM:UNIT?\rERRSTR?\r' +
+        'PM:UNIT 2\rPM:L 1300\rERRSTR?\rPM:L?\r' +
+        'PM:P?\r' +
+        'PM:UNIT?\rPM:L?\rERRSTR?\r' +
+        'PM:UNIT?\rPM:L?\r',
+    );
     expect(peer.bytesOut().startsWith('ECHO 0\r\nNEWPORT 1936-R')).toBe(true);
   });
 });
