@@ -23,6 +23,20 @@ afterEach(async () => {
   while (open.length) await open.pop()!.close().catch(() => undefined);
 });
 
+/** A simulated bench with the meter connected and the switch on fiber 7 (0.12 dB launch cord). */
+async function meterOnFiber7(o: { transport?: 'tcp' | 'pty'; dialect?: 'thorlabs-pm100' | 'newport-1936'; timeoutMs?: number } = {}) {
+  const dialect = o.dialect ?? 'thorlabs-pm100';
+  const bench = await startSimulatedBench({ transport: o.transport ?? 'tcp', meterDialect: dialect });
+  open.push(bench);
+  const meter = createInstrument({ id: 'pm', dialect, transport: transportOf(bench.meter), timeoutMs: o.timeoutMs ?? 2000 }) as PowerMeter;
+  const sw = createInstrument({ id: 'sw', dialect: 'dicon-mems-switch', transport: transportOf(bench.switch), timeoutMs: 2000 }) as OpticalSwitch;
+  open.push(meter, sw);
+  await meter.connect();
+  await sw.connect();
+  await sw.selectChannel(7);
+  return { bench, meter };
+}
+
 describe('simulator: reset restores the power-on defaults', () => {
   it('unit W, 1550 nm, empty error queue; parsed from the control protocol', () => {
     const d = new Pm100Device({ powerDbm: () => -20 });
@@ -55,14 +69,7 @@ describe('a power cycle at every position of a sweep never yields a wrong number
   ] as const;
   for (const c of cases) {
     it(`${c.dialect} over ${c.transport}: setWavelength + ${READINGS} readings + confirmSettings, reset after 0..${REPLIES_PER_SWEEP - 1} replies`, async () => {
-      const bench = await startSimulatedBench({ transport: c.transport, meterDialect: c.dialect });
-      open.push(bench);
-      const meter = createInstrument({ id: 'pm', dialect: c.dialect, transport: transportOf(bench.meter), timeoutMs: 2000 }) as PowerMeter;
-      const sw = createInstrument({ id: 'sw', dialect: 'dicon-mems-switch', transport: transportOf(bench.switch), timeoutMs: 2000 }) as OpticalSwitch;
-      open.push(meter, sw);
-      await meter.connect();
-      await sw.connect();
-      await sw.selectChannel(7);
+      const { bench, meter } = await meterOnFiber7({ transport: c.transport, dialect: c.dialect });
       const outcomes: Record<Outcome, number> = { 'setWavelength rejected': 0, 'reading rejected': 0, 'settings changed': 0, 'all right': 0 };
       let wrongValuesCaught = 0;
       for (const [nmText, expected] of Object.entries(c.wavelengths)) {
@@ -133,14 +140,7 @@ describe('a power cycle at every position of a sweep never yields a wrong number
 
 describe('front panel and reopen', () => {
   it('a front-panel switch to DBM: the reading rejects (negative), a 0.5 dBm reply rejects (ceiling), confirmSettings rejects', async () => {
-    const bench = await startSimulatedBench({});
-    open.push(bench);
-    const meter = createInstrument({ id: 'pm', dialect: 'thorlabs-pm100', transport: transportOf(bench.meter), timeoutMs: 2000 }) as PowerMeter;
-    const sw = createInstrument({ id: 'sw', dialect: 'dicon-mems-switch', transport: transportOf(bench.switch), timeoutMs: 2000 }) as OpticalSwitch;
-    open.push(meter, sw);
-    await meter.connect();
-    await sw.connect();
-    await sw.selectChannel(7);
+    const { bench, meter } = await meterOnFiber7();
     await meter.setWavelength(850);
     expect(await meter.readPowerDbm()).toBeCloseTo(-20.12, 6);
     const dev = bench.devices.meter.device as Pm100Device;
@@ -154,12 +154,8 @@ describe('front panel and reopen', () => {
     const hot = new Pm100Device({ powerDbm: () => 0.5 });
     hot.unit = 'DBM';
     expect(hot.reading()).toBe('5.000000E-01');
-    const warm = await startSimulatedBench({});
-    open.push(warm);
+    const { bench: warm, meter: m2 } = await meterOnFiber7();
     const d2 = warm.devices.meter.device as Pm100Device;
-    const m2 = createInstrument({ id: 'pm2', dialect: 'thorlabs-pm100', transport: transportOf(warm.meter), timeoutMs: 2000 }) as PowerMeter;
-    open.push(m2);
-    await m2.connect();
     d2.unit = 'DBM';
     Object.assign(d2, { reading: () => hot.reading() });
     const high = await m2.readPowerDbm().catch((e: unknown) => e);
@@ -169,14 +165,7 @@ describe('front panel and reopen', () => {
   });
 
   it('a power cycle while the link was down: readings after the reopen are right, but confirmSettings rejects the sweep', async () => {
-    const bench = await startSimulatedBench({});
-    open.push(bench);
-    const meter = createInstrument({ id: 'pm', dialect: 'thorlabs-pm100', transport: transportOf(bench.meter), timeoutMs: 1000 }) as PowerMeter;
-    const sw = createInstrument({ id: 'sw', dialect: 'dicon-mems-switch', transport: transportOf(bench.switch), timeoutMs: 2000 }) as OpticalSwitch;
-    open.push(meter, sw);
-    await meter.connect();
-    await sw.connect();
-    await sw.selectChannel(7);
+    const { bench, meter } = await meterOnFiber7({ timeoutMs: 1000 });
     await meter.setWavelength(850);
     // The meter power-cycles before the next command and the link drops without its reply.
     bench.inject('meter', { kind: 'reset' });
@@ -193,11 +182,7 @@ describe('front panel and reopen', () => {
   });
 
   it('a reopen that finds the settings kept does not reject the sweep', async () => {
-    const bench = await startSimulatedBench({});
-    open.push(bench);
-    const meter = createInstrument({ id: 'pm', dialect: 'thorlabs-pm100', transport: transportOf(bench.meter), timeoutMs: 1000 }) as PowerMeter;
-    open.push(meter);
-    await meter.connect();
+    const { bench, meter } = await meterOnFiber7({ timeoutMs: 1000 });
     await meter.setWavelength(1300);
     bench.inject('meter', { kind: 'disconnect', arg: 200 });
     await meter.readPowerDbm().catch(() => undefined);
@@ -206,14 +191,7 @@ describe('front panel and reopen', () => {
   });
 
   it('Newport: a unit switched to dBm (code 6) rejects the reading and confirmSettings; so does a power cycle (1300 nm) at 850 nm', async () => {
-    const bench = await startSimulatedBench({ meterDialect: 'newport-1936' });
-    open.push(bench);
-    const meter = createInstrument({ id: 'np', dialect: 'newport-1936', transport: transportOf(bench.meter), timeoutMs: 2000 }) as PowerMeter;
-    const sw = createInstrument({ id: 'sw', dialect: 'dicon-mems-switch', transport: transportOf(bench.switch), timeoutMs: 2000 }) as OpticalSwitch;
-    open.push(meter, sw);
-    await meter.connect();
-    await sw.connect();
-    await sw.selectChannel(7);
+    const { bench, meter } = await meterOnFiber7({ dialect: 'newport-1936' });
     await meter.setWavelength(850);
     const dev = bench.devices.meter.device as Newport1936Device;
     dev.unit = 6;
