@@ -4,24 +4,17 @@
  * temp dirs, and a keep-alive HTTP client. Everything started here is stopped by its close().
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { projectRoot } from '../../src/project-root.js';
+import { DaemonProcess, root, send, writeDaemonConfig, type Reply } from '../../fixtures/harness/daemon-process.js';
+import { sendControlLine } from '../../src/pipeline/operator.js';
 
+export { root, sleep, tempDir, type Reply } from '../../fixtures/harness/daemon-process.js';
 export const TOKEN = 'bench-token-0123456789abcdef';
-export const root = projectRoot();
 
-export function tempDir(prefix: string): { dir: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 export const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const progress = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 /** A 24-fiber MTP-24 OM4 trunk (two rows of 12), exact losses, written as an assembly file. */
@@ -112,127 +105,31 @@ export function benchEntry(id: string, sim: SimBench, opts: { fiberCount?: numbe
 }
 
 export function writeConfig(dir: string, benches: Record<string, unknown>[], extra: Record<string, unknown> = {}): string {
-  const config = {
-    dataDir: join(dir, 'data'),
-    logLevel: 'info',
-    http: { host: '127.0.0.1', port: 0, token: TOKEN },
-    products: { 'MTP24-OM4-B': PRODUCT_MTP24 },
-    benches,
-    ...extra,
-  };
-  const path = join(dir, 'config.json');
-  writeFileSync(path, JSON.stringify(config, null, 2));
-  return path;
+  return writeDaemonConfig(dir, { benches, products: { 'MTP24-OM4-B': PRODUCT_MTP24 }, token: TOKEN, extra });
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-export interface Reply<T> {
-  status: number;
-  json: T;
-}
 
 /** A keep-alive JSON request (node:http, so the client's own cost stays small and steady). */
 export function api<T = Record<string, unknown>>(base: string, method: string, path: string, body?: unknown, token: string | null = TOKEN): Promise<Reply<T>> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      base + path,
-      {
-        method,
-        agent,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = text;
-          }
-          resolve({ status: res.statusCode ?? 0, json: json as T });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    if (payload !== undefined) req.write(payload);
-    req.end();
+  return send<T>(base, {
+    method,
+    path,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
 }
 
-export class Daemon {
-  child!: ChildProcess;
-  base!: string;
-  readonly log: string[] = [];
-
-  constructor(readonly configPath: string) {}
-
-  async start(): Promise<this> {
-    this.child = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'serve', '--config', this.configPath], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stderr!.on('data', (c: Buffer) => this.keep(c.toString()));
-    this.base = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: this.child.stdout! });
-      lines.on('line', (line) => {
-        this.keep(line);
-        const m = /"url":"(http:\/\/[^"]+)".*"msg":"mpocert listening"/.exec(line);
-        if (m) resolve(m[1]!);
-      });
-      this.child.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${this.log.join('\n')}`)));
-    });
-    return this;
-  }
-
-  private keep(line: string): void {
-    this.log.push(line);
-    if (this.log.length > 200) this.log.splice(0, 100);
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token: string | null = TOKEN): Promise<Reply<T>> {
-    return api<T>(this.base, method, path, body, token);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const done = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    await done;
+/** The real daemon process with the benchmarks' token. */
+export class Daemon extends DaemonProcess {
+  constructor(configPath: string) {
+    super(configPath, { token: TOKEN });
   }
 }
 
 /** One command on a simulated bench's control port. */
 export function control(sim: SimBench, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = new Socket();
-    let buf = '';
-    s.setTimeout(5000, () => {
-      s.destroy();
-      reject(new Error(`control ${line}: no reply`));
-    });
-    s.on('error', reject);
-    s.on('data', (c) => {
-      buf += c.toString();
-      const i = buf.indexOf('\n');
-      if (i >= 0) {
-        s.end();
-        resolve(buf.slice(0, i).trim());
-      }
-    });
-    s.connect(sim.control.port, sim.control.host, () => s.write(`${line}\n`));
-  });
+  return sendControlLine(sim.control.host, sim.control.port, line);
 }
 
 export interface JobReply {

@@ -44,29 +44,38 @@ export class SimulatedOperator implements Operator {
     await this.command(`DUT INSERT ${fixture}`);
   }
 
-  private command(line: string): Promise<void> {
-    const where = `tcp://${this.cfg.host}:${this.cfg.port}`;
-    return new Promise((resolve, reject) => {
-      const socket = new Socket();
-      let buffer = '';
-      const fail = (message: string): void => {
-        socket.destroy();
-        reject(new MpocertError('SIMULATOR_CONTROL', message, { port: where, command: line }));
-      };
-      socket.setTimeout(this.timeoutMs, () => fail('simulated bench control port did not answer'));
-      socket.on('error', (err) => fail(`simulated bench control port: ${err.message}`));
-      socket.on('data', (chunk) => {
-        buffer += chunk.toString('latin1');
-        const end = buffer.indexOf('\n');
-        if (end < 0) return;
-        const reply = buffer.slice(0, end).trim();
-        socket.end();
-        if (reply === 'OK') resolve();
-        else fail(`simulated bench refused: ${reply}`);
-      });
-      socket.connect(this.cfg.port, this.cfg.host, () => socket.write(`${line}\n`));
-    });
+  private async command(line: string): Promise<void> {
+    const reply = await sendControlLine(this.cfg.host, this.cfg.port, line, this.timeoutMs);
+    if (reply !== 'OK') {
+      throw new MpocertError('SIMULATOR_CONTROL', `simulated bench refused: ${reply}`, { port: `tcp://${this.cfg.host}:${this.cfg.port}`, command: line });
+    }
   }
+}
+
+/**
+ * One line to a simulated bench's control port and its one-line reply (the stand-in for the
+ * person at the bench, and fault injection in tests). Rejects with the port and command named.
+ */
+export function sendControlLine(host: string, port: number, line: string, timeoutMs = 5000): Promise<string> {
+  const where = `tcp://${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    const socket = new Socket();
+    let buffer = '';
+    const fail = (message: string): void => {
+      socket.destroy();
+      reject(new MpocertError('SIMULATOR_CONTROL', message, { port: where, command: line }));
+    };
+    socket.setTimeout(timeoutMs, () => fail('simulated bench control port did not answer'));
+    socket.on('error', (err) => fail(`simulated bench control port: ${err.message}`));
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('latin1');
+      const end = buffer.indexOf('\n');
+      if (end < 0) return;
+      socket.end();
+      resolve(buffer.slice(0, end).trim());
+    });
+    socket.connect(port, host, () => socket.write(`${line}\n`));
+  });
 }
 
 export function createOperator(cfg: BenchConfig['operator']): Operator {

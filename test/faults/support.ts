@@ -3,29 +3,18 @@
  * can be counted when a simulator actually applies it, a real daemon process from dist/, and the
  * truth every certificate is compared with.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { DaemonProcess, writeDaemonConfig } from '../../fixtures/harness/daemon-process.js';
+import { mulberry32 } from '../../fixtures/simulators/optical-bench.js';
+import { PRODUCT_MTP12_OM4_B } from '../support/daemon-harness.js';
 import { fiberLossDb, loadAssembly } from '../../fixtures/dut/assembly-model.js';
 import type { SimulatedBench } from '../../fixtures/simulators/bench.js';
 import type { Fault } from '../../fixtures/simulators/faults.js';
 import type { ServedDevice } from '../../fixtures/simulators/line-server.js';
-import { projectRoot } from '../../src/project-root.js';
 
+export { root, send, sleep, tempDir, type RawRequest, type Reply } from '../../fixtures/harness/daemon-process.js';
 export const TOKEN = 'faults-token-0123456789abcdef';
-export const root = projectRoot();
+export { PRODUCT_MTP12_OM4_B };
 
-export const PRODUCT_MTP12_OM4_B = {
-  kind: 'assembly',
-  fiberCount: 12,
-  fiberType: 'OM4',
-  connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
-  polarity: { declared: 'B' },
-  limitSet: { id: 'mtp-mpo-connector-grades' },
-};
 
 /** Serial number -> sample assembly the simulated operator inserts. */
 export const ASSEMBLIES: Record<string, string> = {
@@ -41,24 +30,10 @@ export function truth(serial: string, fiber: number, wavelengthNm: number): numb
   return fiberLossDb(loadAssembly(ASSEMBLIES[serial]!), fiber, wavelengthNm);
 }
 
-export function tempDir(prefix: string): { dir: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Deterministic randomness: failures name their seed and reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 export function lineBenchConfig(id: string, sim: SimulatedBench, timeoutMs: number): Record<string, unknown> {
   const t = (e: SimulatedBench['meter'] | SimulatedBench['switch']): Record<string, unknown> => {
@@ -91,94 +66,17 @@ export function ltsBenchConfig(id: string, sim: SimulatedBench, timeoutMs: numbe
 }
 
 export function writeConfig(dir: string, benches: Record<string, unknown>[]): string {
-  const path = join(dir, 'config.json');
-  writeFileSync(
-    path,
-    JSON.stringify({ dataDir: join(dir, 'data'), logLevel: 'warn', http: { host: '127.0.0.1', port: 0, token: TOKEN }, products: { 'MTP12-OM4-B': PRODUCT_MTP12_OM4_B }, benches }, null, 2),
-  );
-  return path;
+  return writeDaemonConfig(dir, { benches, products: { 'MTP12-OM4-B': PRODUCT_MTP12_OM4_B }, token: TOKEN });
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 
-export interface Reply<T> {
-  status: number;
-  json: T;
-  text: string;
-}
 
-export interface RawRequest {
-  method: string;
-  path: string;
-  headers?: Record<string, string | string[]>;
-  body?: string | Buffer;
-}
 
-/** One HTTP request as given (node:http: no client-side JSON, any method, any body). */
-export function send<T = Record<string, unknown>>(base: string, r: RawRequest, timeoutMs = 20_000): Promise<Reply<T>> {
-  return new Promise((resolve, reject) => {
-    const req = request(base + r.path, { method: r.method, agent, headers: { ...(r.headers ?? {}), ...(r.body !== undefined ? { 'content-length': String(Buffer.byteLength(r.body)) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, json: json as T, text });
-      });
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no reply to ${r.method} ${r.path} in ${timeoutMs} ms`)));
-    req.on('error', reject);
-    if (r.body !== undefined) req.write(r.body);
-    req.end();
-  });
-}
 
-export class Daemon {
-  child!: ChildProcess;
-  base!: string;
-  readonly log: string[] = [];
-  constructor(readonly configPath: string) {}
-
-  async start(): Promise<this> {
-    this.child = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'serve', '--config', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stderr!.on('data', (c: Buffer) => this.log.push(c.toString()));
-    // logLevel warn: the listening line is info, so wait for /healthz on the port the daemon reports via its log... it logs nothing at warn.
-    this.base = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: this.child.stdout! });
-      lines.on('line', (line) => {
-        this.log.push(line);
-        const m = /"url":"(http:\/\/[^"]+)".*"msg":"mpocert listening"/.exec(line);
-        if (m) resolve(m[1]!);
-      });
-      this.child.once('exit', (code, sig) => reject(new Error(`daemon exited ${code ?? sig}: ${this.log.join('\n')}`)));
-    });
-    return this;
-  }
-
-  get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token: string | null = TOKEN): Promise<Reply<T>> {
-    return send<T>(this.base, {
-      method,
-      path,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<number | string> {
-    if (!this.alive) return this.child.exitCode ?? this.child.signalCode!;
-    const exited = new Promise<number | string>((r) => this.child.once('exit', (code, sig) => r(code ?? sig ?? -1)));
-    this.child.kill(signal);
-    return exited;
+/** The real daemon process with this suite's token. */
+export class Daemon extends DaemonProcess {
+  constructor(configPath: string) {
+    super(configPath, { token: TOKEN });
   }
 }
 
