@@ -79,10 +79,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     );
   });
 
-  const requireToken = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!tokenMatches(req.headers.authorization, deps.token)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required for writes' });
-    }
+  // onRequest, before the body is parsed or validated: an unauthenticated client learns nothing
+  // about the schema. Returning the reply ends the request here (fastify's async-hook contract).
+  const requireToken = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (tokenMatches(req.headers.authorization, deps.token)) return undefined;
+    return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required for writes' });
   };
 
   app.setErrorHandler((err: unknown, req, reply) => {
@@ -145,44 +146,36 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       total,
       limit: q.limit,
       offset: q.offset,
-      items: items.map((c) => ({
-        id: c.id,
-        uuid: c.uuid,
-        benchId: c.benchId,
-        subjectKind: c.subjectKind,
-        serial: c.serial,
-        linkId: c.linkId,
-        verdict: c.verdict,
-        limitSetId: c.limitSetId,
-        limitSetVersion: c.limitSetVersion,
-        issuedAt: c.issuedAt,
-      })),
+      items,
     };
   });
 
   app.get('/certificates/:id', { schema: { params: S.IdParam, querystring: S.FormatQuery } }, async (req, reply) => {
     const id = safeInteger((req.params as { id: number }).id, 'id');
+    const format = (req.query as { format?: string }).format ?? negotiate(req.headers.accept);
+    if (format === 'json') {
+      const raw = deps.certificates.getRaw(id);
+      if (!raw) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
+      const head = JSON.stringify({
+        id: raw.id,
+        uuid: raw.uuid,
+        benchId: raw.benchId,
+        jobId: raw.jobId,
+        verdict: raw.verdict,
+        issuedAt: raw.issuedAt,
+        limitSet: { id: raw.limitSetId, version: raw.limitSetVersion },
+        signature: { algorithm: 'Ed25519', keyId: raw.keyId, value: raw.signature, hash: raw.hash, prevHash: raw.prevHash },
+      });
+      // The stored canonical JSON goes out as it is: it is exactly what was signed.
+      return reply.type('application/json; charset=utf-8').send(`${head.slice(0, -1)},"certificate":${raw.body}}`);
+    }
     const cert = deps.certificates.get(id);
     if (!cert) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
-    const format = (req.query as { format?: string }).format ?? negotiate(req.headers.accept);
     if (format === 'html') return reply.type('text/html; charset=utf-8').send(renderCertificateHtml(cert));
-    if (format === 'csv') {
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="certificate-${cert.id}.csv"`)
-        .send(renderCertificateCsv(cert));
-    }
-    return reply.type('application/json; charset=utf-8').send({
-      id: cert.id,
-      uuid: cert.uuid,
-      benchId: cert.benchId,
-      jobId: cert.jobId,
-      verdict: cert.verdict,
-      issuedAt: cert.issuedAt,
-      limitSet: { id: cert.limitSetId, version: cert.limitSetVersion },
-      signature: { algorithm: 'Ed25519', keyId: cert.keyId, value: cert.signature, hash: cert.hash, prevHash: cert.prevHash },
-      certificate: cert.document,
-    });
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="certificate-${cert.id}.csv"`)
+      .send(renderCertificateCsv(cert));
   });
 
   app.get('/certificates/:id/verify', { schema: { params: S.IdParam, response: { 200: S.VerifyReply, 404: S.ErrorReply } } }, async (req, reply) => {
@@ -192,7 +185,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return { id, valid: result.problems.length === 0, problems: result.problems };
   });
 
-  app.post('/jobs', { preHandler: requireToken, schema: { body: S.JobBody, security: [{ bearer: [] }] } }, async (req, reply) => {
+  app.post('/jobs', { onRequest: requireToken, schema: { body: S.JobBody, security: [{ bearer: [] }] } }, async (req, reply) => {
     const body = req.body as S.JobBodyT;
     const subject = deps.parseSubject(body);
     const view = deps.runner.start({ benchId: body.bench, operator: body.operator, subject });
@@ -210,7 +203,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return view;
   });
 
-  app.post('/benches/:id/reference', { preHandler: requireToken, schema: { params: S.BenchIdParam, security: [{ bearer: [] }] } }, async (req) => {
+  app.post('/benches/:id/reference', { onRequest: requireToken, schema: { params: S.BenchIdParam, security: [{ bearer: [] }] } }, async (req) => {
     const { id } = req.params as { id: string };
     const ref = await deps.runner.reference(id);
     return { benchId: ref.benchId, takenAt: ref.takenAt, wavelengthsNm: ref.wavelengthsNm, fiberCount: ref.fiberCount, powerDbm: ref.powerDbm };
@@ -226,7 +219,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     };
   });
 
-  app.post('/benches/:id/cords/:cordId/reverify', { preHandler: requireToken, schema: { params: S.CordParams, body: S.ReverifyBody, security: [{ bearer: [] }] } }, async (req, reply) => {
+  app.post('/benches/:id/cords/:cordId/reverify', { onRequest: requireToken, schema: { params: S.CordParams, body: S.ReverifyBody, security: [{ bearer: [] }] } }, async (req, reply) => {
     const { id, cordId } = req.params as { id: string; cordId: string };
     const bench = deps.benches.get(id);
     const c = bench?.config.testCords;

@@ -36,6 +36,7 @@ export async function takeReference(bench: BenchRuntime, onPosition: OnPosition 
         // A reference must be a real power: no-light or saturation here is an error, not a value.
         row.push(await m.powerMeter.readPowerDbm());
       }
+      await m.powerMeter.confirmSettings(wl);
       powerDbm[String(wl)] = row;
     }
   } else {
@@ -90,6 +91,9 @@ export async function measureAllFibers(
           push({ fiber, wavelengthNm: wl, referenceDbm, measuredDbm: null, lossDb: null, condition, takenAt });
         }
       }
+      // Every reading of this sweep assumed the meter kept its unit and wavelength: check that
+      // once here rather than per reading; if it did not, the job aborts with this error.
+      await m.powerMeter.confirmSettings(wl);
     }
   } else {
     for (const wl of wavelengthsNm) {

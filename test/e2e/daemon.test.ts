@@ -61,6 +61,10 @@ describe('daemon end to end on the simulated bench', () => {
     expect(noToken.status).toBe(401);
     const wrongToken = await api('POST', '/jobs', { bench: 'e2e', operator: 'ci', serial: 'GOOD-1' }, 'x'.repeat(TOKEN.length));
     expect(wrongToken.status).toBe(401);
+    // Refused before validation: a bad body without a token is a 401, not a schema lesson.
+    const badBodyNoToken = await api('POST', '/jobs', { nonsense: true }, null);
+    expect(badBodyNoToken.status).toBe(401);
+    expect((await api('GET', '/jobs/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 
   it('references the bench: source minus launch-cord loss per fiber', async () => {
