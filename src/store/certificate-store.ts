@@ -59,7 +59,7 @@ export interface CertificateFilter {
 
 export interface VerifyProblem {
   certificateId: number;
-  problem: 'content' | 'signature' | 'chain' | 'unknown-key';
+  problem: 'content' | 'signature' | 'chain' | 'unknown-key' | 'missing';
   detail: string;
 }
 
@@ -284,6 +284,18 @@ export class CertificateStore {
           problem: 'chain',
           detail: `previous-certificate link of bench ${row.bench_id} does not match (a certificate before it was changed or removed)`,
         });
+      }
+    }
+    if (id === undefined) {
+      // The chain cannot show that a bench's newest certificate was removed; its job row can.
+      const orphans = this.db
+        .prepare(
+          `SELECT j.id AS job, j.certificate_id AS cert FROM jobs j
+           WHERE j.state = 'completed' AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.id = j.certificate_id)`,
+        )
+        .all() as { job: string; cert: number | null }[];
+      for (const o of orphans) {
+        problems.push({ certificateId: o.cert ?? 0, problem: 'missing', detail: `job ${o.job} completed with this certificate, which is not in the database` });
       }
     }
     return { checked: rows.length, problems };

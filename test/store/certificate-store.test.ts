@@ -110,6 +110,17 @@ describe('certificate store', () => {
     expect(c1.id).toBe(1);
   });
 
+  it("catches a removed newest certificate through its completed job, which the chain cannot show", () => {
+    jobs.start({ id: 'j1', benchId: 'A', request: {}, operator: 'op', startedAt: '2026-11-24T08:00:00.000Z' });
+    const c = jobs.complete('j1', cert('A', 'j1', 'S1'), '2026-11-24T08:01:00.000Z');
+    db.pragma('foreign_keys = OFF');
+    tamper('DELETE FROM certificates WHERE id = ?', c.id);
+    expect(store.verify()).toEqual({
+      checked: 0,
+      problems: [{ certificateId: c.id, problem: 'missing', detail: 'job j1 completed with this certificate, which is not in the database' }],
+    });
+  });
+
   it('catches a re-signed forgery with a key that is not on record', () => {
     const c = store.insert(cert('A', 'j1', 'S1'));
     const { publicKey } = generateKeyPairSync('ed25519');
