@@ -215,10 +215,20 @@ export class CertificateStore {
     add('issued_at < @issuedTo', 'issuedTo', filter.issuedTo);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM certificates ${clause}`).get(params) as { n: number }).n;
-    // Summary columns only: sorting and paging whole 20 kB rows made this query 20x slower.
-    const rows = this.db
-      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM certificates ${clause} ORDER BY id DESC LIMIT @limit OFFSET @offset`)
-      .all({ ...params, limit: filter.limit, offset: filter.offset }) as Omit<CertificateRow, 'body' | 'prev_hash' | 'hash' | 'signature' | 'key_id' | 'job_id'>[];
+    // Two steps: the page's ids come from an index alone (no table row is read to sort them),
+    // then only those rows' summary columns are read. Sorting whole 20 kB rows made this 20x slower.
+    const ids = (
+      this.db.prepare(`SELECT id FROM certificates ${clause} ORDER BY id DESC LIMIT @limit OFFSET @offset`).all({
+        ...params,
+        limit: filter.limit,
+        offset: filter.offset,
+      }) as { id: number }[]
+    ).map((r) => r.id);
+    const rows = ids.length
+      ? (this.db
+          .prepare(`SELECT ${SUMMARY_COLUMNS} FROM certificates WHERE id IN (${ids.map(() => '?').join(',')}) ORDER BY id DESC`)
+          .all(...ids) as Omit<CertificateRow, 'body' | 'prev_hash' | 'hash' | 'signature' | 'key_id' | 'job_id'>[])
+      : [];
     return {
       total,
       items: rows.map((r) => ({

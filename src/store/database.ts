@@ -78,6 +78,10 @@ const MIGRATIONS: readonly string[] = [
     updated_at                  TEXT NOT NULL
   );
   `,
+  `
+  -- QA's list query (a verdict over a date range): the verdict first narrows to an exact range.
+  CREATE INDEX certificates_verdict_issued ON certificates (verdict, issued_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
