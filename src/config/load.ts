@@ -85,7 +85,7 @@ function checkCrossReferences(cfg: DaemonConfigFile, file: string): void {
       ids.set(inst.id, i);
     });
     const method = bench.method as Record<string, unknown>;
-    for (const role of ['powerMeter', 'switch', 'lightSource', 'lossTestSet']) {
+    for (const role of ['powerMeter', 'switch', 'lossTestSet']) {
       const ref = method[role];
       if (typeof ref === 'string' && !ids.has(ref)) {
         throw new ConfigError(
@@ -102,7 +102,14 @@ function checkCrossReferences(cfg: DaemonConfigFile, file: string): void {
  * deepest into their file, or the unknown key by name.
  */
 function mostSpecificError(errors: ErrorObject[]): { key: string; message: string } {
-  const useful = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+  let useful = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+  // Unions here are discriminated by `kind`: a "kind must be X" error comes from a branch the
+  // value never meant; when another branch's error sits at the same object, that one is the point.
+  const wrongBranch = (e: ErrorObject): boolean =>
+    e.keyword === 'const' &&
+    e.instancePath.endsWith('/kind') &&
+    useful.some((o) => o.keyword !== 'const' && o.instancePath.startsWith(e.instancePath.slice(0, -'/kind'.length)));
+  if (useful.some((e) => !wrongBranch(e))) useful = useful.filter((e) => !wrongBranch(e));
   const pool = useful.length ? useful : errors;
   const pick = pool.reduce((a, b) => (b.instancePath.split('/').length > a.instancePath.split('/').length ? b : a));
   const key = pick.instancePath.replace(/^\//, '') || '(top level)';

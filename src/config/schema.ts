@@ -11,7 +11,8 @@ const MeasurementMethodSchema = Type.Union([
       kind: Type.Literal('switch-and-meter'),
       powerMeter: Id,
       switch: Id,
-      lightSource: Type.Optional(Id),
+      // No light-source role yet: a source is set by hand to the wavelength of each sweep. A
+      // config naming one is refused rather than silently ignored.
     },
     { additionalProperties: false, description: '1xN switch fans the source out to each fiber; a meter reads it' },
   ),

@@ -40,7 +40,7 @@ export type Connector = Static<typeof ConnectorSchema>;
 const ReadingSchema = Type.Object(
   {
     fiber: Type.Integer({ minimum: 1, maximum: 24, description: 'ferrule position (8-fiber: 1-4 and 9-12)' }),
-    wavelengthNm: Type.Integer({ minimum: 1 }),
+    wavelengthNm: Type.Integer({ minimum: 600, maximum: 1700 }),
     end: Type.Optional(EndSchema),
     lossDb: Type.Optional(Type.Number({ description: 'insertion loss; or give referenceDbm and measuredDbm' })),
     referenceDbm: Type.Optional(Type.Number({ description: '1-cord reference power for this fiber and wavelength' })),
@@ -124,7 +124,7 @@ const commonFields = {
   limitSet: LimitSetRefSchema,
   fiberCount: Type.Union([Type.Literal(8), Type.Literal(12), Type.Literal(16), Type.Literal(24)]),
   fiberType: FiberTypeSchema,
-  wavelengthsNm: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, uniqueItems: true }),
+  wavelengthsNm: Type.Array(Type.Integer({ minimum: 600, maximum: 1700 }), { minItems: 1, uniqueItems: true }),
   endsMeasured: Type.Optional(Type.Array(EndSchema, { minItems: 1, uniqueItems: true, description: 'default ["A"]' })),
   readings: Type.Array(ReadingSchema),
   polarity: Type.Optional(PolaritySchema),

@@ -1,7 +1,20 @@
 import { InputError } from '../errors.js';
 import { describePositions, fiberPositions } from './fiber-positions.js';
 import { readingKey } from './judge-readings.js';
-import type { End, TestRecord } from './record-schema.js';
+import { fiberClassOf, type End, type FiberClass, type TestRecord } from './record-schema.js';
+
+/**
+ * Where each fiber class is tested (FIBER-TEST-FACTS.md section 3): multimode at 850 and 1300 nm,
+ * single-mode at 1310, 1550 and 1625 nm. A single-mode product swept at 850 nm, or a multimode
+ * one at 1550, would be judged against limits that do not apply to what was measured.
+ */
+const WAVELENGTH_WINDOWS_NM: Record<FiberClass, readonly (readonly [number, number])[]> = {
+  multimode: [
+    [800, 950],
+    [1250, 1350],
+  ],
+  singlemode: [[1260, 1675]],
+};
 
 /**
  * What the schema cannot say: readings and map entries must name positions, wavelengths and ends
@@ -10,6 +23,13 @@ import type { End, TestRecord } from './record-schema.js';
 export function checkRecordSemantics(record: TestRecord): void {
   const positions = new Set(fiberPositions(record.fiberCount));
   const wavelengths = new Set(record.wavelengthsNm);
+  const fiberClass = fiberClassOf(record.fiberType);
+  record.wavelengthsNm.forEach((nm, i) => {
+    if (!WAVELENGTH_WINDOWS_NM[fiberClass].some(([lo, hi]) => nm >= lo && nm <= hi)) {
+      const windows = WAVELENGTH_WINDOWS_NM[fiberClass].map(([lo, hi]) => `${lo}-${hi}`).join(' or ');
+      throw new InputError(`/wavelengthsNm/${i}: ${nm} nm is not a ${fiberClass} test wavelength for ${record.fiberType} (${windows} nm)`);
+    }
+  });
   const ends = new Set<End>(record.endsMeasured ?? ['A']);
   const seen = new Map<number, number>();
   record.readings.forEach((reading, i) => {

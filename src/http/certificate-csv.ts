@@ -3,7 +3,10 @@ import { evaluationOf, fiberRows } from './certificate-view.js';
 
 /** RFC 4180 quoting: a field with a comma, quote or line break is quoted, quotes doubled. */
 function field(v: string | number | null): string {
-  const s = v === null ? '' : String(v);
+  // A text cell starting with = + - @ would run as a formula in a spreadsheet (a serial number
+  // is user input): prefix it with an apostrophe. Numbers stay numbers.
+  const raw = v === null ? '' : String(v);
+  const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -146,7 +146,10 @@ export class JobRunner extends EventEmitter {
       ...(wear.reverifiedAtMatingCount !== null ? { reverifiedAtMatingCount: wear.reverifiedAtMatingCount } : {}),
     });
     const mated = [cords.launchCord, cords.receiveCord, cords.launchCord ? undefined : cords.benchPort].filter((c) => c !== undefined);
-    if (mated.length === 0) return { subject, matedCordIds: [] };
+    if (mated.length === 0) {
+      const { setup: _none, ...template } = subject.template;
+      return { subject: { ...subject, template }, matedCordIds: [] };
+    }
     const setup = {
       ...(cords.launchCord ? { launchCord: counted(cords.launchCord, this.cords.get(cords.launchCord.id)) } : {}),
       ...(cords.receiveCord ? { receiveCord: counted(cords.receiveCord, this.cords.get(cords.receiveCord.id)) } : {}),
@@ -167,6 +170,11 @@ export class JobRunner extends EventEmitter {
     const cord = bench.config.testCords.launchCord?.id ?? null;
     if ((ref.launchCordId ?? null) !== cord) {
       throw new JobRefusedError('REFERENCE_OTHER_CORD', `bench "${bench.id}" was referenced with launch cord ${ref.launchCordId ?? '(none)'}, it now has ${cord ?? '(none)'}: reference it again`, ctx);
+    }
+    // Each reference power belongs to one switch channel: a changed fiber-to-channel mapping
+    // would divide a fiber's power by another fiber's reference.
+    if ((ref.channelOffset ?? 0) !== bench.config.channelOffset) {
+      throw new JobRefusedError('REFERENCE_OTHER_CHANNELS', `bench "${bench.id}" was referenced with channel offset ${ref.channelOffset ?? 0}, it now has ${bench.config.channelOffset}: reference it again`, ctx);
     }
     for (const wl of subject.wavelengthsNm) {
       if (!ref.wavelengthsNm.includes(wl)) {
@@ -218,6 +226,7 @@ export class JobRunner extends EventEmitter {
       const testedAt = readings[0]?.takenAt ?? this.now().toISOString();
       const judged = this.judge.judge({ subject: request.subject, readings, operator: request.operator, testedAt });
       step('store');
+      this.abortIfStopping();
       const issuedAt = this.now().toISOString();
       const document = {
         kind: 'mpocert-certificate',

@@ -79,6 +79,7 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
       base = product;
     }
     const idField = body.serial !== undefined ? { serialNumber: body.serial } : { linkId: body.linkId };
+    assertDescribesOnly(base, body.subject !== undefined ? 'the job request' : 'the product');
     const template = parseTestRecord({ wavelengthsNm: bench.wavelengthsNm, ...base, ...idField, readings: [] });
     if ((template.kind === 'assembly') !== (body.serial !== undefined)) {
       throw new InputError(`a ${template.kind} is certified by ${template.kind === 'assembly' ? 'serial' : 'linkId'}`, { bench: bench.id });
@@ -103,6 +104,9 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
         });
       }
       assertSetupAccepted(checkSetup(subject.template, library));
+      // Forms every limit now (unknown application, grade without a figure, wavelength not for
+      // this fiber type...), so such a job is refused before a cord is mated, not after a sweep.
+      evaluateRecord(subject.template, library, { guardBandDb: config.evaluation.guardBandDb });
     },
     judge({ subject, readings, operator, testedAt }) {
       const record: TestRecord = {
@@ -126,12 +130,29 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
   };
 }
 
+/**
+ * What only the bench can know is never taken from a job request or a product: the test cords
+ * (they form the limit) come from the bench config, readings and the measured polarity map from
+ * the instruments. Either supplied by a client could widen a limit or invent a polarity PASS.
+ */
+function assertDescribesOnly(subject: Record<string, unknown>, source: string): void {
+  for (const field of ['setup', 'readings', 'testedAt', 'operator']) {
+    if (field in subject) throw new InputError(`${source} may not set ${field}: the bench fills it in`);
+  }
+  if ((subject.polarity as { measuredMap?: unknown } | undefined)?.measuredMap !== undefined) {
+    throw new InputError(`${source} may not set polarity.measuredMap: the bench measures it`);
+  }
+}
+
 function validateProducts(config: DaemonConfig): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
   for (const [name, product] of Object.entries(config.products)) {
     const placeholderId = product.kind === 'link' ? { linkId: 'config-check' } : { serialNumber: 'config-check' };
     try {
-      parseTestRecord({ wavelengthsNm: [850], ...product, ...placeholderId, readings: [] });
+      assertDescribesOnly(product, 'a product');
+      // A product without wavelengths takes its bench's at job time; check it with its class's own.
+      const someWavelength = String(product.fiberType ?? '').startsWith('OS') ? [1310] : [850];
+      parseTestRecord({ wavelengthsNm: someWavelength, ...product, ...placeholderId, readings: [] });
     } catch (err) {
       throw new InputError(`config key products/${name}: ${(err as Error).message}`, { file: config.source });
     }

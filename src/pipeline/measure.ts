@@ -51,6 +51,7 @@ export async function takeReference(bench: BenchRuntime, onPosition: OnPosition 
     powerDbm,
     instruments: await bench.identifyAll(),
     launchCordId: bench.config.testCords.launchCord?.id ?? null,
+    channelOffset: bench.config.channelOffset,
   };
 }
 

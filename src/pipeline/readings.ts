@@ -12,6 +12,8 @@ export interface BenchReference {
   instruments: InstrumentIdentity[];
   /** The launch cord the reference was taken through: a job through another cord needs a new reference. */
   launchCordId: string | null;
+  /** Fiber n was lit through switch channel channelOffset + n when this reference was taken. */
+  channelOffset: number;
 }
 
 /**

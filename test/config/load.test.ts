@@ -85,6 +85,12 @@ describe('config loading', () => {
     expect(errorOf(() => loadConfig(write(c))).message).toBe('config key benches/0/method/switch: no instrument with id "sw2" on bench "b1" (have: pm, sw)');
   });
 
+  it('refuses a light-source role, which no procedure drives yet, rather than ignoring it', () => {
+    const c = valid();
+    c.benches[0].method.lightSource = 'pm';
+    expect(errorOf(() => loadConfig(write(c))).message).toBe('config key benches/0/method/lightSource: unknown key (misspelt?)');
+  });
+
   it('refuses duplicate instrument ids', () => {
     const c = valid();
     c.benches[0].instruments[1].id = 'pm';

@@ -121,3 +121,77 @@ describe('jobs that cannot finish', () => {
     expect(list.json.items).toEqual([expect.objectContaining({ linkId: 'GOOD-1', serial: null })]);
   });
 });
+
+describe('what a job request may not set', () => {
+  it('refuses a request that brings its own test cords or polarity map (they would widen the limit or invent a polarity PASS)', async () => {
+    expect((await daemon.api('POST', '/benches/b1/reference')).status).toBe(200);
+    const product = {
+      kind: 'assembly',
+      fiberCount: 12,
+      fiberType: 'OM4',
+      connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
+      limitSet: { id: 'mtp-mpo-connector-grades' },
+    };
+    const cord = { id: 'FAKE', connector: { family: 'MPO', gender: 'male' }, matingCount: 1 };
+    const withCords = await daemon.api<{ message: string }>('POST', '/jobs', {
+      bench: 'b1',
+      operator: 'ci',
+      serial: 'BAD-7',
+      subject: { ...product, setup: { launchCord: cord, receiveCord: cord } },
+      wait: true,
+    });
+    expect(withCords.status).toBe(400);
+    expect(withCords.json.message).toBe('the job request may not set setup: the bench fills it in');
+    const withMap = await daemon.api<{ message: string }>('POST', '/jobs', {
+      bench: 'b1',
+      operator: 'ci',
+      serial: 'SWAP-34',
+      subject: { ...product, polarity: { declared: 'B', measuredMap: { '1': 12 } } },
+      wait: true,
+    });
+    expect(withMap.status).toBe(400);
+    expect(withMap.json.message).toBe('the job request may not set polarity.measuredMap: the bench measures it');
+  });
+
+  it('refuses a single-mode product on a multimode (850/1300 nm) bench before measuring', async () => {
+    const os2 = {
+      kind: 'assembly',
+      fiberCount: 12,
+      fiberType: 'OS2',
+      connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
+      limitSet: { id: 'mtp-mpo-connector-grades' },
+    };
+    const job = await daemon.api<{ message: string }>('POST', '/jobs', { bench: 'b1', operator: 'ci', serial: 'GOOD-1', subject: os2, wait: true });
+    expect(job.status).toBe(400);
+    expect(job.json.message).toBe('/wavelengthsNm/0: 850 nm is not a singlemode test wavelength for OS2 (1260-1675 nm)');
+  });
+
+  it('refuses a link whose application the limit set does not know, before a cord is mated', async () => {
+    const link = { kind: 'link', fiberCount: 12, fiberType: 'OM4', lengthM: 50, connections: 2, splices: 0, application: '1.6TBASE-XYZ', limitSet: { id: 'mpocert-default' } };
+    const job = await daemon.api<{ message: string }>('POST', '/jobs', { bench: 'b1', operator: 'ci', linkId: 'L-1', subject: link, wait: true });
+    expect(job.status).toBe(400);
+    expect(job.json.message).toMatch(/1\.6TBASE-XYZ/);
+  });
+});
+
+describe('a reference belongs to its switch channels', () => {
+  it('refuses a job after the fiber-to-channel offset changed', async () => {
+    const own = await startSimulatorProcess({ meter: 0, switch: 0, control: 0 }, ['--channels', '13']);
+    const t = tempDir('mpocert-offset-');
+    try {
+      const bench = benchConfig({ id: 'b1', sim: own });
+      const first = await new DaemonProcess(writeConfig(t.dir, [bench])).start();
+      expect((await first.api('POST', '/benches/b1/reference')).status).toBe(200);
+      await first.kill('SIGTERM');
+      const second = await new DaemonProcess(writeConfig(t.dir, [{ ...bench, channelOffset: 1 }])).start();
+      const job = await second.api<{ error: string; message: string }>('POST', '/jobs', { bench: 'b1', operator: 'ci', serial: 'GOOD-1', wait: true });
+      expect(job.status).toBe(422);
+      expect(job.json.error).toBe('REFERENCE_OTHER_CHANNELS');
+      expect(job.json.message).toBe('bench "b1" was referenced with channel offset 0, it now has 1: reference it again (bench=b1)');
+      await second.kill('SIGTERM');
+    } finally {
+      own.child.kill('SIGTERM');
+      t.remove();
+    }
+  });
+});
