@@ -88,7 +88,12 @@ interface CertificateRow {
  * verdict column alone (what a list query shows) is caught, not only editing the JSON.
  */
 function signedPayload(row: Omit<CertificateRow, 'id' | 'hash' | 'signature' | 'key_id'>): string {
-  return canonicalJson({
+  return canonicalJson({ ...indexedFields(row), document: JSON.parse(row.body) as unknown, prevHash: row.prev_hash });
+}
+
+/** The columns that are both indexed for queries and covered by the signature. */
+function indexedFields(row: Omit<CertificateRow, 'id' | 'body' | 'prev_hash' | 'hash' | 'signature' | 'key_id'>) {
+  return {
     uuid: row.uuid,
     benchId: row.bench_id,
     jobId: row.job_id,
@@ -99,24 +104,13 @@ function signedPayload(row: Omit<CertificateRow, 'id' | 'hash' | 'signature' | '
     limitSetId: row.limit_set_id,
     limitSetVersion: row.limit_set_version,
     issuedAt: row.issued_at,
-    document: JSON.parse(row.body) as unknown,
-    prevHash: row.prev_hash,
-  });
+  };
 }
 
 function fromRow(row: CertificateRow): StoredCertificate {
   return {
     id: row.id,
-    uuid: row.uuid,
-    benchId: row.bench_id,
-    jobId: row.job_id,
-    subjectKind: row.subject_kind,
-    serial: row.serial,
-    linkId: row.link_id,
-    verdict: row.verdict,
-    limitSetId: row.limit_set_id,
-    limitSetVersion: row.limit_set_version,
-    issuedAt: row.issued_at,
+    ...indexedFields(row),
     document: JSON.parse(row.body) as Record<string, unknown>,
     prevHash: row.prev_hash,
     hash: row.hash,
@@ -231,18 +225,10 @@ export class CertificateStore {
       : [];
     return {
       total,
-      items: rows.map((r) => ({
-        id: r.id,
-        uuid: r.uuid,
-        benchId: r.bench_id,
-        subjectKind: r.subject_kind,
-        serial: r.serial,
-        linkId: r.link_id,
-        verdict: r.verdict,
-        limitSetId: r.limit_set_id,
-        limitSetVersion: r.limit_set_version,
-        issuedAt: r.issued_at,
-      })),
+      items: rows.map((r) => {
+        const { jobId: _job, ...summary } = indexedFields({ ...r, job_id: '' });
+        return { id: r.id, ...summary };
+      }),
     };
   }
 
