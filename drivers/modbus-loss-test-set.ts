@@ -2,16 +2,36 @@
  * A Modbus MPO loss-test set described entirely by a register-map profile (drivers/profiles).
  *
  * Command cycle: write wavelength, a fresh command token, then the command code; poll status and
- * statusToken until the token comes back with "done" (or "error": errorCode is read and named);
- * then read the result block framed by `sequence` ... `sequenceEnd`: if they differ the block was
- * read mid-update (torn) and is read again (3 attempts), never returned.
+ * statusToken (one request when they are adjacent, with errorCode too when it follows them) until
+ * the token comes back with "done" (or "error": errorCode is named); then read the result block
+ * framed by `sequence` ... `sequenceEnd`: if they differ the block was read mid-update (torn) and
+ * is read again (3 attempts), never returned. With a `resultToken` register the block must carry
+ * this measure's token.
  * Dark fibers (receivedAt == profile.darkValue) come back with receivedAt null and NaN loss/power.
+ *
+ * Identity comes from the device when the profile has `serialNumber` / `referenceEpoch`
+ * (drivers/README.md): serialNumber = "<device serial> (reference epoch <n>)", so the daemon's
+ * identity check refuses a reference taken before a replacement, a power cycle or another
+ * reference. Without them it is `unit <id> (not reported by device)`.
  */
 import { InstrumentReplyError, InstrumentReportedError, InstrumentTimeoutError, InstrumentError } from '../src/errors.js';
 import type { InstrumentIdentity, InstrumentStatus, LossTestFiberResult, LossTestSet } from '../src/instruments/capabilities.js';
 import { ModbusBus, type ModbusEndpoint } from '../src/transport/modbus-bus.js';
 import type { TransportLogger } from '../src/transport/line-transport.js';
-import { decodeValue, encodeValue, loadProfile, protocolAddress, widthOf, type RegisterMapProfile, type Role } from './modbus-profile.js';
+import {
+  contiguousSpan,
+  decodeString,
+  decodeValue,
+  encodeValue,
+  loadProfile,
+  protocolAddress,
+  widthOf,
+  wordsOf,
+  type AnyRole,
+  type RegisterDef,
+  type RegisterMapProfile,
+  type Role,
+} from './modbus-profile.js';
 import { isRetryable } from './common.js';
 
 export interface ModbusLossTestSetOptions {
@@ -81,6 +101,56 @@ export class ModbusLossTestSet implements LossTestSet {
     return decodeValue(r, regs);
   }
 
+  private def(role: AnyRole): RegisterDef {
+    const r = this.profile.registers[role];
+    if (!r) throw new InstrumentReplyError(`profile ${this.profile.name} has no ${role} register`, { port: this.port, command: `read ${role}` });
+    return r;
+  }
+
+  /**
+   * Single-value registers read together: one request when they are of one type and contiguous
+   * (an atomic snapshot), else one request each in the order given.
+   */
+  private async readRoles(roles: AnyRole[]): Promise<number[]> {
+    const defs = roles.map((r) => this.def(r));
+    const span = contiguousSpan(this.profile, defs);
+    if (!span) {
+      const out: number[] = [];
+      for (const d of defs) out.push(decodeValue(d, await this.retry(() => this.bus.readRegisters(this.unitId, d.type, protocolAddress(this.profile, d), widthOf(d)))));
+      return out;
+    }
+    const regs = await this.retry(() => this.bus.readRegisters(this.unitId, span.type, span.from, span.length));
+    return defs.map((d) => {
+      const at = protocolAddress(this.profile, d) - span.from;
+      return decodeValue(d, regs.slice(at, at + widthOf(d)));
+    });
+  }
+
+  private async readSerialNumber(): Promise<string | undefined> {
+    const r = this.profile.registers.serialNumber;
+    if (!r) return undefined;
+    if (r.dataType !== 'string') return String((await this.readRoles(['serialNumber']))[0]);
+    const regs = await this.retry(() => this.bus.readRegisters(this.unitId, r.type, protocolAddress(this.profile, r), wordsOf(r)));
+    const text = decodeString(regs);
+    if (!text) {
+      throw new InstrumentReplyError('serial number register is empty or not printable ASCII', {
+        port: this.port,
+        command: 'read serialNumber',
+        received: regs.map((w) => w.toString(16).padStart(4, '0')).join(' '),
+      });
+    }
+    return text;
+  }
+
+  /**
+   * The device's reference epoch (incremented by every stored reference and every power-up), or
+   * undefined when the profile has no such register. Also part of identify()'s serialNumber.
+   */
+  async referenceEpoch(): Promise<number | undefined> {
+    if (!this.profile.registers.referenceEpoch) return undefined;
+    return this.track(this.readRoles(['referenceEpoch']).then((v) => v[0]!));
+  }
+
   private async readArray(role: Role, n: number): Promise<number[]> {
     const r = this.profile.registers[role];
     const w = widthOf(r);
@@ -104,12 +174,16 @@ export class ModbusLossTestSet implements LossTestSet {
     return this.track(
       (async () => {
         const n = await this.fiberCount();
+        const serial = await this.readSerialNumber();
+        const epoch = await this.referenceEpoch();
+        const base = serial ?? `unit ${this.unitId} (not reported by device)`;
         this.identity = {
           manufacturer: 'Modbus loss-test set',
           model: this.profile.name,
-          serialNumber: `unit ${this.unitId}`,
+          // The epoch is part of what the daemon compares: see the header and drivers/README.md.
+          serialNumber: epoch === undefined ? base : `${base} (reference epoch ${epoch})`,
           firmware: '',
-          raw: `${this.profile.name} at ${this.port}, ${n} fibers`,
+          raw: `${this.profile.name} at ${this.port}, ${n} fibers, serial ${serial ?? 'not reported'}, reference epoch ${epoch ?? 'not reported'}`,
         };
         return this.identity;
       })(),
@@ -149,7 +223,7 @@ export class ModbusLossTestSet implements LossTestSet {
     return n;
   }
 
-  private async runCommand(kind: 'reference' | 'measure', nm: number): Promise<void> {
+  private async runCommand(kind: 'reference' | 'measure', nm: number): Promise<number> {
     const command = `${kind} ${nm} nm`;
     const p = this.profile;
     this.token = (this.token % 65535) + 1;
@@ -158,12 +232,24 @@ export class ModbusLossTestSet implements LossTestSet {
     await this.writeRole('commandToken', token);
     await this.writeRole('command', p.commands[kind]);
     const deadline = Date.now() + this.commandTimeoutMs;
+    // One request for status + statusToken (+ errorCode when it follows them). A profile where
+    // they are not adjacent gets the token first, then the status: a device echoes the token
+    // no later than it reports completion, so the status read after an echoed token is that command's.
+    const withCode = contiguousSpan(p, [p.registers.status, p.registers.statusToken, p.registers.errorCode]) !== undefined;
+    const together = withCode || contiguousSpan(p, [p.registers.status, p.registers.statusToken]) !== undefined;
+    const poll = async (): Promise<{ status: number; echoed: number; code?: number }> => {
+      if (!together) {
+        const [echoed, status] = await this.readRoles(['statusToken', 'status']);
+        return { status: status!, echoed: echoed! };
+      }
+      const [status, echoed, code] = await this.readRoles(withCode ? ['status', 'statusToken', 'errorCode'] : ['status', 'statusToken']);
+      return { status: status!, echoed: echoed!, ...(code !== undefined ? { code } : {}) };
+    };
     for (;;) {
-      const status = await this.readRole('status');
-      const echoed = await this.readRole('statusToken');
-      if (echoed === token && status === p.statusCodes.done) return;
+      const { status, echoed, code: polledCode } = await poll();
+      if (echoed === token && status === p.statusCodes.done) return token;
       if (echoed === token && status === p.statusCodes.error) {
-        const code = await this.readRole('errorCode');
+        const code = polledCode ?? (await this.readRole('errorCode'));
         const meaning = p.errorCodes?.[String(code)] ?? 'unknown error';
         throw new InstrumentReportedError(`loss-test set reported error ${code} (${meaning})`, { port: this.port, command, received: `errorCode ${code}` });
       }
@@ -185,19 +271,25 @@ export class ModbusLossTestSet implements LossTestSet {
   async measureAll(wavelengthNm: number): Promise<LossTestFiberResult[]> {
     return this.track(
       (async () => {
-        await this.runCommand('measure', wavelengthNm);
-        return this.readResultBlock(wavelengthNm);
+        const token = await this.runCommand('measure', wavelengthNm);
+        return this.readResultBlock(wavelengthNm, token);
       })(),
     );
   }
 
-  /** Reads the current result block (no command): sequence-checked, re-read up to 3 times if torn. */
-  async readResultBlock(wavelengthNm: number): Promise<LossTestFiberResult[]> {
+  /**
+   * Reads the current result block (no command): sequence-checked, re-read up to 3 times if torn.
+   * With `commandToken` and a profile `resultToken` register, a block produced by another command
+   * is an InstrumentReplyError.
+   */
+  async readResultBlock(wavelengthNm: number, commandToken?: number): Promise<LossTestFiberResult[]> {
     return this.track(
       (async () => {
         const n = this.fibers ?? (await this.fiberCount());
+        const checkToken = commandToken !== undefined && this.profile.registers.resultToken !== undefined;
         for (let attempt = 1; ; attempt++) {
-          const seq = await this.readRole('sequence');
+          // resultToken is read inside the sequence frame, so a whole block and its token agree.
+          const [seq, resultToken] = await this.readRoles(checkToken ? ['sequence', 'resultToken'] : ['sequence']);
           const loss = await this.readArray('loss', n);
           const power = await this.readArray('power', n);
           const recv = await this.readArray('receivedAt', n);
@@ -208,6 +300,13 @@ export class ModbusLossTestSet implements LossTestSet {
               port: this.port,
               command: `measure ${wavelengthNm} nm`,
               received: `sequence ${seq}/${seqEnd}`,
+            });
+          }
+          if (checkToken && resultToken !== commandToken) {
+            throw new InstrumentReplyError(`result block belongs to command token ${resultToken}, not to this measure (token ${commandToken})`, {
+              port: this.port,
+              command: `measure ${wavelengthNm} nm`,
+              received: `resultToken ${resultToken}`,
             });
           }
           return loss.map((l, i): LossTestFiberResult => {

@@ -20,7 +20,15 @@ export const RegisterSchema = Type.Object(
   {
     address: Type.Integer({ minimum: 0, maximum: 65535 }),
     type: Type.Union([Type.Literal('holding'), Type.Literal('input')]),
-    dataType: Type.Union([Type.Literal('uint16'), Type.Literal('int16'), Type.Literal('uint32'), Type.Literal('int32'), Type.Literal('float32')]),
+    dataType: Type.Union([
+      Type.Literal('uint16'),
+      Type.Literal('int16'),
+      Type.Literal('uint32'),
+      Type.Literal('int32'),
+      Type.Literal('float32'),
+      /** ASCII, two characters per register (high byte first), NUL/space padded; `count` = registers. Identity registers only. */
+      Type.Literal('string'),
+    ]),
     wordOrder: Type.Optional(Type.Union([Type.Literal('ABCD'), Type.Literal('CDAB')])),
     scale: Type.Optional(Type.Number()),
     offset: Type.Optional(Type.Number()),
@@ -48,8 +56,33 @@ export const ROLES = {
 } as const;
 export type Role = keyof typeof ROLES;
 
+/**
+ * Registers a device may lack (the profile then omits them):
+ * - serialNumber: the device's serial number, `string` (count = registers) or uint16/uint32.
+ *   Without it identify() can only report the config-derived `unit <id> (not reported by device)`
+ *   and a replaced device goes unnoticed.
+ * - referenceEpoch: a counter the device increments whenever it stores a new reference and at
+ *   every power-up, never repeating a value across power cycles (non-volatile, or a random start
+ *   at power-up). It is part of the identity, so a reference taken before a power cycle or before
+ *   someone else's reference (front panel) is refused as stale.
+ * - resultToken: the commandToken of the measure whose results the block holds, written inside
+ *   the sequence...sequenceEnd frame: measureAll checks the block it read belongs to its command.
+ */
+export const OPTIONAL_ROLES = {
+  serialNumber: { access: 'r', array: false, dataTypes: ['string', 'uint16', 'uint32'] },
+  referenceEpoch: { access: 'r', array: false, dataTypes: ['uint16', 'uint32'] },
+  resultToken: { access: 'r', array: false, dataTypes: ['uint16'] },
+} as const;
+export type OptionalRole = keyof typeof OPTIONAL_ROLES;
+export type AnyRole = Role | OptionalRole;
+
 const RoleRegisters = Type.Object(
-  Object.fromEntries(Object.keys(ROLES).map((r) => [r, RegisterSchema])) as Record<Role, typeof RegisterSchema>,
+  {
+    ...(Object.fromEntries(Object.keys(ROLES).map((r) => [r, RegisterSchema])) as Record<Role, typeof RegisterSchema>),
+    serialNumber: Type.Optional(RegisterSchema),
+    referenceEpoch: Type.Optional(RegisterSchema),
+    resultToken: Type.Optional(RegisterSchema),
+  },
   { additionalProperties: false },
 );
 
@@ -78,8 +111,31 @@ export const ProfileSchema = Type.Object(
 );
 export type RegisterMapProfile = Static<typeof ProfileSchema>;
 
+/** Registers per element (a string: per register of its `count`). */
 export function widthOf(r: RegisterDef): number {
-  return r.dataType === 'uint16' || r.dataType === 'int16' ? 1 : 2;
+  return r.dataType === 'uint16' || r.dataType === 'int16' || r.dataType === 'string' ? 1 : 2;
+}
+
+/** Registers one value of `r` occupies (a string: all `count` registers). */
+export function wordsOf(r: RegisterDef): number {
+  return r.dataType === 'string' ? (r.count ?? 1) : widthOf(r);
+}
+
+/**
+ * The one request (type, protocol address, length) that reads all of `regs` (single values), or
+ * undefined when they are of different types or leave a gap (a gap may be unmapped on the device).
+ */
+export function contiguousSpan(p: RegisterMapProfile, regs: RegisterDef[]): { type: 'holding' | 'input'; from: number; length: number } | undefined {
+  const sorted = [...regs].sort((a, b) => protocolAddress(p, a) - protocolAddress(p, b));
+  const first = sorted[0];
+  if (!first || sorted.some((r) => r.type !== first.type)) return undefined;
+  const from = protocolAddress(p, first);
+  let to = from;
+  for (const r of sorted) {
+    if (protocolAddress(p, r) !== to) return undefined;
+    to += wordsOf(r);
+  }
+  return to - from <= 125 ? { type: first.type, from, length: to - from } : undefined;
 }
 
 /** Protocol (0-based) address of element `index` of a register. */
@@ -94,13 +150,20 @@ export function validateProfile(raw: unknown, source = '(inline)'): RegisterMapP
   }
   const p = raw;
   const spans: { role: string; type: string; from: number; to: number }[] = [];
-  for (const [role, spec] of Object.entries(ROLES) as [Role, (typeof ROLES)[Role]][]) {
-    const r = p.registers[role];
+  const present = [
+    ...(Object.entries(ROLES) as [Role, (typeof ROLES)[Role]][]),
+    ...(Object.entries(OPTIONAL_ROLES) as [OptionalRole, (typeof OPTIONAL_ROLES)[OptionalRole]][]).filter(([role]) => p.registers[role] !== undefined),
+  ];
+  for (const [role, spec] of present) {
+    const r = p.registers[role]!;
     const where = { file: source, register: role };
+    const allowed: readonly string[] | undefined = 'dataTypes' in spec ? spec.dataTypes : undefined;
+    if (allowed ? !allowed.includes(r.dataType) : r.dataType === 'string') throw new ConfigError(`register ${role} cannot be ${r.dataType}`, where);
+    if (r.dataType === 'string' && (r.scale !== undefined || r.offset !== undefined)) throw new ConfigError(`register ${role}: a string has no scale or offset`, where);
     if (spec.access === 'w' && (r.type !== 'holding' || r.access === 'r')) throw new ConfigError(`register ${role} must be a writable holding register`, where);
     if (spec.access === 'r' && r.access === 'w') throw new ConfigError(`register ${role} must be readable`, where);
     if (spec.array && (r.count ?? 1) < 1) throw new ConfigError(`register ${role} needs a count`, where);
-    if (!spec.array && (r.count ?? 1) !== 1) throw new ConfigError(`register ${role} is a single value (count 1)`, where);
+    if (!spec.array && r.dataType !== 'string' && (r.count ?? 1) !== 1) throw new ConfigError(`register ${role} is a single value (count 1)`, where);
     if (r.wordOrder && widthOf(r) === 1) throw new ConfigError(`register ${role}: word order applies to 32-bit types only`, where);
     if (r.scale === 0) throw new ConfigError(`register ${role}: scale must not be 0`, where);
     const from = protocolAddress(p, r);
@@ -147,8 +210,25 @@ export function loadProfile(nameOrPath: string): RegisterMapProfile {
 
 const buf = Buffer.alloc(4);
 
+/** Text -> `count` registers, two ASCII characters each (high byte first), NUL padded. */
+export function encodeString(r: RegisterDef, text: string): number[] {
+  const n = r.count ?? 1;
+  const b = Buffer.alloc(2 * n);
+  b.write(text.slice(0, 2 * n), 'latin1');
+  return Array.from({ length: n }, (_, i) => b.readUInt16BE(2 * i));
+}
+
+/** `count` registers -> text, trailing NULs and spaces removed; undefined if not printable ASCII. */
+export function decodeString(regs: number[]): string | undefined {
+  const b = Buffer.alloc(2 * regs.length);
+  regs.forEach((w, i) => b.writeUInt16BE(w & 0xffff, 2 * i));
+  const text = b.toString('latin1').replace(/[\0 ]+$/, '');
+  return /^[\x20-\x7e]*$/.test(text) ? text : undefined;
+}
+
 /** Engineering value -> raw registers (one element). */
 export function encodeValue(r: RegisterDef, value: number): number[] {
+  if (r.dataType === 'string') throw new TypeError('encodeValue: use encodeString for a string register');
   const raw = (value - (r.offset ?? 0)) / (r.scale ?? 1);
   switch (r.dataType) {
     case 'uint16':
@@ -168,6 +248,7 @@ export function encodeValue(r: RegisterDef, value: number): number[] {
 
 /** Raw registers (one element, `widthOf(r)` words) -> engineering value. */
 export function decodeValue(r: RegisterDef, regs: number[]): number {
+  if (r.dataType === 'string') throw new TypeError('decodeValue: use decodeString for a string register');
   let raw: number;
   if (r.dataType === 'uint16') raw = regs[0]! & 0xffff;
   else if (r.dataType === 'int16') raw = ((regs[0]! & 0xffff) << 16) >> 16;
