@@ -30,18 +30,10 @@ export interface StoredCertificate extends Omit<NewCertificate, 'document'> {
 }
 
 /** What a list shows of each certificate. */
-export interface CertificateSummary {
-  id: number;
-  uuid: string;
-  benchId: string;
-  subjectKind: SubjectKind;
-  serial: string | null;
-  linkId: string | null;
-  verdict: string;
-  limitSetId: string;
-  limitSetVersion: string;
-  issuedAt: string;
-}
+export type CertificateSummary = Pick<
+  StoredCertificate,
+  'id' | 'uuid' | 'benchId' | 'subjectKind' | 'serial' | 'linkId' | 'verdict' | 'limitSetId' | 'limitSetVersion' | 'issuedAt'
+>;
 
 const SUMMARY_COLUMNS = 'id, uuid, bench_id, subject_kind, serial, link_id, verdict, limit_set_id, limit_set_version, issued_at';
 
