@@ -11,7 +11,7 @@ import {
   type ErrorContext,
 } from '../src/errors.js';
 import type { Instrument, InstrumentIdentity, InstrumentState, InstrumentStatus } from '../src/instruments/capabilities.js';
-import { LineTransport, type LineSession, type LineTransportOptions, type TransportLogger } from '../src/transport/line-transport.js';
+import { LineTransport, type LineEndpoint, type LineSession, type LineTransportOptions, type TransportLogger } from '../src/transport/line-transport.js';
 
 /**
  * The meter saw no usable light (reading below the no-light threshold, the sensor's noise floor)
@@ -168,4 +168,12 @@ export abstract class LineInstrument implements Instrument {
       }
     }
   }
+}
+
+/**
+ * A serial endpoint with the instrument's factory framing (8N1 at its default baud rate) where the
+ * config leaves it out; a TCP endpoint unchanged.
+ */
+export function withSerialDefaults(endpoint: LineEndpoint, baudRate: number): LineEndpoint {
+  return endpoint.kind === 'serial' ? { baudRate, dataBits: 8, parity: 'none', stopBits: 1, ...endpoint } : endpoint;
 }

@@ -7,7 +7,7 @@
 import { InstrumentReplyError, InstrumentReportedError } from '../src/errors.js';
 import type { InstrumentIdentity, OpticalSwitch } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, type DriverOptions } from './common.js';
+import { LineInstrument, type DriverOptions, withSerialDefaults } from './common.js';
 
 export interface DiconOptions extends DriverOptions {
   id: string;
@@ -33,7 +33,7 @@ export class DiconMemsSwitch extends LineInstrument implements OpticalSwitch {
 
   constructor(o: DiconOptions) {
     super(o.id, 'dicon-mems-switch', {
-      endpoint: o.endpoint.kind === 'serial' ? { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1, ...o.endpoint } : o.endpoint,
+      endpoint: withSerialDefaults(o.endpoint, 115200),
       writeTerminator: '\r',
       readDelimiter: '\n',
       skipEmptyLines: true,

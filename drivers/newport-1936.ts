@@ -21,7 +21,7 @@
 import { InstrumentReplyError, InstrumentReportedError } from '../src/errors.js';
 import type { InstrumentIdentity, PowerMeter } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, MeterSettingsChangedError, parseStrictNumber, wattReplyToDbm, type DriverOptions } from './common.js';
+import { LineInstrument, MeterSettingsChangedError, parseStrictNumber, wattReplyToDbm, type DriverOptions, withSerialDefaults } from './common.js';
 
 export interface NewportOptions extends DriverOptions {
   id: string;
@@ -50,7 +50,7 @@ export class Newport1936 extends LineInstrument implements PowerMeter {
 
   constructor(o: NewportOptions) {
     super(o.id, 'newport-1936', {
-      endpoint: o.endpoint.kind === 'serial' ? { baudRate: 38400, dataBits: 8, parity: 'none', stopBits: 1, ...o.endpoint } : o.endpoint,
+      endpoint: withSerialDefaults(o.endpoint, 38400),
       writeTerminator: '\r',
       readDelimiter: '\n',
       stripEcho: true,

@@ -42,7 +42,7 @@
 import { InstrumentReplyError, InstrumentReportedError, InstrumentTimeoutError } from '../src/errors.js';
 import type { InstrumentIdentity, PowerMeter } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, MeterSettingsChangedError, parseStrictNumber, wattReplyToDbm, type DriverOptions } from './common.js';
+import { LineInstrument, MeterSettingsChangedError, parseStrictNumber, wattReplyToDbm, type DriverOptions, withSerialDefaults } from './common.js';
 
 export interface Pm100Options extends DriverOptions {
   id: string;
@@ -74,7 +74,7 @@ export class ThorlabsPm100 extends LineInstrument implements PowerMeter {
 
   constructor(o: Pm100Options) {
     super(o.id, 'thorlabs-pm100', {
-      endpoint: o.endpoint.kind === 'serial' ? { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1, ...o.endpoint } : o.endpoint,
+      endpoint: withSerialDefaults(o.endpoint, 115200),
       writeTerminator: '\n',
       readDelimiter: '\n',
       timeoutMs: o.timeoutMs ?? 3000,
