@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
-# Installs the system tools the test suite uses as real peers: socat (pseudo-terminal pairs for the
-# native serialport binding), mbpoll and python3-pymodbus (independent Modbus implementations).
-# Runs as `npm test`'s pretest step; does nothing when they are already there.
+# Installs the system tools the test suite uses as real peers, then proves each one starts:
+#   socat             pseudo-terminal pairs for the native serialport binding
+#   mbpoll            an independent Modbus master (reads our simulator)
+#   python3-pymodbus  an independent Modbus server; its server module imports pyserial and
+#   python3-serial    serial_asyncio, which `--no-install-recommends` does not bring (they are only
+#   python3-serial-asyncio  "Recommends"), so they are named here explicitly
+# Runs as `npm test`'s pretest step. Installing needs root (or sudo); the start-up checks always run,
+# so a peer that is installed but cannot start fails here, by name, not later as a puzzling test.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 missing=()
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
 /usr/bin/python3 -c 'import pymodbus' >/dev/null 2>&1 || missing+=(python3-pymodbus)
-[ ${#missing[@]} -eq 0 ] && exit 0
+/usr/bin/python3 -c 'import serial' >/dev/null 2>&1 || missing+=(python3-serial)
+/usr/bin/python3 -c 'import serial_asyncio' >/dev/null 2>&1 || missing+=(python3-serial-asyncio)
 
-echo "mpocert tests: installing ${missing[*]} (Debian packages)"
-if [ "$(id -u)" -eq 0 ]; then
-  SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
-  SUDO="sudo"
-else
-  echo "mpocert tests need: ${missing[*]}. Install them as root: apt-get install -y ${missing[*]}" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "mpocert tests: installing ${missing[*]} (Debian packages)"
+  if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+  elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+  else
+    echo "mpocert tests need: ${missing[*]}. Install them as root: apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+exec bash scripts/check-test-peers.sh

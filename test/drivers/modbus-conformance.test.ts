@@ -3,6 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import net from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ModbusLossTestSet } from '../../drivers/modbus-loss-test-set.js';
 import { loadProfile, widthOf } from '../../drivers/modbus-profile.js';
 import { firstFiberCount, resultBlockRegisters, startPymodbus } from '../helpers/pymodbus.js';
@@ -25,6 +28,19 @@ function freePort(): Promise<number> {
   });
 }
 
+describe('a third-party peer that cannot start', () => {
+  it('fails naming the peer and its import error, not with a missing value', async () => {
+    // What a machine without python3-serial does: the import of pyserial fails at start-up.
+    const dir = mkdtempSync(join(tmpdir(), 'no-pyserial-'));
+    mkdirSync(join(dir, 'serial'));
+    writeFileSync(join(dir, 'serial', '__init__.py'), 'raise ModuleNotFoundError("No module named \'serial\'")\n');
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const err = await startPymodbus([String(await freePort())], { 0: 12 }, undefined, { PYTHONPATH: dir }).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/^python3-pymodbus server exited \(code 1\): .*ModuleNotFoundError: No module named 'serial'.*install-test-deps\.sh/);
+  });
+});
+
 describe('the driver reads a register map served by python3-pymodbus', () => {
   it('decodes fiber count, per-fiber floats and positions exactly', async () => {
     const profile = loadProfile('mpocert-reference');
@@ -34,7 +50,7 @@ describe('the driver reads a register map served by python3-pymodbus', () => {
     cleanups.push(() => py.close());
     const lts = new ModbusLossTestSet({ id: 'py', transport: { kind: 'modbus-tcp', host: '127.0.0.1', port, unitId: 1 }, profile, timeoutMs: 1000 });
     cleanups.push(() => lts.close());
-    const n = await firstFiberCount(lts);
+    const n = await firstFiberCount(lts, py);
     expect(n).toBe(12);
     const block = await lts.readResultBlock(850);
     expect(block.map((r) => r.lossDb)).toEqual(Array.from({ length: 12 }, (_, i) => Number((0.25 + i / 100).toPrecision(7))));

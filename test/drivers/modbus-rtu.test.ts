@@ -114,7 +114,7 @@ describe('the driver reads a register map served by python3-pymodbus over RTU on
       timeoutMs: 1000,
     });
     cleanups.push(() => lts.close());
-    const n = await firstFiberCount(lts);
+    const n = await firstFiberCount(lts, py);
     expect(n, py.stderr()).toBe(12);
     const block = await lts.readResultBlock(1300);
     expect(block.map((r) => r.lossDb)).toEqual(Array.from({ length: 12 }, (_, i) => Number(Math.fround(0.3 + i / 50).toPrecision(7))));

@@ -9,7 +9,13 @@ address answers exception 2.
 import json
 import sys
 
+# Everything the server needs is imported before READY: a missing module (pymodbus imports
+# pyserial, which `apt-get install --no-install-recommends python3-pymodbus` does not bring) ends
+# the process here with its ImportError on stderr, which the test helper reports as such.
+import serial  # noqa: F401  (python3-serial)
 from pymodbus.datastore import ModbusServerContext, ModbusSlaveContext, ModbusSparseDataBlock
+from pymodbus.server import StartSerialServer, StartTcpServer
+from pymodbus.transaction import ModbusRtuFramer
 
 args = sys.argv[1:]
 rtu = args[0] == "--rtu"
@@ -29,12 +35,7 @@ store = ModbusSlaveContext(ir=block(spec.get("input", {})), hr=block(spec.get("h
 context = ModbusServerContext(slaves={unit: store}, single=False)
 print("READY", flush=True)
 if rtu:
-    from pymodbus.server import StartSerialServer
-    from pymodbus.transaction import ModbusRtuFramer
-
     # A pty does not emulate line settings, but pyserial applies them: 8N1, as the driver is told.
     StartSerialServer(context=context, framer=ModbusRtuFramer, port=where, baudrate=19200, bytesize=8, parity="N", stopbits=1, timeout=0.05)
 else:
-    from pymodbus.server import StartTcpServer
-
     StartTcpServer(context=context, address=("127.0.0.1", int(where)))

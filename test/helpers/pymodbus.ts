@@ -28,6 +28,8 @@ export function resultBlockRegisters(
 
 export interface PymodbusPeer {
   stderr(): string;
+  /** Why the server process is gone (exit code and stderr), or undefined while it runs. */
+  exited(): string | undefined;
   /** Kills the server and waits for it to exit. */
   close(): Promise<void>;
 }
@@ -36,14 +38,18 @@ export interface PymodbusPeer {
  * Starts the server (`['PORT']` for TCP, `['--rtu', PATH]` for RTU on a serial device, then the
  * register JSON and an optional unit id) and resolves once it prints READY.
  */
-export async function startPymodbus(where: string[], input: Record<number, number>, unitId?: number): Promise<PymodbusPeer> {
+export async function startPymodbus(where: string[], input: Record<number, number>, unitId?: number, env?: NodeJS.ProcessEnv): Promise<PymodbusPeer> {
   const py = spawn('/usr/bin/python3', [path.resolve('test/helpers/pymodbus-server.py'), ...where, JSON.stringify({ input }), ...(unitId !== undefined ? [String(unitId)] : [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   let stderr = '';
+  let exit: string | undefined;
   py.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  py.on('exit', (code, signal) => (exit = `python3-pymodbus server exited (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'}`));
   const peer: PymodbusPeer = {
     stderr: () => stderr,
+    exited: () => exit,
     close: async () => {
       if (py.exitCode !== null || py.signalCode !== null) return;
       const gone = new Promise((r) => py.once('exit', r));
@@ -54,7 +60,7 @@ export async function startPymodbus(where: string[], input: Record<number, numbe
   try {
     await new Promise<void>((resolve, reject) => {
       py.stdout.on('data', (d: Buffer) => d.toString().includes('READY') && resolve());
-      py.on('exit', (c) => reject(new Error(`pymodbus exited ${c}: ${stderr}`)));
+      py.on('exit', () => reject(new Error(`${exit} (before READY: is python3-pymodbus with python3-serial installed? scripts/install-test-deps.sh installs both)`)));
     });
   } catch (err) {
     await peer.close();
@@ -63,12 +69,21 @@ export async function startPymodbus(where: string[], input: Record<number, numbe
   return peer;
 }
 
-/** The server opens its socket / serial device just after READY: poll the fiber count until it answers. */
-export async function firstFiberCount(lts: ModbusLossTestSet): Promise<number | undefined> {
+/**
+ * The server opens its socket / serial device just after READY: poll the fiber count until it
+ * answers. A peer that died, or never answers, is a failure that names the peer, never `undefined`.
+ */
+export async function firstFiberCount(lts: ModbusLossTestSet, peer: PymodbusPeer): Promise<number> {
+  let last: unknown;
   for (let i = 0; i < 50; i++) {
-    const n = await lts.fiberCount().catch(() => undefined);
-    if (n !== undefined) return n;
+    const gone = peer.exited();
+    if (gone !== undefined) throw new Error(gone);
+    try {
+      return await lts.fiberCount();
+    } catch (err) {
+      last = err;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return undefined;
+  throw new Error(`python3-pymodbus server did not answer within 5 s: ${String(last)}; its stderr: ${peer.stderr().trim() || 'empty'}`);
 }

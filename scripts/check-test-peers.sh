@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Proves that each third-party peer of the test suite starts and answers, not only that it is
+# installed: a socat pty pair appears; python3-pymodbus serves a register over Modbus TCP and over
+# RTU on a socat pty, and Debian's mbpoll reads the value back from both. Prints one line per peer;
+# exits non-zero naming the peer that failed and what it printed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "mpocert tests: peer check failed: $1" >&2
+  [ -n "${2:-}" ] && [ -s "$2" ] && sed 's/^/  | /' "$2" | tail -n 8 >&2
+  exit 1
+}
+
+wait_for() { # wait_for <seconds> <test command...>
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.1
+  done
+}
+
+# socat: a pseudo-terminal pair with stable link names.
+socat "pty,raw,echo=0,link=$work/a" "pty,raw,echo=0,link=$work/b" 2>"$work/socat.err" &
+pids+=($!)
+wait_for 5 test -e "$work/b" || fail "socat did not create a pty pair" "$work/socat.err"
+echo "peer ok: socat $(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/\1/p') (pty pair)"
+
+free_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+registers='{"input": {"0": 12}}'
+
+# python3-pymodbus over Modbus TCP, read by mbpoll (input register 1 = protocol address 0).
+/usr/bin/python3 test/helpers/pymodbus-server.py "$free_port" "$registers" >"$work/tcp.out" 2>"$work/tcp.err" &
+pids+=($!)
+tcp_pid=$!
+started() { grep -q READY "$1" || ! kill -0 "$2" 2>/dev/null; }
+wait_for 10 started "$work/tcp.out" "$tcp_pid" && grep -q READY "$work/tcp.out" || fail "python3-pymodbus (Modbus TCP) did not start" "$work/tcp.err"
+read_tcp() { mbpoll -m tcp -p "$free_port" -a 1 -t 3 -r 1 -c 1 -1 127.0.0.1 >"$work/mbpoll-tcp.out" 2>&1 && grep -Eq '^\[1\]:[[:space:]]+12$' "$work/mbpoll-tcp.out"; }
+if ! wait_for 10 read_tcp; then
+  kill -0 "$tcp_pid" 2>/dev/null || fail "python3-pymodbus (Modbus TCP) exited" "$work/tcp.err"
+  fail "mbpoll could not read register 1 = 12 from python3-pymodbus over Modbus TCP" "$work/mbpoll-tcp.out"
+fi
+echo "peer ok: python3-pymodbus $(/usr/bin/python3 -c 'import pymodbus; print(pymodbus.__version__)') (Modbus TCP), mbpoll read it"
+
+# python3-pymodbus over Modbus RTU (needs pyserial) on one end of the pty pair, mbpoll on the other.
+/usr/bin/python3 test/helpers/pymodbus-server.py --rtu "$work/a" "$registers" 1 >"$work/rtu.out" 2>"$work/rtu.err" &
+pids+=($!)
+rtu_pid=$!
+wait_for 10 started "$work/rtu.out" "$rtu_pid" && grep -q READY "$work/rtu.out" || fail "python3-pymodbus (Modbus RTU) did not start" "$work/rtu.err"
+read_rtu() { mbpoll -m rtu -b 19200 -P none -d 8 -s 1 -a 1 -t 3 -r 1 -c 1 -1 -o 0.5 "$work/b" >"$work/mbpoll-rtu.out" 2>&1 && grep -Eq '^\[1\]:[[:space:]]+12$' "$work/mbpoll-rtu.out"; }
+if ! wait_for 10 read_rtu; then
+  kill -0 "$rtu_pid" 2>/dev/null || fail "python3-pymodbus (Modbus RTU) exited" "$work/rtu.err"
+  fail "mbpoll could not read register 1 = 12 from python3-pymodbus over Modbus RTU on a pty" "$work/mbpoll-rtu.out"
+fi
+echo "peer ok: python3-pymodbus with python3-serial $(/usr/bin/python3 -c 'import serial; print(serial.__version__)') (Modbus RTU on a pty), mbpoll read it"
