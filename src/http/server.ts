@@ -66,6 +66,21 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
 
+  // Scripts and many HTTP clients send `content-type: application/json` on every POST, body or
+  // not. fastify answers an empty JSON body with 400; here it is "no body" instead, so a route
+  // that takes none (POST /benches/:id/reference) accepts it, and a route that needs one still
+  // refuses it through its schema ("body must be object"). Non-empty bodies go to fastify's own
+  // parser (prototype-poisoning protection included).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if ((body as string).trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    jsonParser(req, body as string, done);
+  });
+
   await app.register(swagger, {
     openapi: {
       info: { title: 'mpocert', version: SOFTWARE.version, description: 'MPO/MTP fiber certification daemon' },

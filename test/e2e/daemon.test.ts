@@ -5,6 +5,7 @@ import {
   benchConfig,
   DaemonProcess,
   root,
+  send,
   startSimulatorProcess,
   tempDir,
   TOKEN,
@@ -65,6 +66,18 @@ describe('daemon end to end on the simulated bench', () => {
     const badBodyNoToken = await api('POST', '/jobs', { nonsense: true }, null);
     expect(badBodyNoToken.status).toBe(401);
     expect((await api('GET', '/jobs/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+
+  it('accepts content-type: application/json with no body on a route that takes none; a route that needs one says so', async () => {
+    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const ref = await send<{ benchId: string }>(daemon.base, { method: 'POST', path: '/benches/e2e/reference', headers, body: '' });
+    expect(ref.status).toBe(200);
+    expect(ref.json.benchId).toBe('e2e');
+    const job = await send<{ error: string; message: string }>(daemon.base, { method: 'POST', path: '/jobs', headers, body: '' });
+    expect(job.status).toBe(400);
+    expect(job.json).toEqual({ error: 'bad-request', message: 'body must be object' });
+    const broken = await send<{ error: string; message: string }>(daemon.base, { method: 'POST', path: '/benches/e2e/reference', headers, body: '{"a":' });
+    expect(broken.status).toBe(400);
   });
 
   it('references the bench: source minus launch-cord loss per fiber', async () => {

@@ -7,7 +7,7 @@ import { sendControlLine } from '../../src/pipeline/operator.js';
  * SQLite file in a temporary directory and HTTP on an ephemeral loopback port.
  */
 export const TOKEN = 'test-token-0123456789abcdef';
-export { root, tempDir, sleep, type Reply as ApiReply } from '../../fixtures/harness/daemon-process.js';
+export { root, tempDir, sleep, send, type Reply as ApiReply } from '../../fixtures/harness/daemon-process.js';
 
 /** The real daemon process with this suite's token. */
 export class DaemonProcess extends HarnessDaemon {
