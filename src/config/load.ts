@@ -5,7 +5,8 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { DaemonConfigSchema, type DaemonConfig, type DaemonConfigFile } from './schema.js';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+// verbose: errors carry their schema, so an unknown key can be answered with the keys allowed there.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 const validate = ajv.compile<DaemonConfigFile>(DaemonConfigSchema);
 
 /**
@@ -98,33 +99,45 @@ function checkCrossReferences(cfg: DaemonConfigFile, file: string): void {
 }
 
 /**
- * Ajv reports one error per failed branch of a union; a person wants the one that points
- * deepest into their file, or the unknown key by name.
+ * Ajv reports one error per failed branch of a union; a person wants the errors of the branch they
+ * meant, and of those the one that points deepest into their file, or the unknown key by name.
+ * Every union here is discriminated by `kind`: a branch whose `kind` does not match the value's is
+ * a branch the user never meant, and all of its errors are dropped (a serial transport with a
+ * misspelt key is not a TCP transport missing `host`). When no branch's kind matches, the kind
+ * itself is the error.
  */
 function mostSpecificError(errors: ErrorObject[]): { key: string; message: string } {
-  let useful = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
-  // Unions here are discriminated by `kind`: a "kind must be X" error comes from a branch the
-  // value never meant; when another branch's error sits at the same object, that one is the point.
-  const wrongBranch = (e: ErrorObject): boolean =>
-    e.keyword === 'const' &&
-    e.instancePath.endsWith('/kind') &&
-    useful.some((o) => o.keyword !== 'const' && o.instancePath.startsWith(e.instancePath.slice(0, -'/kind'.length)));
-  if (useful.some((e) => !wrongBranch(e))) useful = useful.filter((e) => !wrongBranch(e));
-  const pool = useful.length ? useful : errors;
-  const pick = pool.reduce((a, b) => (b.instancePath.split('/').length > a.instancePath.split('/').length ? b : a));
+  const wrongBranches = errors
+    .map((e) => KIND_MISMATCH.exec(e.schemaPath) && e.keyword === 'const' && e.instancePath.endsWith('/kind')
+      ? { schema: KIND_MISMATCH.exec(e.schemaPath)![1]!, instance: e.instancePath.slice(0, -'/kind'.length) }
+      : undefined)
+    .filter((b) => b !== undefined);
+  const inWrongBranch = (e: ErrorObject): boolean =>
+    wrongBranches.some((b) => (e.instancePath === b.instance || e.instancePath.startsWith(`${b.instance}/`)) && e.schemaPath.startsWith(`${b.schema}/`));
+  const meant = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && !inWrongBranch(e));
+  const pool = meant.length ? meant : errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+  const pick = (pool.length ? pool : errors).reduce((a, b) => (b.instancePath.split('/').length > a.instancePath.split('/').length ? b : a));
   const key = pick.instancePath.replace(/^\//, '') || '(top level)';
   if (pick.keyword === 'additionalProperties') {
     const extra = (pick.params as { additionalProperty: string }).additionalProperty;
-    return { key: key === '(top level)' ? extra : `${key}/${extra}`, message: 'unknown key (misspelt?)' };
+    const known = Object.keys((pick.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+    return { key: key === '(top level)' ? extra : `${key}/${extra}`, message: `unknown key (misspelt?)${known.length ? `; known keys here: ${known.join(', ')}` : ''}` };
   }
   if (pick.keyword === 'required') {
     const missing = (pick.params as { missingProperty: string }).missingProperty;
     return { key: key === '(top level)' ? missing : `${key}/${missing}`, message: 'is required' };
   }
-  if (pick.keyword === 'const') {
-    const siblings = pool.filter((e) => e.keyword === 'const' && e.instancePath === pick.instancePath);
-    const allowed = siblings.map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue));
-    return { key, message: `must be one of ${allowed.join(', ')}` };
+  if (pick.keyword === 'const' || pick.keyword === 'enum') {
+    const allowed = new Set(
+      pool
+        .filter((e) => (e.keyword === 'const' || e.keyword === 'enum') && e.instancePath === pick.instancePath)
+        .flatMap((e) => (e.keyword === 'const' ? [(e.params as { allowedValue: unknown }).allowedValue] : (e.params as { allowedValues: unknown[] }).allowedValues))
+        .map((v) => JSON.stringify(v)),
+    );
+    return { key, message: `must be one of ${[...allowed].join(', ')}` };
   }
   return { key, message: pick.message ?? 'is invalid' };
 }
+
+/** The schema path of a union branch, from the error ajv gives when that branch's `kind` does not match. */
+const KIND_MISMATCH = /^(.*\/anyOf\/\d+)\/properties\/kind\/const$/;

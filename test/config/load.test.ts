@@ -63,7 +63,9 @@ describe('config loading', () => {
     const c = valid();
     c.benches[0].wavelenghtsNm = [850];
     const e = errorOf(() => loadConfig(write(c)));
-    expect(e.message).toBe('config key benches/0/wavelenghtsNm: unknown key (misspelt?)');
+    expect(e.message).toBe(
+      'config key benches/0/wavelenghtsNm: unknown key (misspelt?); known keys here: id, title, instruments, method, channelOffset, fiberCount, wavelengthsNm, operator, testCords, defaultProduct',
+    );
     expect(e.context).toMatchObject({ key: 'benches/0/wavelenghtsNm', file: join(tmp.dir, 'c.json') });
   });
 
@@ -71,6 +73,31 @@ describe('config loading', () => {
     const c = valid();
     c.benches[0].instruments[1].transport.port = 'fifty';
     expect(errorOf(() => loadConfig(write(c))).message).toBe('config key benches/0/instruments/1/transport/port: must be integer');
+  });
+
+  it('names a misspelt key in the union branch that kind names (serial), not a required key of another (tcp)', () => {
+    const c = valid();
+    c.benches[0].instruments[0].transport.framing = '8N1';
+    expect(errorOf(() => loadConfig(write(c))).message).toBe(
+      'config key benches/0/instruments/0/transport/framing: unknown key (misspelt?); known keys here: kind, path, baudRate, dataBits, parity, stopBits, rtscts',
+    );
+  });
+
+  it('lists the allowed values once, from the branch kind names', () => {
+    const serial = valid();
+    serial.benches[0].instruments[0].transport.parity = 'N';
+    const allowed = 'must be one of "none", "even", "odd", "mark", "space"';
+    expect(errorOf(() => loadConfig(write(serial))).message).toBe(`config key benches/0/instruments/0/transport/parity: ${allowed}`);
+    // modbus-rtu shares the serial fields: the same message, not the values of both branches.
+    const rtu = valid();
+    rtu.benches[0].instruments[1].transport = { kind: 'modbus-rtu', path: '/dev/ttyUSB1', unitId: 1, parity: 'N' };
+    expect(errorOf(() => loadConfig(write(rtu))).message).toBe(`config key benches/0/instruments/1/transport/parity: ${allowed}`);
+  });
+
+  it('says which kinds exist when kind matches no branch', () => {
+    const c = valid();
+    c.benches[0].instruments[0].transport.kind = 'serail';
+    expect(errorOf(() => loadConfig(write(c))).message).toBe('config key benches/0/instruments/0/transport/kind: must be one of "tcp", "serial", "modbus-tcp", "modbus-rtu"');
   });
 
   it('names a missing key', () => {
@@ -88,7 +115,7 @@ describe('config loading', () => {
   it('refuses a light-source role, which no procedure drives yet, rather than ignoring it', () => {
     const c = valid();
     c.benches[0].method.lightSource = 'pm';
-    expect(errorOf(() => loadConfig(write(c))).message).toBe('config key benches/0/method/lightSource: unknown key (misspelt?)');
+    expect(errorOf(() => loadConfig(write(c))).message).toBe('config key benches/0/method/lightSource: unknown key (misspelt?); known keys here: kind, powerMeter, switch');
   });
 
   it('refuses duplicate instrument ids', () => {
