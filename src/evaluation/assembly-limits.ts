@@ -1,5 +1,5 @@
 import { attenuationFor } from './attenuation.js';
-import { formatDb, type Limit } from './judge.js';
+import { formatDb, roundLimitDb, type Limit } from './judge.js';
 import type { LimitSet } from './limit-set.js';
 import { pairsForEnd } from './mated-pairs.js';
 import { fiberClassOf, type AssemblyRecord, type End } from './record-schema.js';
@@ -29,7 +29,7 @@ export function assemblyLimits(record: AssemblyRecord, set: LimitSet): LimitsFor
       verify ||= perKm.verify;
       parts.push(`${record.lengthM} m x ${perKm.value} dB/km`);
     }
-    const insertionLoss: Limit = { value, kind: 'max', basis: `${parts.join(' + ')} (${fiberClass})`, verify };
+    const insertionLoss: Limit = { value: roundLimitDb(value, 'max'), kind: 'max', basis: `${parts.join(' + ')} (${fiberClass})`, verify };
     if (!pairs.returnLoss) return { insertionLoss, returnLossProblem: pairs.returnLossProblem ?? 'no return-loss limit' };
     const returnLoss: Limit = {
       value: pairs.returnLoss.value,

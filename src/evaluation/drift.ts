@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { LIMIT_EPSILON_DB } from './judge.js';
+import { LIMIT_EPSILON_DB, roundDb } from './judge.js';
 import type { FiberResult } from './judge-readings.js';
 import type { LimitSetVersionRef } from './limit-set.js';
 import type { End } from './record-schema.js';
@@ -53,7 +53,7 @@ export function compareWithPrevious(
       if (j.quantity !== 'insertionLoss' || j.value === null) continue;
       const previousDb = before.get(`${fiber.fiber}/${j.wavelengthNm}/${j.end}`);
       if (previousDb === undefined) continue;
-      const changeDb = j.value - previousDb;
+      const changeDb = roundDb(j.value - previousDb);
       entries.push({ fiber: fiber.fiber, wavelengthNm: j.wavelengthNm, end: j.end, previousDb, currentDb: j.value, changeDb, flagged: Math.abs(changeDb) > thresholdDb + LIMIT_EPSILON_DB });
     }
   }

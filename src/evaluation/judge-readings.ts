@@ -1,6 +1,6 @@
 import { InputError } from '../errors.js';
 import { fiberPositions } from './fiber-positions.js';
-import { formatDb, judgeAgainst, LIMIT_EPSILON_DB, type Limit } from './judge.js';
+import { formatDb, judgeAgainst, LIMIT_EPSILON_DB, roundDb, type Limit } from './judge.js';
 import { worse, type Outcome } from './outcome.js';
 import type { End, Reading, TestRecord } from './record-schema.js';
 import type { LimitsFor } from './reading-limits.js';
@@ -71,10 +71,13 @@ export function judgeFibers(record: TestRecord, limitsFor: LimitsFor, settings: 
   });
 }
 
-/** Loss from the 1-cord reference: IL = P_ref - P_meas. */
+/**
+ * Loss from the 1-cord reference: IL = P_ref - P_meas. Judged at DB_RESOLUTION, whether computed
+ * here or given as lossDb (a record carries losses to 0.001 dB; a finer digit is not evidence).
+ */
 export function lossOf(reading: Reading): number | undefined {
-  if (reading.lossDb !== undefined) return reading.lossDb;
-  if (reading.referenceDbm !== undefined && reading.measuredDbm !== undefined) return reading.referenceDbm - reading.measuredDbm;
+  if (reading.lossDb !== undefined) return roundDb(reading.lossDb);
+  if (reading.referenceDbm !== undefined && reading.measuredDbm !== undefined) return roundDb(reading.referenceDbm - reading.measuredDbm);
   return undefined;
 }
 

@@ -6,6 +6,37 @@ import type { Outcome } from './outcome.js';
  */
 export const LIMIT_EPSILON_DB = 1e-9;
 
+/**
+ * Resolution of every derived dB value (loss from two powers, limit sums, margins, drift): 0.001 dB,
+ * ten times finer than the 0.01 dB any meter here resolves. Each is rounded once, where it is
+ * computed, and the rounded value is what is judged, stored and shown, so a person re-checking a
+ * certificate by hand gets the same numbers (0.21 dB, not 0.2099999999999973).
+ */
+export const DB_RESOLUTION = 0.001;
+
+/**
+ * Rounds to DB_RESOLUTION, halves away from zero (a loss of 0.6005 dB is 0.601 dB: the rounding
+ * never makes a loss look better). The 1e-6 nudge keeps 1.0005, stored as 1.000499999..., a half.
+ */
+export function roundDb(value: number): number {
+  if (!Number.isFinite(value)) return value;
+  const rounded = (Math.sign(value) * Math.round(Math.abs(value) / DB_RESOLUTION + 1e-6)) * DB_RESOLUTION;
+  const clean = Number(rounded.toFixed(3));
+  return clean === 0 ? 0 : clean; // never -0
+}
+
+/**
+ * A derived limit (a sum of allowances, length x attenuation) at DB_RESOLUTION, rounded towards
+ * the stricter side: a maximum down, a minimum up (a 1.7975 dB budget judges against 1.797 dB), so
+ * rounding can never let a value pass that the exact limit would fail.
+ */
+export function roundLimitDb(value: number, kind: LimitKind): number {
+  const steps = value / DB_RESOLUTION;
+  const whole = kind === 'max' ? Math.floor(steps + 1e-6) : Math.ceil(steps - 1e-6);
+  const clean = Number((whole * DB_RESOLUTION).toFixed(3));
+  return clean === 0 ? 0 : clean;
+}
+
 export type LimitKind = 'max' | 'min';
 
 /** The limit a value is judged against, shared by every reading it applies to. */
@@ -28,7 +59,7 @@ export interface Verdict {
  * A passing value whose margin is at most the guard band is MARGINAL (the band is inclusive).
  */
 export function judgeAgainst(value: number, limit: Limit, guardBandDb: number): Verdict {
-  const margin = limit.kind === 'max' ? limit.value - value : value - limit.value;
+  const margin = roundDb(limit.kind === 'max' ? limit.value - value : value - limit.value);
   if (margin < -LIMIT_EPSILON_DB) return { margin, outcome: 'FAIL' };
   if (margin <= guardBandDb + LIMIT_EPSILON_DB && guardBandDb > 0) return { margin, outcome: 'MARGINAL' };
   return { margin, outcome: 'PASS' };

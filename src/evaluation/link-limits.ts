@@ -1,6 +1,6 @@
 import { InputError } from '../errors.js';
 import { attenuationFor } from './attenuation.js';
-import { formatDb, judgeAgainst, type Limit } from './judge.js';
+import { formatDb, judgeAgainst, roundLimitDb, type Limit } from './judge.js';
 import { formatRef, type ApplicationChannel, type Figure, type LimitSet } from './limit-set.js';
 import { pairsForEnd } from './mated-pairs.js';
 import type { Outcome } from './outcome.js';
@@ -89,7 +89,7 @@ function linkBudget(record: LinkRecord, set: LimitSet, wavelengthNm: number, cha
   const splice = record.splices > 0 ? requireAllowance(spliceDb, set, 'spliceDb', '/splices') : (spliceDb ?? zero);
   const perKm = record.lengthM > 0 ? attenuationFor(set, record.fiberType, wavelengthNm, record.cablePlant ?? 'inside', '/lengthM') : zero;
   const km = record.lengthM / 1000;
-  const budgetDb = record.connections * mated.value + record.splices * splice.value + km * perKm.value;
+  const budgetDb = roundLimitDb(record.connections * mated.value + record.splices * splice.value + km * perKm.value, 'max');
   const budgetBasis = `${record.connections} x ${mated.value} + ${record.splices} x ${splice.value} + ${km} km x ${perKm.value} dB/km = ${formatDb(budgetDb)} dB`;
   const verify = mated.verify || splice.verify || perKm.verify || (channel?.channelLossDb.verify ?? false);
   if (!channel) return { wavelengthNm, budgetDb, budgetBasis, limitDb: budgetDb, verify };

@@ -1,5 +1,6 @@
 import { OpticalRangeError } from '../../drivers/common.js';
 import { InstrumentReplyError } from '../errors.js';
+import { roundDb } from '../evaluation/index.js';
 import type { BenchRuntime } from './bench-runtime.js';
 import type { BenchReference, FiberReading } from './readings.js';
 
@@ -84,7 +85,8 @@ export async function measureAllFibers(
           if (!Number.isFinite(measuredDbm)) {
             throw new InstrumentReplyError('the power meter returned a power that is not a number', { fiber, wavelengthNm: wl, received: String(measuredDbm) });
           }
-          const lossDb = referenceDbm === null ? null : referenceDbm - measuredDbm;
+          // The same rounding the engine applies, so progress, readings and judgments agree.
+          const lossDb = referenceDbm === null ? null : roundDb(referenceDbm - measuredDbm);
           push({ fiber, wavelengthNm: wl, referenceDbm, measuredDbm, lossDb, takenAt });
         } catch (err) {
           const condition = opticalCondition(err);
