@@ -87,7 +87,7 @@ export async function demoCommand(configPath: string): Promise<number> {
           '',
         ].join('\n'),
       );
-    });
+    }, { demo: true });
   } finally {
     stopSim();
   }

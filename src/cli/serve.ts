@@ -1,11 +1,14 @@
 import { loadConfig } from '../config/load.js';
 import { startDaemon, type RunningDaemon } from '../daemon/daemon.js';
+import { chooseLogFormat, createLogger } from '../daemon/logger.js';
 import { createSystemdNotifier } from '../daemon/sd-notify.js';
 
 /** Runs the daemon until SIGTERM/SIGINT; resolves with the exit code. */
-export async function serveCommand(configPath: string, onReady?: (d: RunningDaemon) => void): Promise<number> {
+export async function serveCommand(configPath: string, onReady?: (d: RunningDaemon) => void, opts: { demo?: boolean } = {}): Promise<number> {
   const config = loadConfig(configPath);
-  const daemon = await startDaemon(config);
+  const stdoutIsTerminal = process.stdout.isTTY === true;
+  const format = chooseLogFormat({ stdoutIsTerminal, demo: opts.demo ?? false, env: process.env });
+  const daemon = await startDaemon(config, createLogger(config.logLevel, format, stdoutIsTerminal));
   const systemd = createSystemdNotifier(process.env, (msg) => daemon.logger.warn(msg));
   // A bug that escapes every handler: log it where the operator looks, then exit non-zero so
   // systemd restarts us; the restart marks the running job interrupted.
