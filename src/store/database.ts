@@ -82,6 +82,16 @@ const MIGRATIONS: readonly string[] = [
   -- QA's list query (a verdict over a date range): the verdict first narrows to an exact range.
   CREATE INDEX certificates_verdict_issued ON certificates (verdict, issued_at);
   `,
+  `
+  -- QA's list (a verdict over a date range) answered from this index alone, already in page order
+  -- (issue time, then id), each item's JSON kept in the index as an indexed expression: no 20 kB
+  -- certificate row is read and no JSON is built per request. The expression must stay identical
+  -- to LIST_ITEM_JSON in certificate-store.ts (a test checks that the plan uses this index).
+  DROP INDEX certificates_verdict_issued;
+  CREATE INDEX certificates_list_verdict ON certificates (verdict, issued_at, id,
+    json_object('id', id, 'uuid', uuid, 'benchId', bench_id, 'subjectKind', subject_kind, 'serial', serial,
+      'linkId', link_id, 'verdict', verdict, 'limitSetId', limit_set_id, 'limitSetVersion', limit_set_version, 'issuedAt', issued_at));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/store/canonical-json.js';
-import { CertificateStore, type NewCertificate } from '../../src/store/certificate-store.js';
+import { CertificateStore, LIST_ITEM_JSON, type NewCertificate } from '../../src/store/certificate-store.js';
 import { openDatabase, SCHEMA_VERSION, type Db } from '../../src/store/database.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { describePublicKey, loadOrCreateSigningKey, sha256Hex, type SigningKey } from '../../src/store/signing-key.js';
@@ -136,6 +136,30 @@ describe('certificate store', () => {
     const range = store.list({ issuedFrom: '2026-11-02', issuedTo: '2026-11-04', limit: 1, offset: 1 });
     expect(range.total).toBe(2);
     expect(range.items.map((c) => c.serial)).toEqual(['S2']);
+  });
+
+  it('answers a verdict over a date range from the list index alone, items in the documented shape', () => {
+    store.insert({ ...cert('A', 'j1', 'S,"1"'), verdict: 'FAIL', issuedAt: '2026-11-02T10:00:00.000Z' });
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN SELECT ${LIST_ITEM_JSON} FROM certificates WHERE verdict = ? AND issued_at >= ? AND issued_at < ? ORDER BY issued_at DESC, id DESC LIMIT 50`)
+      .all('FAIL', '2026-11-01', '2026-12-01') as { detail: string }[];
+    expect(plan.map((p) => p.detail)).toEqual(['SEARCH certificates USING COVERING INDEX certificates_list_verdict (verdict=? AND issued_at>? AND issued_at<?)']);
+    const { itemsJson } = store.listJson({ verdict: 'FAIL', issuedFrom: '2026-11-01', issuedTo: '2026-12-01', limit: 50, offset: 0 });
+    const [item] = JSON.parse(itemsJson) as Record<string, unknown>[];
+    expect(Object.keys(item!)).toEqual(['id', 'uuid', 'benchId', 'subjectKind', 'serial', 'linkId', 'verdict', 'limitSetId', 'limitSetVersion', 'issuedAt']);
+    expect(item).toMatchObject({ id: 1, benchId: 'A', subjectKind: 'assembly', serial: 'S,"1"', linkId: null, verdict: 'FAIL', issuedAt: '2026-11-02T10:00:00.000Z' });
+  });
+
+  it('counts matches again after an insert, by this store or by another connection', () => {
+    const fails = () => store.list({ verdict: 'FAIL', limit: 1, offset: 0 }).total;
+    store.insert({ ...cert('A', 'j1', 'S1', 'FAIL') });
+    expect(fails()).toBe(1);
+    store.insert({ ...cert('A', 'j2', 'S2', 'FAIL') });
+    expect(fails()).toBe(2);
+    const other = openDatabase(join(tmp.dir, 'db', 'mpocert.db'));
+    new CertificateStore(other, key).insert({ ...cert('A', 'j3', 'S3', 'FAIL') });
+    other.close();
+    expect(fails()).toBe(3);
   });
 
   it('hashes exactly the signed payload', () => {
