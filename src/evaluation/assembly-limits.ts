@@ -1,28 +1,32 @@
+import { endsJudged } from './ends.js';
 import { attenuationFor } from './attenuation.js';
 import { formatDb, roundLimitDb, type Limit } from './judge.js';
 import type { LimitSet } from './limit-set.js';
-import { pairsForEnd } from './mated-pairs.js';
+import { resolveGrade, returnLossFigure } from './connector-grades.js';
+import { InputError } from '../errors.js';
+import { formatRef } from './limit-set.js';
 import { fiberClassOf, type AssemblyRecord, type End } from './record-schema.js';
 import { tabulateLimits, type LimitsFor, type ReadingLimits } from './reading-limits.js';
 
 /**
- * Factory assembly: the insertion-loss limit of a reading is the sum of the mated pairs in the
- * measurement (see mated-pairs.ts; one pair with the usual launch cord into a power meter), plus
- * length x attenuation when the record gives a length. Return loss is judged at the launch pair.
+ * Factory assembly: each end is certified at its own connector grade (the product's, never the
+ * lower grade of the pair: a reference-grade cord is required instead, see setup-check.ts), one
+ * connector per reading (1-cord method, far end into the meter's detector), plus length x
+ * attenuation when the record gives a length. Return loss by the same grade and the end's polish.
  */
 export function assemblyLimits(record: AssemblyRecord, set: LimitSet): LimitsFor {
   const fiberClass = fiberClassOf(record.fiberType);
-  const ends: readonly End[] = record.endsMeasured ?? ['A'];
-  return tabulateLimits(ends, record.wavelengthsNm, (end, wavelengthNm): ReadingLimits => {
-    const pairs = pairsForEnd(end, record.connectors, record.setup, fiberClass, set, `assembly ${record.serialNumber}`);
-    let value = pairs.launch.insertionLoss.value;
-    let verify = pairs.launch.insertionLoss.verify;
-    const parts = [`${pairs.launch.description} ${formatDb(pairs.launch.insertionLoss.value)} dB`];
-    if (pairs.receive) {
-      value += pairs.receive.insertionLoss.value;
-      verify ||= pairs.receive.insertionLoss.verify;
-      parts.push(`${pairs.receive.description} ${formatDb(pairs.receive.insertionLoss.value)} dB`);
+  return tabulateLimits(endsJudged(record), record.wavelengthsNm, (end, wavelengthNm): ReadingLimits => {
+    const connector = record.connectors[end];
+    const located = { connector, path: `/connectors/${end}`, label: `end ${end} of assembly ${record.serialNumber}` };
+    const grade = resolveGrade(located, set);
+    const own = grade.insertionLossDb[fiberClass];
+    if (!own) {
+      throw new InputError(`/connectors/${end}: grade ${grade.id} in limit set ${formatRef(set)} has no ${fiberClass} insertion-loss limit (fiberType and grade do not fit)`);
     }
+    let value = own.value;
+    let verify = own.verify;
+    const parts = [`end ${end} grade ${grade.id} ${formatDb(own.value)} dB (own grade, one connector per reading)`];
     if (record.lengthM !== undefined && record.lengthM > 0) {
       const perKm = attenuationFor(set, record.fiberType, wavelengthNm, 'inside', '/lengthM');
       value += (record.lengthM / 1000) * perKm.value;
@@ -30,13 +34,11 @@ export function assemblyLimits(record: AssemblyRecord, set: LimitSet): LimitsFor
       parts.push(`${record.lengthM} m x ${perKm.value} dB/km`);
     }
     const insertionLoss: Limit = { value: roundLimitDb(value, 'max'), kind: 'max', basis: `${parts.join(' + ')} (${fiberClass})`, verify };
-    if (!pairs.returnLoss) return { insertionLoss, returnLossProblem: pairs.returnLossProblem ?? 'no return-loss limit' };
-    const returnLoss: Limit = {
-      value: pairs.returnLoss.value,
-      kind: 'min',
-      basis: `${pairs.launch.description} return loss (${fiberClass})`,
-      verify: pairs.returnLoss.verify,
-    };
-    return { insertionLoss, returnLoss };
+    const polish = connector.polish ?? 'UPC';
+    const rl = returnLossFigure(grade, fiberClass, polish);
+    if (!rl) {
+      return { insertionLoss, returnLossProblem: `grade ${grade.id} has no ${fiberClass}${fiberClass === 'singlemode' ? ` ${polish}` : ''} return-loss limit` };
+    }
+    return { insertionLoss, returnLoss: { value: rl.value, kind: 'min', basis: `end ${end} grade ${grade.id} return loss (${fiberClass}${fiberClass === 'singlemode' ? ` ${polish}` : ''})`, verify: rl.verify } };
   });
 }

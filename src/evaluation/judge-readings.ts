@@ -1,8 +1,10 @@
+import { endsJudged } from './ends.js';
 import { InputError } from '../errors.js';
 import { fiberPositions } from './fiber-positions.js';
 import { formatDb, judgeAgainst, LIMIT_EPSILON_DB, roundDb, type Limit } from './judge.js';
 import { worse, type Outcome } from './outcome.js';
-import type { End, Reading, TestRecord } from './record-schema.js';
+import type { End, Quantity, Reading, TestRecord } from './record-schema.js';
+import { cite } from './rules.js';
 import type { LimitsFor } from './reading-limits.js';
 
 export interface Judgment {
@@ -21,6 +23,10 @@ export interface Judgment {
   readonly reason?: string;
   /** The limit rests on a figure marked (verify) in its limit set. */
   readonly verify?: true;
+  /** A link with an application: the application's channel loss minus this loss. */
+  readonly headroomDb?: number;
+  /** Every fiber of this end and wavelength read about 0 dB: nothing was in the light path. */
+  readonly noDeviceInPath?: true;
 }
 
 export interface FiberResult {
@@ -32,6 +38,10 @@ export interface FiberResult {
 export interface JudgeSettings {
   readonly guardBandDb: number;
   readonly referenceErrorThresholdDb: number;
+  /** A power below this (dBm) is no light, reference or measurement (the drivers' floor). */
+  readonly powerFloorDbm: number;
+  /** Every fiber of an end and wavelength within this of 0 dB: nothing was in the light path. */
+  readonly noDeviceBelowDb: number;
 }
 
 /**
@@ -39,8 +49,9 @@ export interface JudgeSettings {
  * skipped, so a missing fiber cannot pass by absence.
  */
 export function judgeFibers(record: TestRecord, limitsFor: LimitsFor, settings: JudgeSettings): FiberResult[] {
-  const ends: readonly End[] = record.endsMeasured ?? ['A'];
+  const ends: readonly End[] = endsJudged(record);
   const byKey = indexReadings(record.readings);
+  const required = (end: End, wavelengthNm: number): ReadonlySet<Quantity> => requiredQuantities(record, limitsFor(end, wavelengthNm));
   return fiberPositions(record.fiberCount).map((fiber) => {
     const judgments: Judgment[] = [];
     let outcome: Outcome = 'PASS';
@@ -49,7 +60,7 @@ export function judgeFibers(record: TestRecord, limitsFor: LimitsFor, settings: 
         const limits = limitsFor(end, wavelengthNm);
         const indexed = byKey.get(readingKey(fiber, wavelengthNm, end));
         if (!indexed) {
-          const missing = invalid(limits.insertionLoss, 'insertionLoss', wavelengthNm, end, `no reading for fiber ${fiber} at ${wavelengthNm} nm, end ${end}`);
+          const missing = invalid(limits.insertionLoss, 'insertionLoss', wavelengthNm, end, `no reading for fiber ${fiber} at ${wavelengthNm} nm, end ${end}${cite(end === 'B' && record.kind === 'assembly' ? 'both-ends' : 'missing-reading')}`);
           judgments.push(missing);
           outcome = 'INVALID';
           continue;
@@ -58,7 +69,15 @@ export function judgeFibers(record: TestRecord, limitsFor: LimitsFor, settings: 
         judgments.push(il);
         outcome = worse(outcome, il.outcome);
         const rl = indexed.reading.returnLossDb;
-        if (rl === undefined) continue;
+        if (rl === undefined) {
+          if (required(end, wavelengthNm).has('returnLoss') && limits.returnLoss) {
+            judgments.push(
+              invalid(limits.returnLoss, 'returnLoss', wavelengthNm, end, `no return-loss reading for fiber ${fiber} at ${wavelengthNm} nm, end ${end}, which the product requires${cite('required-quantities')}`),
+            );
+            outcome = 'INVALID';
+          }
+          continue;
+        }
         if (!limits.returnLoss) {
           throw new InputError(`/readings/${indexed.index}/returnLossDb: ${limits.returnLossProblem ?? 'no return-loss limit'}`);
         }
@@ -93,14 +112,22 @@ function indexReadings(readings: readonly Reading[]): Map<number, { reading: Rea
 
 function judgeInsertionLoss(reading: Reading, fiber: number, end: End, limit: Limit, settings: JudgeSettings): Judgment {
   const where = `fiber ${fiber} at ${reading.wavelengthNm} nm, end ${end}`;
-  if (reading.noLight) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no light on ${where}`);
+  if (reading.noLight) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no light on ${where}${cite('no-light')}`);
+  const floor = settings.powerFloorDbm;
+  if (reading.referenceDbm !== undefined && reading.referenceDbm < floor) {
+    return invalid(limit, 'insertionLoss', reading.wavelengthNm, end,
+      `reference ${reading.referenceDbm} dBm on ${where} is below the meter's ${floor} dBm noise floor: no loss can be measured against it; check the source and launch cord, re-reference${cite('power-floor')}`);
+  }
+  if (reading.measuredDbm !== undefined && reading.measuredDbm < floor) {
+    return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no light on ${where}: ${reading.measuredDbm} dBm is below the meter's ${floor} dBm noise floor${cite('power-floor')}`);
+  }
   if (reading.saturated) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `meter saturated on ${where}`);
   const loss = lossOf(reading);
   if (loss === undefined || !Number.isFinite(loss)) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no loss value for ${where}`);
   if (loss < settings.referenceErrorThresholdDb - LIMIT_EPSILON_DB) {
     return {
       ...invalid(limit, 'insertionLoss', reading.wavelengthNm, end,
-        `loss ${formatDb(loss)} dB on ${where} is below the reference-error threshold ${formatDb(settings.referenceErrorThresholdDb)} dB: re-reference and retest`),
+        `loss ${formatDb(loss)} dB on ${where} is below the reference-error threshold ${formatDb(settings.referenceErrorThresholdDb)} dB: re-reference and retest${cite('reference-error')}`),
       value: loss,
     };
   }
@@ -115,7 +142,7 @@ function judgeValue(value: number, quantity: Judgment['quantity'], limit: Limit,
   if (outcome === 'FAIL') {
     const what = quantity === 'insertionLoss' ? 'insertion loss' : 'return loss';
     const relation = limit.kind === 'max' ? 'exceeds the maximum' : 'is below the minimum';
-    judgment.reason = `${what} ${formatDb(value)} dB on fiber ${fiber} at ${wavelengthNm} nm, end ${end} ${relation} ${formatDb(limit.value)} dB`;
+    judgment.reason = `${what} ${formatDb(value)} dB on fiber ${fiber} at ${wavelengthNm} nm, end ${end} ${relation} ${formatDb(limit.value)} dB (${limit.basis})`;
   }
   return judgment;
 }
@@ -136,4 +163,54 @@ function invalid(limit: Limit, quantity: Judgment['quantity'], wavelengthNm: num
     reason,
     ...(limit.verify ? { verify: true as const } : {}),
   };
+}
+
+/**
+ * What every fiber must have a reading of: the record's list, else insertion loss and, where the
+ * grade has a return-loss limit, return loss (a grade with an RL limit is not certified without RL).
+ */
+export function requiredQuantities(record: TestRecord, limits: { readonly returnLoss?: Limit | undefined; readonly returnLossProblem?: string | undefined }): ReadonlySet<Quantity> {
+  if (record.requiredQuantities) {
+    if (record.requiredQuantities.includes('returnLoss') && !limits.returnLoss) {
+      throw new InputError(`/requiredQuantities: return loss is required but ${limits.returnLossProblem ?? 'there is no return-loss limit'}`);
+    }
+    return new Set(record.requiredQuantities);
+  }
+  return new Set<Quantity>(limits.returnLoss ? ['insertionLoss', 'returnLoss'] : ['insertionLoss']);
+}
+
+/**
+ * A real assembly or link has at least one mated pair in every fiber's path. When every fiber of
+ * an end and wavelength reads within `noDeviceBelowDb` of 0 dB, the launch cord was measured against
+ * itself (the device was forgotten, or the reference was taken through it): every such judgment
+ * becomes INVALID and the returned reason says why.
+ */
+export function checkSomethingInThePath(fibers: FiberResult[], noDeviceBelowDb: number): string[] {
+  const groups = new Map<string, Judgment[]>();
+  for (const f of fibers) {
+    for (const j of f.judgments) {
+      if (j.quantity !== 'insertionLoss') continue;
+      const key = `${j.end}/${j.wavelengthNm}`;
+      groups.set(key, [...(groups.get(key) ?? []), j]);
+    }
+  }
+  const reasons: string[] = [];
+  for (const [key, group] of groups) {
+    const values = group.map((j) => j.value);
+    if (values.some((v) => v === null) || values.length === 0) continue;
+    const largest = Math.max(...values.map((v) => Math.abs(v!)));
+    if (largest > noDeviceBelowDb + LIMIT_EPSILON_DB) continue;
+    const [end, wl] = key.split('/');
+    const reason = `every fiber at ${wl} nm, end ${end} reads within ${formatDb(noDeviceBelowDb)} dB of 0 dB (largest ${formatDb(largest)} dB): nothing is in the light path. The launch cord was measured against itself: the device under test was not connected, or the reference was taken through it. Connect the device (or re-reference with the launch cord alone) and test again${cite('no-device-in-path')}`;
+    reasons.push(reason);
+    for (const f of fibers) {
+      const judgments = f.judgments as Judgment[];
+      judgments.forEach((j, i) => {
+        // The test-level reason explains it once; each judgment only loses its PASS.
+        if (j.quantity === 'insertionLoss' && `${j.end}/${j.wavelengthNm}` === key) judgments[i] = { ...j, outcome: 'INVALID', noDeviceInPath: true };
+      });
+      (f as Writable<FiberResult>).outcome = judgments.reduce<Outcome>((o, j) => worse(o, j.outcome), 'PASS');
+    }
+  }
+  return reasons;
 }

@@ -62,11 +62,22 @@ const ChannelSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const FiberCountSchema = Type.Union([Type.Literal(8), Type.Literal(12), Type.Literal(16), Type.Literal(24)]);
+
 const ApplicationSchema = Type.Object(
   {
     title: Type.Optional(Type.String()),
     wavelengthNm: Type.Optional(Type.Integer({ minimum: 1 })),
     note: Type.Optional(Type.String()),
+    /**
+     * parallel: lanes on separate fibers of one MPO (SR4, SR8, DR4...), which need a polarity
+     * method that keeps lanes in order; duplex: two-fiber channels carried by the MPO cabling.
+     */
+    signal: Type.Optional(Type.Union([Type.Literal('parallel'), Type.Literal('duplex')])),
+    /** MPO fiber counts the application's lanes fit on; a link of another count is refused. */
+    fiberCounts: Type.Optional(Type.Array(FiberCountSchema, { minItems: 1, uniqueItems: true })),
+    /** Wavelengths a certification of this application must include. */
+    testWavelengthsNm: Type.Optional(Type.Array(Type.Integer({ minimum: 600, maximum: 1700 }), { minItems: 1, uniqueItems: true })),
     channels: Type.Record(Type.String(), ChannelSchema),
   },
   { additionalProperties: false },
@@ -104,6 +115,12 @@ export const LimitSetFileSchema = Type.Object(
       ),
     ),
     applications: Type.Optional(Type.Record(Type.String(), ApplicationSchema)),
+    /**
+     * The most a reference-grade test cord may lose, mated to a reference-grade connector, per
+     * fiber class (TIA-568.3-E / TIA-526-14: 0.10 dB multimode, 0.20 dB single-mode). A cord whose
+     * verification is above it cannot certify.
+     */
+    referenceGradeCordLossDb: Type.Optional(ByFiberClassSchema),
   },
   { additionalProperties: false },
 );

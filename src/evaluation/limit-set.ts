@@ -41,6 +41,9 @@ export interface Application {
   readonly title?: string;
   readonly wavelengthNm?: number;
   readonly note?: string;
+  readonly signal?: 'parallel' | 'duplex';
+  readonly fiberCounts?: readonly (8 | 12 | 16 | 24)[];
+  readonly testWavelengthsNm?: readonly number[];
   readonly channels: ReadonlyMap<string, ApplicationChannel>;
 }
 
@@ -50,6 +53,8 @@ export interface LimitSet extends LimitSetVersionRef {
   readonly source: string;
   readonly origin: 'shipped' | 'user';
   readonly file: string;
+  /** SHA-256 of the file's bytes, so a certificate shows exactly which file judged it. */
+  readonly fileSha256: string;
   /** Every set merged into this one, transitively, with exact versions. */
   readonly includes: readonly LimitSetVersionRef[];
   readonly familyGrades: { readonly MTP?: string; readonly MPO?: string };
@@ -61,12 +66,14 @@ export interface LimitSet extends LimitSetVersionRef {
     readonly fiberAttenuation: readonly FiberAttenuation[];
   };
   readonly applications: ReadonlyMap<string, Application>;
+  readonly referenceGradeCordLossDb: { readonly multimode?: Figure; readonly singlemode?: Figure };
 }
 
 export interface LimitSetSummary extends LimitSetVersionRef {
   readonly title: string;
   readonly origin: 'shipped' | 'user';
   readonly file: string;
+  readonly fileSha256: string;
 }
 
 export interface LimitLibrary {

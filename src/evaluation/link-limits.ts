@@ -1,6 +1,8 @@
+import { endsJudged } from './ends.js';
 import { InputError } from '../errors.js';
 import { attenuationFor } from './attenuation.js';
-import { formatDb, judgeAgainst, roundLimitDb, type Limit } from './judge.js';
+import { formatDb, judgeAgainst, roundDb, roundLimitDb, type Limit } from './judge.js';
+import { cite } from './rules.js';
 import { formatRef, type ApplicationChannel, type Figure, type LimitSet } from './limit-set.js';
 import { pairsForEnd } from './mated-pairs.js';
 import type { Outcome } from './outcome.js';
@@ -16,6 +18,11 @@ export interface LinkBudget {
   readonly channelLimitDb?: number;
   /** The lower of budget and channel limit: what each fiber is judged against. */
   readonly limitDb: number;
+  /**
+   * The application's channel loss minus the link's budget: what the design leaves for the
+   * transceivers' margin (the source document's arithmetic: 6 dB less one MPO pair, 5.25 dB).
+   */
+  readonly designHeadroomDb?: number;
   readonly verify: boolean;
 }
 
@@ -41,7 +48,7 @@ export interface LinkAssessment {
 /** Installed link: each fiber is judged against the lower of the component budget and the application's channel limit. */
 export function assessLink(record: LinkRecord, set: LimitSet): LinkAssessment {
   const channel = applicationChannel(record, set);
-  const ends: readonly End[] = record.endsMeasured ?? ['A'];
+  const ends: readonly End[] = endsJudged(record);
   const fiberClass = fiberClassOf(record.fiberType);
   const budgets = record.wavelengthsNm.map((wl) => linkBudget(record, set, wl, channel));
   const budgetByWavelength = new Map(budgets.map((b) => [b.wavelengthNm, b]));
@@ -94,7 +101,7 @@ function linkBudget(record: LinkRecord, set: LimitSet, wavelengthNm: number, cha
   const verify = mated.verify || splice.verify || perKm.verify || (channel?.channelLossDb.verify ?? false);
   if (!channel) return { wavelengthNm, budgetDb, budgetBasis, limitDb: budgetDb, verify };
   const channelLimitDb = channel.channelLossDb.value;
-  return { wavelengthNm, budgetDb, budgetBasis, channelLimitDb, limitDb: Math.min(budgetDb, channelLimitDb), verify };
+  return { wavelengthNm, budgetDb, budgetBasis, channelLimitDb, limitDb: Math.min(budgetDb, channelLimitDb), designHeadroomDb: roundDb(channelLimitDb - budgetDb), verify };
 }
 
 const zero: Figure = { value: 0, verify: false };
@@ -117,7 +124,7 @@ function judgeReach(lengthM: number, application: string, reach: Figure): LinkLe
     margin,
     outcome: verdict,
     basis: limit.basis,
-    ...(verdict === 'FAIL' ? { reason: `length ${lengthM} m exceeds the ${application} reach of ${reach.value} m` } : {}),
+    ...(verdict === 'FAIL' ? { reason: `length ${lengthM} m exceeds the ${application} reach of ${reach.value} m${cite('application-reach')}` } : {}),
     ...(reach.verify ? { verify: true as const } : {}),
   };
 }

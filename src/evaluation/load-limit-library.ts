@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Ajv } from 'ajv';
@@ -24,6 +25,7 @@ const validateLimitSetFile = new Ajv({ allErrors: false }).compile<LimitSetFile>
 interface LoadedFile {
   readonly file: string;
   readonly origin: 'shipped' | 'user';
+  readonly sha256: string;
   readonly data: LimitSetFile;
 }
 
@@ -47,8 +49,15 @@ export function loadLimitLibrary(opts: LoadLimitLibraryOptions = {}): LimitLibra
     ...readLimitDir(opts.shippedDir ?? shippedLimitsDir(), 'shipped'),
     ...(opts.userDir === undefined ? [] : readLimitDir(opts.userDir, 'user')),
   ];
+  const shippedIds = new Map(files.filter((f) => f.origin === 'shipped').map((f) => [f.data.id, f.file]));
   const byKey = new Map<string, LoadedFile>();
   for (const loaded of files) {
+    const shipped = shippedIds.get(loaded.data.id);
+    if (loaded.origin === 'user' && shipped !== undefined) {
+      // A user set with a shipped id and a higher version would become "the newest" of that id and
+      // quietly re-judge everything that names the id without a version.
+      throw new ConfigError(`${loaded.file}: /id: ${loaded.data.id} is a shipped limit set (${shipped}); a user set needs an id of its own (e.g. acme-${loaded.data.id})`);
+    }
     const key = formatRef(loaded.data);
     const clash = byKey.get(key);
     if (clash) {
@@ -80,7 +89,7 @@ class MemoryLimitLibrary implements LimitLibrary {
 
   list(): readonly LimitSetSummary[] {
     return [...this.byKey.values()]
-      .map(({ id, version, title, origin, file }) => ({ id, version, title, origin, file }))
+      .map(({ id, version, title, origin, file, fileSha256 }) => ({ id, version, title, origin, file, fileSha256 }))
       .sort((a, b) => a.id.localeCompare(b.id) || compareVersions(a.version, b.version));
   }
 }
@@ -102,14 +111,17 @@ function readLimitDir(dir: string, origin: 'shipped' | 'user'): LoadedFile[] {
 function readLimitFile(path: string, origin: 'shipped' | 'user'): LoadedFile {
   const file = displayPath(path);
   let data: unknown;
+  let sha256: string;
   try {
-    const text = readFileSync(path, 'utf8');
+    const bytes = readFileSync(path);
+    sha256 = createHash('sha256').update(bytes).digest('hex');
+    const text = bytes.toString('utf8');
     data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     throw new ConfigError(`${file}: /: cannot be parsed: ${describeError(err)}`, {}, { cause: err });
   }
   if (!validateLimitSetFile(data)) throw new ConfigError(`${file}: ${firstSchemaError(validateLimitSetFile.errors)}`);
-  return { file, origin, data };
+  return { file, origin, sha256, data };
 }
 
 function displayPath(path: string): string {
@@ -145,6 +157,7 @@ function mergeSet(loaded: LoadedFile, included: readonly LimitSet[]): LimitSet {
   let familyGrades: LimitSet['familyGrades'] = {};
   let matedPairDb: Figure | undefined;
   let spliceDb: Figure | undefined;
+  let referenceGradeCordLossDb: LimitSet['referenceGradeCordLossDb'] = {};
   const inheritedAttenuation: FiberAttenuation[] = [];
   for (const inc of included) {
     includes.push({ id: inc.id, version: inc.version }, ...inc.includes);
@@ -153,6 +166,7 @@ function mergeSet(loaded: LoadedFile, included: readonly LimitSet[]): LimitSet {
     for (const [id, app] of inc.applications) applications.set(id, app);
     matedPairDb = inc.componentAllowances.matedPairDb ?? matedPairDb;
     spliceDb = inc.componentAllowances.spliceDb ?? spliceDb;
+    referenceGradeCordLossDb = { ...referenceGradeCordLossDb, ...inc.referenceGradeCordLossDb };
     // A later include overrides an earlier one, so its entries are searched first.
     inheritedAttenuation.unshift(...inc.componentAllowances.fiberAttenuation);
   }
@@ -174,6 +188,9 @@ function mergeSet(loaded: LoadedFile, included: readonly LimitSet[]): LimitSet {
       ...(app.title === undefined ? {} : { title: app.title }),
       ...(app.wavelengthNm === undefined ? {} : { wavelengthNm: app.wavelengthNm }),
       ...(app.note === undefined ? {} : { note: app.note }),
+      ...(app.signal === undefined ? {} : { signal: app.signal }),
+      ...(app.fiberCounts === undefined ? {} : { fiberCounts: app.fiberCounts }),
+      ...(app.testWavelengthsNm === undefined ? {} : { testWavelengthsNm: app.testWavelengthsNm }),
       channels: new Map(
         Object.entries(app.channels).map(([fiberType, ch]) => [
           fiberType,
@@ -201,6 +218,7 @@ function mergeSet(loaded: LoadedFile, included: readonly LimitSet[]): LimitSet {
     source: data.source,
     origin: loaded.origin,
     file: loaded.file,
+    fileSha256: loaded.sha256,
     includes: dedupeRefs(includes),
     familyGrades,
     connectorGrades,
@@ -210,6 +228,7 @@ function mergeSet(loaded: LoadedFile, included: readonly LimitSet[]): LimitSet {
       fiberAttenuation: [...ownAttenuation, ...inheritedAttenuation],
     },
     applications,
+    referenceGradeCordLossDb: { ...referenceGradeCordLossDb, ...figuresOf(data.referenceGradeCordLossDb) },
   };
 }
 

@@ -8,6 +8,7 @@ import {
   type PolarityDifference,
 } from './polarity.js';
 import type { PolarityDeclaration, PolarityType } from './record-schema.js';
+import { cite } from './rules.js';
 
 export interface PolarityResult {
   readonly declared?: PolarityDeclaration;
@@ -25,21 +26,22 @@ export interface PolarityResult {
 export function evaluatePolarity(
   polarity: { readonly declared?: PolarityDeclaration; readonly measuredMap?: Readonly<Record<string, number | null>> },
   fiberCount: FiberCount,
+  endToEnd?: { readonly type: PolarityType; readonly why: string },
 ): PolarityResult {
   const { declared, measuredMap } = polarity;
-  const expectedType = declared === undefined ? undefined : polarityTypeOf(declared);
+  const expectedType = declared === undefined ? undefined : (endToEnd?.type ?? polarityTypeOf(declared));
   const base = { ...(declared === undefined ? {} : { declared }), ...(expectedType === undefined ? {} : { expectedType }) };
   if (!measuredMap) return base;
   const classification = classifyPolarity(measuredMap, fiberCount);
   if (declared === undefined) return { ...base, classification };
-  const differencesFromDeclared = differencesFrom(measuredMap, expectedMap(declared, fiberCount), fiberCount);
+  const differencesFromDeclared = differencesFrom(measuredMap, expectedMap(expectedType ?? declared, fiberCount), fiberCount);
   if (differencesFromDeclared.length === 0) return { ...base, outcome: 'PASS', differencesFromDeclared, classification };
   const positions = differencesFromDeclared.map((d) => `${d.position} ${d.kind}`).join(', ');
   const fit = classification.bestFit === null ? 'no type fits' : `best fit is type ${classification.bestFit}`;
   return {
     ...base,
     outcome: 'FAIL',
-    reason: `polarity: declared ${declared} (type ${expectedType ?? '?'}) but ${differencesFromDeclared.length} position(s) differ (${positions}); ${fit}`,
+    reason: `polarity: declared ${declared} (expected type ${expectedType ?? '?'}${endToEnd ? `: ${endToEnd.why}` : ''}) but ${differencesFromDeclared.length} position(s) differ (${positions}); ${fit}${cite('polarity')}`,
     differencesFromDeclared,
     classification,
   };

@@ -31,7 +31,7 @@ export const ConnectorSchema = Type.Object(
     family: Type.Union([Type.Literal('MTP'), Type.Literal('MPO')]),
     gender: Type.Union([Type.Literal('male'), Type.Literal('female')], { description: 'male = pinned, female = unpinned' }),
     grade: Type.Optional(Type.String({ minLength: 1, description: 'A connector grade id of the limit set (e.g. IEC-B); default: the grade of the family' })),
-    polish: Type.Optional(Type.Union([Type.Literal('UPC'), Type.Literal('APC')], { description: 'single-mode end-face polish; default UPC' })),
+    polish: Type.Optional(Type.Union([Type.Literal('UPC'), Type.Literal('APC')], { description: 'end-face polish; required for single-mode (no default: single-mode MPO is most often APC)' })),
   },
   { additionalProperties: false },
 );
@@ -53,13 +53,30 @@ const ReadingSchema = Type.Object(
 );
 export type Reading = Static<typeof ReadingSchema>;
 
+/**
+ * A test cord's (or bench port's) last verification as a reference-grade connector: mated to a
+ * reference-grade connector, every fiber lost at most `maxLossDb` (TIA-568.3-E / TIA-526-14:
+ * 0.10 dB multimode, 0.20 dB single-mode). Wear and the verification's validity count from it.
+ */
+export const CordVerificationSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, description: 'how the certificate names this verification' }),
+    at: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$', description: 'ISO 8601 date-time of the verification' }),
+    matingCount: Type.Integer({ minimum: 0, description: "the cord's matingCount when it was verified" }),
+    against: Type.String({ minLength: 1, description: 'the reference-grade connector it was mated to' }),
+    wavelengthsNm: Type.Array(Type.Integer({ minimum: 600, maximum: 1700 }), { minItems: 1, uniqueItems: true }),
+    maxLossDb: Type.Number({ description: 'the highest per-fiber loss measured' }),
+    by: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type CordVerification = Static<typeof CordVerificationSchema>;
+
 const WearCountedSchema = {
   id: Type.String({ minLength: 1 }),
   matingCount: Type.Integer({ minimum: 0, description: 'matings of this connector so far, including those of this test' }),
   ratedMatingCycles: Type.Optional(Type.Integer({ minimum: 1, description: 'overrides the rated cycles of the grade' })),
-  reverifiedAtMatingCount: Type.Optional(
-    Type.Integer({ minimum: 0, description: 'matingCount when the cord or port was last re-verified; wear counts from there' }),
-  ),
+  verification: Type.Optional(CordVerificationSchema),
 };
 
 const TestCordSchema = Type.Object(
@@ -119,13 +136,25 @@ const LimitSetRefSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const QuantitySchema = Type.Union([Type.Literal('insertionLoss'), Type.Literal('returnLoss')]);
+export type Quantity = Static<typeof QuantitySchema>;
+
 const commonFields = {
   schemaVersion: Type.Optional(Type.Literal(1)),
   limitSet: LimitSetRefSchema,
   fiberCount: Type.Union([Type.Literal(8), Type.Literal(12), Type.Literal(16), Type.Literal(24)]),
   fiberType: FiberTypeSchema,
   wavelengthsNm: Type.Array(Type.Integer({ minimum: 600, maximum: 1700 }), { minItems: 1, uniqueItems: true }),
-  endsMeasured: Type.Optional(Type.Array(EndSchema, { minItems: 1, uniqueItems: true, description: 'default ["A"]' })),
+  endsMeasured: Type.Optional(
+    Type.Array(EndSchema, { minItems: 1, uniqueItems: true, description: 'ends read; default: an assembly both ends it certifies, a link ["A"]' }),
+  ),
+  requiredQuantities: Type.Optional(
+    Type.Array(QuantitySchema, {
+      minItems: 1,
+      uniqueItems: true,
+      description: 'what every fiber must have a reading of; default: insertion loss, and return loss where the grade has a return-loss limit',
+    }),
+  ),
   readings: Type.Array(ReadingSchema),
   polarity: Type.Optional(PolaritySchema),
   setup: Type.Optional(TestSetupSchema),
@@ -142,6 +171,12 @@ export const AssemblyRecordSchema = Type.Object(
     serialNumber: Type.String({ minLength: 1 }),
     connectors: EndConnectorsSchema,
     lengthM: Type.Optional(Type.Number({ minimum: 0, description: 'adds length x attenuation to the limit when the set has attenuation figures' })),
+    oneEndCertifiedElsewhere: Type.Optional(
+      Type.Object(
+        { end: EndSchema, note: Type.String({ minLength: 1, description: 'where and how that end is certified' }) },
+        { additionalProperties: false, description: 'an assembly is certified at both ends unless one end is certified elsewhere; the certificate says so' },
+      ),
+    ),
     ...commonFields,
   },
   { additionalProperties: false },
@@ -157,6 +192,11 @@ export const LinkRecordSchema = Type.Object(
     splices: Type.Integer({ minimum: 0 }),
     application: Type.Optional(Type.String({ minLength: 1, description: 'e.g. 400GBASE-SR8' })),
     cablePlant: Type.Optional(Type.Union([Type.Literal('inside'), Type.Literal('outside')], { description: 'default inside' })),
+    linkType: Type.Optional(
+      Type.Union([Type.Literal('channel'), Type.Literal('permanent-link'), Type.Literal('trunk')], {
+        description: 'channel: equipment cords included (end-to-end map); permanent link or trunk: the declared trunk map. Default permanent-link',
+      }),
+    ),
     connectors: Type.Optional(EndConnectorsSchema),
     ...commonFields,
   },

@@ -1,7 +1,9 @@
+import { endsJudged } from './ends.js';
 import { InputError } from '../errors.js';
 import { describePositions, fiberPositions } from './fiber-positions.js';
 import { readingKey } from './judge-readings.js';
-import { fiberClassOf, type End, type FiberClass, type TestRecord } from './record-schema.js';
+import { fiberClassOf, type Connector, type End, type FiberClass, type TestRecord } from './record-schema.js';
+import { cite } from './rules.js';
 
 /**
  * Where each fiber class is tested (FIBER-TEST-FACTS.md section 3): multimode at 850 and 1300 nm,
@@ -30,7 +32,8 @@ export function checkRecordSemantics(record: TestRecord): void {
       throw new InputError(`/wavelengthsNm/${i}: ${nm} nm is not a ${fiberClass} test wavelength for ${record.fiberType} (${windows} nm)`);
     }
   });
-  const ends = new Set<End>(record.endsMeasured ?? ['A']);
+  if (fiberClass === 'singlemode') requirePolish(record);
+  const ends = new Set<End>(endsJudged(record));
   const seen = new Map<number, number>();
   record.readings.forEach((reading, i) => {
     const at = `/readings/${i}`;
@@ -41,7 +44,7 @@ export function checkRecordSemantics(record: TestRecord): void {
       throw new InputError(`${at}/wavelengthNm: ${reading.wavelengthNm} nm is not in wavelengthsNm (${record.wavelengthsNm.join(', ')})`);
     }
     const end = reading.end ?? 'A';
-    if (!ends.has(end)) throw new InputError(`${at}/end: end ${end} is not in endsMeasured (${[...ends].join(', ')})`);
+    if (!ends.has(end)) throw new InputError(`${at}/end: end ${end} is not an end this test judges (${[...ends].join(', ')}; see endsMeasured)`);
     const hasLoss = reading.lossDb !== undefined;
     const hasPowers = reading.referenceDbm !== undefined || reading.measuredDbm !== undefined;
     if (hasLoss && hasPowers) throw new InputError(`${at}/lossDb: give lossDb or referenceDbm + measuredDbm, not both`);
@@ -64,6 +67,26 @@ export function checkRecordSemantics(record: TestRecord): void {
     }
     if (to !== null && !positions.has(to)) {
       throw new InputError(`/polarity/measuredMap/${from}: position ${to} is not used by a ${record.fiberCount}-fiber connector (positions ${describePositions(record.fiberCount)})`);
+    }
+  }
+}
+
+/**
+ * Single-mode MPO comes as UPC or APC, most often APC, and the polish sets the return-loss limit
+ * and which cords may mate: it is never assumed.
+ */
+function requirePolish(record: TestRecord): void {
+  const located: [string, Connector | undefined][] = [
+    ['/connectors/A', record.connectors?.A],
+    ['/connectors/B', record.connectors?.B],
+    ['/setup/launchCord/connector', record.setup?.launchCord?.connector],
+    ['/setup/launchCord/benchConnector', record.setup?.launchCord?.benchConnector],
+    ['/setup/receiveCord/connector', record.setup?.receiveCord?.connector],
+    ['/setup/benchPort/connector', record.setup?.benchPort?.connector],
+  ];
+  for (const [path, connector] of located) {
+    if (connector && connector.polish === undefined) {
+      throw new InputError(`${path}/polish: a single-mode (${record.fiberType}) connector must state its polish, UPC or APC${cite('polish-stated')}`);
     }
   }
 }

@@ -85,7 +85,26 @@ export interface LossTestSet extends Instrument {
   measureAll(wavelengthNm: number): Promise<LossTestFiberResult[]>;
 }
 
-export type AnyInstrument = PowerMeter | LightSource | OpticalSwitch | LossTestSet;
+/** What one port of a multi-port meter saw: a power, or why there is none. */
+export type PortReading = number | 'no-light' | 'saturated';
+
+/**
+ * A meter with one detector per MPO position (a multi-port meter behind the far end): every
+ * position is read in one query, so the bench sees where each fiber's light arrives (polarity)
+ * as well as how much (loss).
+ */
+export interface MultiPortPowerMeter extends Instrument {
+  readonly capabilities: { multiPortPowerMeter: true };
+  /** Detector ports available (1-based positions 1..n). */
+  portCount(): Promise<number>;
+  setWavelength(nm: number): Promise<void>;
+  /** Every port at once, index 0 = port 1. */
+  readAllPorts(): Promise<PortReading[]>;
+  /** As PowerMeter.confirmSettings: rejects with METER_SETTINGS_CHANGED when unit or wavelength changed. */
+  confirmSettings(wavelengthNm: number): Promise<void>;
+}
+
+export type AnyInstrument = PowerMeter | LightSource | OpticalSwitch | LossTestSet | MultiPortPowerMeter;
 
 export function isPowerMeter(i: Instrument): i is PowerMeter {
   return (i as Partial<PowerMeter>).capabilities?.powerMeter === true;
@@ -95,6 +114,9 @@ export function isOpticalSwitch(i: Instrument): i is OpticalSwitch {
 }
 export function isLightSource(i: Instrument): i is LightSource {
   return (i as Partial<LightSource>).capabilities?.lightSource === true;
+}
+export function isMultiPortPowerMeter(i: Instrument): i is MultiPortPowerMeter {
+  return (i as Partial<MultiPortPowerMeter>).capabilities?.multiPortPowerMeter === true;
 }
 export function isLossTestSet(i: Instrument): i is LossTestSet {
   return (i as Partial<LossTestSet>).capabilities?.lossTestSet === true;
