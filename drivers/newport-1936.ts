@@ -18,6 +18,7 @@
  *                        (METER_SETTINGS_CHANGED). Never re-applies settings.
  *   setWavelength(nm)    [`PM:CHAN n`,] `PM:UNIT 2`, `PM:L <nm>`, `ERRSTR?`, `PM:L?`.
  */
+import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../src/instruments/power-floor.js';
 import { InstrumentReplyError, InstrumentReportedError } from '../src/errors.js';
 import type { InstrumentIdentity, PowerMeter } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
@@ -58,7 +59,7 @@ export class Newport1936 extends LineInstrument implements PowerMeter {
       timeoutMs: o.timeoutMs ?? 2000,
       ...(o.logger ? { logger: o.logger } : {}),
     });
-    this.limits = { noLightBelowDbm: o.noLightBelowDbm ?? -60, maxPlausibleW: o.maxPlausibleW ?? 0.1 };
+    this.limits = { noLightBelowDbm: o.noLightBelowDbm ?? DEFAULT_NO_LIGHT_BELOW_DBM, maxPlausibleW: o.maxPlausibleW ?? 0.1 };
     this.channel = o.channel ?? 1;
   }
 

@@ -8,6 +8,7 @@
  *   thorlabs-pm100     serial 115200 8N1, timeoutMs 3000, noLightBelowDbm -60, maxPlausibleW 0.1
  *   newport-1936       serial 38400 8N1, timeoutMs 2000, noLightBelowDbm -60, maxPlausibleW 0.1, channel 1
  *   dicon-mems-switch  serial 115200 8N1, timeoutMs 2000
+ *   santec-mpm-210h    serial 115200 8N1 (LAN: tcp port 5000), timeoutMs 3000, noLightBelowDbm -60
  *   modbus-loss-test-set  modbus-rtu 19200 8E1 (Modbus RTU default), timeoutMs 1000,
  *                         profile "mpocert-reference" (drivers/profiles/<name>.yaml, or a path)
  */
@@ -19,9 +20,10 @@ import type { TransportLogger } from '../src/transport/line-transport.js';
 import { ThorlabsPm100 } from './thorlabs-pm100.js';
 import { Newport1936 } from './newport-1936.js';
 import { DiconMemsSwitch } from './dicon-mems-switch.js';
+import { SantecMpm210h } from './santec-mpm-210h.js';
 import { createModbusLossTestSet } from './modbus-loss-test-set.js';
 
-export const DIALECTS = ['thorlabs-pm100', 'newport-1936', 'dicon-mems-switch', 'modbus-loss-test-set'] as const;
+export const DIALECTS = ['thorlabs-pm100', 'newport-1936', 'dicon-mems-switch', 'santec-mpm-210h', 'modbus-loss-test-set'] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
@@ -103,7 +105,8 @@ export function createInstrument(config: InstrumentConfig, opts: CreateInstrumen
   switch (c.dialect) {
     case 'thorlabs-pm100':
     case 'newport-1936':
-    case 'dicon-mems-switch': {
+    case 'dicon-mems-switch':
+    case 'santec-mpm-210h': {
       if (t.kind !== 'tcp' && t.kind !== 'serial') throw new ConfigError('line dialect needs a tcp or serial transport', { instrument: c.id });
       const endpoint = t;
       const meter = {
@@ -120,6 +123,9 @@ export function createInstrument(config: InstrumentConfig, opts: CreateInstrumen
           ...meter,
           ...(c.channel !== undefined ? { channel: c.channel } : {}),
         });
+      }
+      if (c.dialect === 'santec-mpm-210h') {
+        return new SantecMpm210h({ ...common, endpoint, ...(c.noLightBelowDbm !== undefined ? { noLightBelowDbm: c.noLightBelowDbm } : {}) });
       }
       return new DiconMemsSwitch({ ...common, endpoint });
     }

@@ -39,6 +39,7 @@
  * per-reading checks cannot see is a DBM reply in (0, maxPlausibleW]: confirmSettings catches the
  * DBM unit there too.
  */
+import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../src/instruments/power-floor.js';
 import { InstrumentReplyError, InstrumentReportedError, InstrumentTimeoutError } from '../src/errors.js';
 import type { InstrumentIdentity, PowerMeter } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
@@ -80,7 +81,7 @@ export class ThorlabsPm100 extends LineInstrument implements PowerMeter {
       timeoutMs: o.timeoutMs ?? 3000,
       ...(o.logger ? { logger: o.logger } : {}),
     });
-    this.limits = { noLightBelowDbm: o.noLightBelowDbm ?? -60, maxPlausibleW: o.maxPlausibleW ?? 0.1 };
+    this.limits = { noLightBelowDbm: o.noLightBelowDbm ?? DEFAULT_NO_LIGHT_BELOW_DBM, maxPlausibleW: o.maxPlausibleW ?? 0.1 };
     this.zeroTimeoutMs = o.zeroTimeoutMs ?? 30_000;
   }
 

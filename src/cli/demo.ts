@@ -10,17 +10,26 @@ import { serveCommand } from './serve.js';
 export const DEMO_CONFIG = join(projectRoot(), 'fixtures', 'benches', 'demo.yaml');
 
 /** Where the demo config expects the simulated bench's devices: read from the config itself. */
-function simulatorPorts(bench: BenchConfig): { meter: number; switch: number; control: number } {
+function simulatorPorts(bench: BenchConfig): SimulatorPorts {
   const m = bench.method;
-  if (m.kind !== 'switch-and-meter' || bench.operator.kind !== 'simulated') {
-    throw new MpocertError('DEMO_CONFIG', `bench "${bench.id}" is not a simulated switch-and-meter bench`);
+  if (m.kind === 'loss-test-set' || bench.operator.kind !== 'simulated') {
+    throw new MpocertError('DEMO_CONFIG', `bench "${bench.id}" is not a simulated switch-and-meter or switch-and-multiport-meter bench`);
   }
   const portOf = (id: string): number => {
     const t = bench.instruments.find((i) => i.id === id)?.transport as { kind: string; port?: number } | undefined;
     if (t?.kind !== 'tcp' || t.port === undefined) throw new MpocertError('DEMO_CONFIG', `instrument "${id}" of the demo bench must use a tcp transport`);
     return t.port;
   };
+  if (m.kind === 'switch-and-multiport-meter') return { meter: 0, multiPortMeter: portOf(m.multiPortMeter), switch: portOf(m.switch), control: bench.operator.port };
   return { meter: portOf(m.powerMeter), switch: portOf(m.switch), control: bench.operator.port };
+}
+
+export interface SimulatorPorts {
+  meter: number;
+  switch: number;
+  control: number;
+  /** Start the Santec multi-port meter on this port (0 = ephemeral); absent = none. */
+  multiPortMeter?: number;
 }
 
 export interface SimulatorProcess {
@@ -31,6 +40,7 @@ export interface SimulatorProcess {
     switch: SimulatedEndpoint;
     control: { host: string; port: number };
     lossTestSet?: SimulatedEndpoint & { unitId: number; profile: string };
+    multiPortMeter?: SimulatedEndpoint;
   };
 }
 
@@ -38,11 +48,23 @@ export interface SimulatorProcess {
 export type SimulatedEndpoint = { dialect: string } & ({ kind: 'tcp' | 'modbus-tcp'; host: string; port: number } | { kind: 'serial'; path: string; baudRate: number });
 
 /** Starts the simulated bench as its own process (dist/fixtures/simulators/run-bench.js). */
-export function startSimulatorProcess(ports: { meter: number; switch: number; control: number }, extraArgs: string[] = []): Promise<SimulatorProcess> {
+export function startSimulatorProcess(ports: SimulatorPorts, extraArgs: string[] = []): Promise<SimulatorProcess> {
   const script = join(projectRoot(), 'dist', 'fixtures', 'simulators', 'run-bench.js');
   const child = spawn(
     process.execPath,
-    [script, '--host', '127.0.0.1', '--meter-port', String(ports.meter), '--switch-port', String(ports.switch), '--control-port', String(ports.control), ...extraArgs],
+    [
+      script,
+      '--host',
+      '127.0.0.1',
+      '--meter-port',
+      String(ports.meter),
+      '--switch-port',
+      String(ports.switch),
+      '--control-port',
+      String(ports.control),
+      ...(ports.multiPortMeter !== undefined ? ['--mpm-port', String(ports.multiPortMeter)] : []),
+      ...extraArgs,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
@@ -75,13 +97,14 @@ export async function demoCommand(configPath: string): Promise<number> {
       process.stdout.write(
         [
           '',
-          `mpocert demo is running: simulated bench "${bench.id}" (power meter, 1x12 switch, sample assemblies) and the daemon.`,
+          `mpocert demo is running: simulated bench "${bench.id}" (1x12 switch, multi-port power meter, sample assemblies) and the daemon.`,
           `  HTTP:         ${d.url}/status`,
           `  data:         ${config.dataDir}`,
           'In another terminal:',
           `  npx mpocert reference --bench ${bench.id}${cfg}`,
           `  npx mpocert certify --bench ${bench.id} --serial DEMO-0001${cfg}    # a good MTP-12 trunk`,
           `  npx mpocert certify --bench ${bench.id} --serial DEMO-0002${cfg}    # fiber 7 at 0.90 dB`,
+          `  npx mpocert certify --bench ${bench.id} --serial DEMO-0003${cfg}    # fibers 3 and 4 swapped`,
           `  then open ${d.url}/certificates/1?format=html`,
           'Stop with Ctrl-C.',
           '',

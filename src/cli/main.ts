@@ -39,10 +39,12 @@ program
 
 program
   .command('reference')
-  .description('take a 1-cord reference on a bench (launch cord only, no device under test)')
+  .description('take a 1-cord reference on a bench (launch cord only, no device under test), then verify the launch cord against the reference plug')
   .requiredOption('-b, --bench <id>', 'bench id')
+  .option('-o, --operator <name>', 'who references the bench', process.env.USER ?? 'operator')
+  .option('--accept-despite <reason>', 'store a reference the plausibility checks refuse (e.g. a new source was fitted), with the reason')
   .addOption(configOption())
-  .action((opts: { bench: string; config: string }) => run(() => referenceCommand(opts))());
+  .action((opts: { bench: string; config: string; operator: string; acceptDespite?: string }) => run(() => referenceCommand(opts))());
 
 program
   .command('certify')

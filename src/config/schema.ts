@@ -17,6 +17,14 @@ const MeasurementMethodSchema = Type.Union([
     { additionalProperties: false, description: '1xN switch fans the source out to each fiber; a meter reads it' },
   ),
   Type.Object(
+    { kind: Type.Literal('switch-and-multiport-meter'), switch: Id, multiPortMeter: Id },
+    {
+      additionalProperties: false,
+      description:
+        '1xN switch lights each fiber; a multi-port meter reads every far-end position at once, so the bench measures loss and polarity in one pass. Its MPO receptacle must couple each position onto its detector (no fiber-to-fiber mating); a fan-out to the ports is a mated pair: declare it as testCords.receiveCord',
+    },
+  ),
+  Type.Object(
     { kind: Type.Literal('loss-test-set'), lossTestSet: Id },
     { additionalProperties: false, description: 'an MPO loss-test set measures every fiber itself' },
   ),
@@ -28,7 +36,13 @@ const MeasurementMethodSchema = Type.Union([
  * the sample assembly listed for the serial number.
  */
 const OperatorSchema = Type.Union([
-  Type.Object({ kind: Type.Literal('manual') }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('manual'),
+      confirmTimeoutS: Type.Integer({ minimum: 5, maximum: 86_400, default: 600, description: 'how long a step waits for the person at the bench' }),
+    },
+    { additionalProperties: false },
+  ),
   Type.Object(
     {
       kind: Type.Literal('simulated'),
@@ -60,6 +74,15 @@ const TestCordsSchema = Type.Object(
     launchCord: Type.Optional(CountedConnectorSchema),
     receiveCord: Type.Optional(CountedConnectorSchema),
     benchPort: Type.Optional(CountedConnectorSchema),
+    referencePlug: Type.Optional(
+      Type.Object(
+        { id: Id, connector: ConnectorSchema },
+        {
+          additionalProperties: false,
+          description: 'the reference-grade connector the launch cord is verified against, as the second step of every reference',
+        },
+      ),
+    ),
   },
   { additionalProperties: false, default: {}, description: 'connector = the end that mates with the device under test' },
 );
@@ -77,6 +100,19 @@ export const BenchConfigSchema = Type.Object(
     operator: OperatorSchema,
     testCords: TestCordsSchema,
     defaultProduct: Type.Optional(Type.String({ description: 'product certified when a job names none' })),
+    /**
+     * The source's nominal output per wavelength (dBm, key = nm). A reference further below it than
+     * `maxBelowDb` is refused: something besides the launch cord is in the path.
+     */
+    source: Type.Optional(
+      Type.Object(
+        {
+          nominalDbm: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.Number()),
+          maxBelowDb: Type.Number({ exclusiveMinimum: 0, default: 1.0 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -109,8 +145,22 @@ export const DaemonConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     reference: Type.Object(
-      { maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 24 }) },
+      {
+        maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+        maxDropDb: Type.Number({
+          exclusiveMinimum: 0,
+          default: 0.2,
+          description: 'a reference this far below the last accepted one (same cord, wavelength, fiber) is refused: something else is in the path',
+        }),
+      },
       { additionalProperties: false, default: {} },
+    ),
+    cordVerification: Type.Object(
+      {
+        maxAgeDays: Type.Number({ exclusiveMinimum: 0, default: 7 }),
+        maxMatings: Type.Integer({ minimum: 0, default: 100 }),
+      },
+      { additionalProperties: false, default: {}, description: 'how long a reference-cord verification stays valid' },
     ),
     /**
      * What a factory builds, by part number: the fixed description of an assembly (fiber count,

@@ -49,7 +49,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const benches = new Map(config.benches.map((b) => [b.id, new BenchRuntime(b)]));
   const referenceMaxAgeMs = config.reference.maxAgeHours * 3_600_000;
   const cords = new CordStore(db);
-  const runner = new JobRunner(benches, jobs, new ReferenceStore(db), judge, cords, { referenceMaxAgeMs });
+  const runner = new JobRunner(benches, jobs, new ReferenceStore(db), judge, cords, { referenceMaxAgeMs, referenceMaxDropDb: config.reference.maxDropDb });
   const metrics = new DaemonMetrics(benches, (id) => runner.latestReference(id));
   runner.on('job-ended', (v: JobView) => {
     logger.info({ job: v.id, bench: v.benchId, state: v.state, verdict: v.verdict, reason: v.reason, certificate: v.certificateId }, 'job ended');

@@ -74,7 +74,7 @@ export const JobBody = Type.Object(
     serial: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'assembly serial number' })),
     linkId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'installed link id' })),
     product: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'product from the config that describes what is tested' })),
-    subject: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'what is tested, inline (see docs/record-format.md)' })),
+    subject: Type.Optional(Type.Unknown({ description: 'refused: what is certified comes from the configured products' })),
     wait: Type.Boolean({ default: false, description: 'reply only when the job has ended' }),
   },
   { additionalProperties: false },
@@ -97,21 +97,34 @@ export const StatusReply = Type.Object({
   ),
 });
 
-export const CordParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), cordId: Type.String({ minLength: 1, maxLength: 64 }) });
-export const ReverifyBody = Type.Object(
-  { operator: Type.String({ minLength: 1, maxLength: 128, description: 'who re-verified the cord' }) },
+export const ReferenceBody = Type.Object(
+  {
+    operator: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who references the bench (recorded with the cord verification)' })),
+    acceptDespite: Type.Optional(
+      Type.String({ minLength: 10, maxLength: 500, description: 'accept a reference the plausibility checks refuse, and why (e.g. "new source fitted, see work order 4711")' }),
+    ),
+  },
   { additionalProperties: false },
 );
+export type ReferenceBodyT = Static<typeof ReferenceBody>;
+
+export const ConfirmBody = Type.Object(
+  {
+    step: Type.Union(['launch-cord-only', 'mate-reference-plug', 'connect-end-A', 'turn-assembly'].map((s) => Type.Literal(s)), { description: 'the step being confirmed' }),
+    serial: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'the serial scanned from the assembly on the bench' })),
+  },
+  { additionalProperties: false },
+);
+export type ConfirmBodyT = Static<typeof ConfirmBody>;
+
 export const CordList = Type.Object({
   cords: Type.Array(
     Type.Object({
       role: Type.String(),
       cordId: Type.String(),
       matingCount: Type.Integer(),
-      reverifiedAtMatingCount: Type.Union([Type.Integer(), Type.Null()]),
-      reverifiedAt: Type.Union([Type.String(), Type.Null()]),
-      reverifiedBy: Type.Union([Type.String(), Type.Null()]),
       connector: Type.Unknown(),
+      verification: Type.Unknown(),
     }),
   ),
 });

@@ -205,11 +205,43 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return view;
   });
 
-  app.post('/benches/:id/reference', { onRequest: requireToken, schema: { params: S.BenchIdParam, security: [{ bearer: [] }] } }, async (req) => {
-    const { id } = req.params as { id: string };
-    const ref = await deps.runner.reference(id);
-    return { benchId: ref.benchId, takenAt: ref.takenAt, wavelengthsNm: ref.wavelengthsNm, fiberCount: ref.fiberCount, powerDbm: ref.powerDbm };
-  });
+  app.post(
+    '/benches/:id/reference',
+    {
+      onRequest: requireToken,
+      // The body is optional (a bare POST references the bench): none at all is an empty object.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
+      schema: { params: S.BenchIdParam, body: S.ReferenceBody, security: [{ bearer: [] }] },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const body = req.body as NonNullable<S.ReferenceBodyT>;
+      const { reference: ref, verification } = await deps.runner.reference(id, { operator: body.operator, acceptDespite: body.acceptDespite });
+      return {
+        benchId: ref.benchId,
+        takenAt: ref.takenAt,
+        wavelengthsNm: ref.wavelengthsNm,
+        fiberCount: ref.fiberCount,
+        powerDbm: ref.powerDbm,
+        ...(ref.acceptedDespite ? { acceptedDespite: ref.acceptedDespite } : {}),
+        ...(verification ? { cordVerification: { ...verification, maxLossDb: Number.isFinite(verification.maxLossDb) ? verification.maxLossDb : null } } : {}),
+      };
+    },
+  );
+
+  // The person at a manual bench confirms the physical step it is waiting for (a button, or the
+  // serial scanned again, which also proves the right assembly is there).
+  app.post(
+    '/benches/:id/confirm',
+    { onRequest: requireToken, schema: { params: S.BenchIdParam, body: S.ConfirmBody, security: [{ bearer: [] }] } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const body = req.body as S.ConfirmBodyT;
+      return { confirmed: deps.runner.confirm(id, body.step, body.serial) };
+    },
+  );
 
   app.get('/benches/:id/cords', { schema: { params: S.BenchIdParam, response: { 200: S.CordList, 404: S.ErrorReply } } }, async (req, reply) => {
     const bench = deps.benches.get((req.params as { id: string }).id);
@@ -217,18 +249,18 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     const c = bench.config.testCords;
     const roles = [['launchCord', c.launchCord], ['receiveCord', c.receiveCord], ['benchPort', c.benchPort]] as const;
     return {
-      cords: roles.filter(([, cord]) => cord !== undefined).map(([role, cord]) => ({ role, ...deps.cords.get(cord!.id), connector: cord!.connector })),
+      cords: roles
+        .filter(([, cord]) => cord !== undefined)
+        .map(([role, cord]) => {
+          const v = deps.cords.latestVerification(cord!.id);
+          return {
+            role,
+            ...deps.cords.get(cord!.id),
+            connector: cord!.connector,
+            verification: v ? { ...v, maxLossDb: Number.isFinite(v.maxLossDb) ? v.maxLossDb : null } : null,
+          };
+        }),
     };
-  });
-
-  app.post('/benches/:id/cords/:cordId/reverify', { onRequest: requireToken, schema: { params: S.CordParams, body: S.ReverifyBody, security: [{ bearer: [] }] } }, async (req, reply) => {
-    const { id, cordId } = req.params as { id: string; cordId: string };
-    const bench = deps.benches.get(id);
-    const c = bench?.config.testCords;
-    if (!bench || ![c?.launchCord, c?.receiveCord, c?.benchPort].some((x) => x?.id === cordId)) {
-      return reply.code(404).send({ error: 'not-found', message: `bench ${id} has no test cord ${cordId}` });
-    }
-    return deps.cords.reverify(cordId, (req.body as { operator: string }).operator, new Date().toISOString());
   });
 
   return app;

@@ -3,6 +3,8 @@ import type { BenchConfig } from '../config/schema.js';
 import { JobRefusedError } from '../errors.js';
 import {
   isLossTestSet,
+  isMultiPortPowerMeter,
+  type MultiPortPowerMeter,
   isOpticalSwitch,
   isPowerMeter,
   type AnyInstrument,
@@ -16,6 +18,7 @@ import { createOperator, type Operator } from './operator.js';
 
 export type BenchMethod =
   | { kind: 'switch-and-meter'; powerMeter: PowerMeter; switch: OpticalSwitch }
+  | { kind: 'switch-and-multiport-meter'; multiPortMeter: MultiPortPowerMeter; switch: OpticalSwitch }
   | { kind: 'loss-test-set'; lossTestSet: LossTestSet };
 
 /**
@@ -29,12 +32,20 @@ export class BenchRuntime {
 
   constructor(readonly config: BenchConfig) {
     this.instruments = new Map(config.instruments.map((c) => [c.id, createInstrument(c)]));
-    this.operator = createOperator(config.operator);
+    this.operator = createOperator(config.id, config.operator);
     this.method = this.resolveMethod();
   }
 
   get id(): string {
     return this.config.id;
+  }
+
+  /**
+   * Whether the bench sees where each fiber's light arrives (so it measures polarity): a
+   * multi-port meter or a loss-test set does; a single large-area meter cannot.
+   */
+  get resolvesPositions(): boolean {
+    return this.method.kind !== 'switch-and-meter';
   }
 
   private resolveMethod(): BenchMethod {
@@ -46,6 +57,13 @@ export class BenchRuntime {
       if (!isPowerMeter(meter)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.powerMeter}" is not a power meter`, { bench: this.id });
       if (!isOpticalSwitch(sw)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.switch}" is not an optical switch`, { bench: this.id });
       return { kind: 'switch-and-meter', powerMeter: meter, switch: sw };
+    }
+    if (m.kind === 'switch-and-multiport-meter') {
+      const meter = get(m.multiPortMeter);
+      const sw = get(m.switch);
+      if (!isMultiPortPowerMeter(meter)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.multiPortMeter}" is not a multi-port power meter`, { bench: this.id });
+      if (!isOpticalSwitch(sw)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.switch}" is not an optical switch`, { bench: this.id });
+      return { kind: 'switch-and-multiport-meter', multiPortMeter: meter, switch: sw };
     }
     const lts = get(m.lossTestSet);
     if (!isLossTestSet(lts)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.lossTestSet}" is not a loss-test set`, { bench: this.id });

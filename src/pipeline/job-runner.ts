@@ -6,7 +6,10 @@ import type { CordStore, CordWear } from '../store/cord-store.js';
 import type { JobStore } from '../store/job-store.js';
 import type { ReferenceStore } from '../store/reference-store.js';
 import type { BenchRuntime } from './bench-runtime.js';
-import { measureAllFibers, takeReference } from './measure.js';
+import { measureAllFibers, measureCordVerification, takeReference } from './measure.js';
+import { ManualOperator, type OperatorStep } from './operator.js';
+import { checkReferencePlausible } from './reference-plausibility.js';
+import type { CordVerificationRecord } from '../store/cord-store.js';
 import type { BenchReference, FiberReading, JobProgress } from './readings.js';
 import type { JobJudge, JobSubject } from './judge-job.js';
 import { SOFTWARE } from './software.js';
@@ -35,7 +38,22 @@ const RECENT_JOBS_KEPT = 100;
 
 export interface JobRunnerOptions {
   referenceMaxAgeMs: number;
+  /** A reference this far below the last accepted one (same cord, channels, wavelength, fiber) is refused. */
+  referenceMaxDropDb: number;
   now?: () => Date;
+}
+
+export interface ReferenceRequest {
+  /** Who referenced the bench (recorded with the cord verification). */
+  operator?: string | undefined;
+  /** Accept a reference the plausibility checks refuse (a new source, a replaced launch cord): why. */
+  acceptDespite?: string | undefined;
+}
+
+export interface ReferenceResult {
+  reference: BenchReference;
+  /** The launch cord's verification against the bench's reference plug, when the bench has one. */
+  verification?: CordVerificationRecord;
 }
 
 /**
@@ -77,20 +95,68 @@ export class JobRunner extends EventEmitter {
     this.busy.set(benchId, what);
   }
 
-  /** References a bench now; resolves with the stored reference. */
-  async reference(benchId: string): Promise<BenchReference> {
+  /**
+   * References a bench now: the launch cord alone, checked for plausibility against the last
+   * accepted reference and the source's nominal power (a device left in the path, a dirty cord);
+   * then, when the bench has a reference plug, the launch cord is verified against it. Resolves
+   * with what was stored; a refused reference stores nothing and leaves the previous one.
+   */
+  async reference(benchId: string, request: ReferenceRequest = {}): Promise<ReferenceResult> {
     const bench = this.bench(benchId);
     this.claim(benchId, 'a reference');
     try {
       await bench.ensureConnected();
-      await bench.operator.prepareReference();
-      const ref = await takeReference(bench);
+      const cords = bench.config.testCords;
+      const cordName = cords.launchCord ? `launch cord ${cords.launchCord.id}` : 'the bench port';
+      await bench.operator.perform({ id: 'launch-cord-only', instruction: `remove any device; connect ${cordName} from the source straight to the detector` });
+      const taken = await takeReference(bench);
+      const previous = this.latestReference(benchId);
+      const problems = checkReferencePlausible(taken, previous, bench.config, this.options.referenceMaxDropDb);
+      if (problems.length > 0 && request.acceptDespite === undefined) {
+        throw new JobRefusedError('REFERENCE_IMPLAUSIBLE', `reference refused, nothing stored: ${problems.join('; ')}`, { bench: benchId });
+      }
+      const ref: BenchReference = problems.length > 0 ? { ...taken, acceptedDespite: { reason: request.acceptDespite!, checks: problems } } : taken;
+      let verification: Omit<CordVerificationRecord, 'matingCount'> | undefined;
+      if (cords.launchCord && cords.referencePlug && ref.method !== 'loss-test-set') {
+        const plug = cords.referencePlug;
+        await bench.operator.perform({ id: 'mate-reference-plug', instruction: `mate ${cordName} to reference plug ${plug.id}, its other end to the detector` });
+        const lossDb = await measureCordVerification(bench, ref);
+        const all = Object.values(lossDb).flat();
+        verification = {
+          id: randomUUID(),
+          benchId,
+          cordId: cords.launchCord.id,
+          at: this.now().toISOString(),
+          against: plug.id,
+          by: request.operator ?? 'bench',
+          wavelengthsNm: [...ref.wavelengthsNm],
+          lossDb,
+          // A fiber without light through the plug has no measured loss: the verification fails.
+          maxLossDb: all.some((x) => x === null) ? Number.POSITIVE_INFINITY : Math.max(...(all as number[])),
+        };
+      }
       this.references.save(benchId, ref.takenAt, ref);
+      const stored = verification ? this.cords.saveVerification(verification) : undefined;
       this.emit('reference', ref);
-      return ref;
+      return { reference: ref, ...(stored ? { verification: stored } : {}) };
     } finally {
       this.busy.delete(benchId);
     }
+  }
+
+  /** The person at a manual bench confirms the step it is waiting for. */
+  confirm(benchId: string, stepId: string, serial?: string): OperatorStep {
+    const bench = this.bench(benchId);
+    if (!(bench.operator instanceof ManualOperator)) {
+      throw new JobRefusedError('NOT_MANUAL', `bench "${benchId}" is operated by a ${bench.operator.kind} operator; there is nothing to confirm`, { bench: benchId });
+    }
+    return bench.operator.confirm(stepId, serial);
+  }
+
+  /** The step a manual bench is waiting for, if any. */
+  waitingFor(benchId: string): OperatorStep | undefined {
+    const op = this.benches.get(benchId)?.operator;
+    return op instanceof ManualOperator ? op.pending : undefined;
   }
 
   latestReference(benchId: string): BenchReference | undefined {
@@ -105,7 +171,7 @@ export class JobRunner extends EventEmitter {
     const bench = this.bench(requested.benchId);
     const { subject, matedCordIds } = this.withTestCords(requested.subject, bench);
     const request = { ...requested, subject };
-    this.judge.checkRequest(subject, bench.config);
+    this.judge.checkRequest(subject, bench, this.now().toISOString());
     const reference = this.usableReference(bench, subject);
     this.claim(bench.id, 'a job');
     const id = randomUUID();
@@ -138,13 +204,29 @@ export class JobRunner extends EventEmitter {
    */
   private withTestCords(subject: JobSubject, bench: BenchRuntime): { subject: JobSubject; matedCordIds: string[] } {
     const cords = bench.config.testCords;
-    const counted = (c: NonNullable<typeof cords.launchCord>, wear: CordWear) => ({
-      id: c.id,
-      connector: c.connector,
-      matingCount: wear.matingCount + 1,
-      ...(c.ratedMatingCycles !== undefined ? { ratedMatingCycles: c.ratedMatingCycles } : {}),
-      ...(wear.reverifiedAtMatingCount !== null ? { reverifiedAtMatingCount: wear.reverifiedAtMatingCount } : {}),
-    });
+    const counted = (c: NonNullable<typeof cords.launchCord>, wear: CordWear) => {
+      const v = this.cords.latestVerification(c.id);
+      return {
+        id: c.id,
+        connector: c.connector,
+        matingCount: wear.matingCount + 1,
+        ...(c.ratedMatingCycles !== undefined ? { ratedMatingCycles: c.ratedMatingCycles } : {}),
+        ...(v
+          ? {
+              verification: {
+                id: v.id,
+                at: v.at,
+                matingCount: v.matingCount,
+                against: v.against,
+                wavelengthsNm: v.wavelengthsNm,
+                // JSON has no infinity: a verification with a dark fiber is recorded as a huge loss.
+                maxLossDb: Number.isFinite(v.maxLossDb) ? v.maxLossDb : 1e9,
+                by: v.by,
+              },
+            }
+          : {}),
+      };
+    };
     const mated = [cords.launchCord, cords.receiveCord, cords.launchCord ? undefined : cords.benchPort].filter((c) => c !== undefined);
     if (mated.length === 0) {
       const { setup: _none, ...template } = subject.template;
@@ -199,24 +281,43 @@ export class JobRunner extends EventEmitter {
       await bench.ensureConnected();
       const before = await bench.identifyAll();
       assertSameInstruments(reference.instruments, before, bench.id);
-      step('present-dut');
-      await bench.operator.presentDeviceUnderTest(request.subject.id);
-      step('measure');
-      const readings: FiberReading[] = await measureAllFibers(
-        bench,
-        reference,
-        request.subject.positions,
-        request.subject.wavelengthsNm,
-        (r) => {
-          progress.readings.push(r);
-          this.emit('progress', view);
-        },
-        (fiber, wl) => {
-          this.abortIfStopping();
-          progress.fiber = fiber;
-          progress.wavelengthNm = wl;
-        },
-      );
+      const readings: FiberReading[] = [];
+      const cordName = bench.config.testCords.launchCord ? `launch cord ${bench.config.testCords.launchCord.id}` : 'the bench port';
+      const subjectId = request.subject.id;
+      const assembly = request.subject.kind === 'assembly';
+      for (const [i, end] of request.subject.ends.entries()) {
+        const prompt: OperatorStep =
+          i === 0
+            ? {
+                id: 'connect-end-A',
+                instruction: `connect end ${end} of ${subjectId} to ${cordName}, ${assembly ? `end ${end === 'A' ? 'B' : 'A'} to the detector` : 'the far end to the detector'}`,
+                confirmSerial: subjectId,
+              }
+            : { id: 'turn-assembly', instruction: `turn ${subjectId} round: end ${end} to ${cordName}, end ${end === 'A' ? 'B' : 'A'} to the detector`, confirmSerial: subjectId };
+        step(i === 0 ? 'present-dut' : 'turn-assembly');
+        await this.operatorStep(bench, prompt, subjectId, progress, view);
+        this.abortIfStopping();
+        step('measure');
+        progress.end = end;
+        readings.push(
+          ...(await measureAllFibers(
+            bench,
+            reference,
+            request.subject.positions,
+            request.subject.wavelengthsNm,
+            end,
+            (r) => {
+              progress.readings.push(r);
+              this.emit('progress', view);
+            },
+            (fiber, wl) => {
+              this.abortIfStopping();
+              progress.fiber = fiber;
+              progress.wavelengthNm = wl;
+            },
+          )),
+        );
+      }
       this.abortIfStopping();
       step('evaluate');
       // Identified again after measuring: an instrument swapped or power-cycled into another
@@ -224,7 +325,7 @@ export class JobRunner extends EventEmitter {
       const identities = await bench.identifyAll();
       assertSameInstruments(before, identities, bench.id);
       const testedAt = readings[0]?.takenAt ?? this.now().toISOString();
-      const judged = this.judge.judge({ subject: request.subject, readings, operator: request.operator, testedAt });
+      const judged = this.judge.judge({ subject: request.subject, readings, operator: request.operator, testedAt, bench: bench.config });
       step('store');
       this.abortIfStopping();
       const issuedAt = this.now().toISOString();
@@ -271,6 +372,23 @@ export class JobRunner extends EventEmitter {
       view.reason = reason;
       view.errorCode = err instanceof MpocertError ? err.code : 'INTERNAL';
       step('aborted');
+    }
+  }
+
+  /** Runs one operator step, publishing it on the job's progress while a person is asked. */
+  private async operatorStep(bench: BenchRuntime, prompt: OperatorStep, subjectId: string, progress: JobProgress, view: JobView): Promise<void> {
+    const op = bench.operator;
+    const publish = (pending: JobProgress['waitingFor']): void => {
+      if (pending) progress.waitingFor = pending;
+      else delete progress.waitingFor;
+      this.emit('progress', view);
+    };
+    if (op instanceof ManualOperator) op.on('step', publish);
+    try {
+      await op.perform(prompt, { id: subjectId });
+    } finally {
+      if (op instanceof ManualOperator) op.off('step', publish);
+      delete progress.waitingFor;
     }
   }
 
@@ -325,6 +443,9 @@ export class JobRunner extends EventEmitter {
   /** Refuses new work, lets running jobs reach their end (they abort before storing), and waits. */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const bench of this.benches.values()) {
+      if (bench.operator instanceof ManualOperator) bench.operator.cancel('the daemon is shutting down; the job was aborted before its certificate');
+    }
     await Promise.allSettled([...this.running]);
   }
 }

@@ -14,6 +14,10 @@ import {
   type TestRecord,
 } from '../evaluation/index.js';
 import type { CertificateStore } from '../store/certificate-store.js';
+import type { BenchRuntime } from './bench-runtime.js';
+import { cite } from '../evaluation/rules.js';
+import { endsCertified } from '../evaluation/ends.js';
+import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../instruments/power-floor.js';
 import type { FiberReading } from './readings.js';
 
 /**
@@ -23,10 +27,14 @@ import type { FiberReading } from './readings.js';
 export interface JobSubject {
   kind: 'assembly' | 'link';
   id: string;
+  /** The configured product it is certified as. */
+  product: string;
   fiberCount: number;
   /** Ferrule positions that carry fiber (8-fiber: 1-4 and 9-12). */
   positions: number[];
   wavelengthsNm: number[];
+  /** Ends measured, in order: an assembly both (end A, then turned round, end B) unless one is certified elsewhere. */
+  ends: ('A' | 'B')[];
   template: TestRecord;
 }
 
@@ -35,7 +43,8 @@ export interface JobRequestBody {
   serial?: string;
   linkId?: string;
   product?: string;
-  subject?: Record<string, unknown>;
+  /** Refused: what is certified comes from the configured products only. */
+  subject?: unknown;
 }
 
 export type SubjectRequestParser = (body: JobRequestBody) => JobSubject;
@@ -49,18 +58,27 @@ export interface Judged {
 
 export interface JobJudge {
   parseSubject: SubjectRequestParser;
-  /** Refuses, before anything is measured, a setup the limits forbid (gender, worn cords). */
-  checkRequest(subject: JobSubject, bench: BenchConfig): void;
-  judge(input: { subject: JobSubject; readings: FiberReading[]; operator: string; testedAt: string }): Judged;
+  /**
+   * Refuses, before anything is measured, what cannot certify: a setup the rules forbid (cords,
+   * genders, polishes, verification), a product that does not fit the bench, a declared polarity
+   * the bench cannot measure. `now` stands for the test time.
+   */
+  checkRequest(subject: JobSubject, bench: BenchRuntime, now: string): void;
+  judge(input: { subject: JobSubject; readings: FiberReading[]; operator: string; testedAt: string; bench: BenchConfig }): Judged;
 }
 
 /**
  * The pipeline's one door to the evaluation engine: the same evaluateRecord that
  * `mpocert evaluate` runs, fed a record built from the bench's readings.
  */
-export function createJobJudge(config: DaemonConfig, certificates: CertificateStore): JobJudge {
-  const library: LimitLibrary = loadLimitLibrary({ userDir: config.limits.userDir });
-  const products = validateProducts(config);
+export function createJobJudge(config: DaemonConfig, certificates: CertificateStore, library: LimitLibrary = loadLimitLibrary({ userDir: config.limits.userDir })): JobJudge {
+  const products = validateProducts(config, library);
+  const policy = { maxAgeDays: config.cordVerification.maxAgeDays, maxMatings: config.cordVerification.maxMatings };
+  const optionsFor = (bench: BenchConfig) => ({
+    guardBandDb: config.evaluation.guardBandDb,
+    powerFloorDbm: benchPowerFloor(bench),
+    cordVerification: policy,
+  });
 
   const parseSubject: SubjectRequestParser = (body) => {
     const bench = config.benches.find((b) => b.id === body.bench);
@@ -68,52 +86,69 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
     if ((body.serial === undefined) === (body.linkId === undefined)) {
       throw new InputError('give exactly one of serial (an assembly) or linkId (an installed link)', { bench: body.bench });
     }
-    let base: Record<string, unknown>;
     if (body.subject !== undefined) {
-      base = body.subject;
-    } else {
-      const name = body.product ?? bench.defaultProduct;
-      if (name === undefined) throw new InputError(`bench "${bench.id}" has no default product: name a product or give the subject inline`, { bench: bench.id });
-      const product = products.get(name);
-      if (!product) throw new InputError(`no product "${name}" in the config (have: ${[...products.keys()].join(', ') || 'none'})`, { product: name });
-      base = product;
+      // A client that could describe the subject could certify an 8-fiber assembly to skip a bad
+      // fiber, or pick a looser limit set: the daemon's products say what is certified.
+      throw new InputError(
+        `a job names a configured product (product, or the bench's default) and the serial or link id; it may not describe the subject itself${cite('subject-from-product')}`,
+        { bench: bench.id },
+      );
     }
+    const name = body.product ?? bench.defaultProduct;
+    if (name === undefined) throw new InputError(`bench "${bench.id}" has no default product: name one of the configured products (${[...products.keys()].join(', ') || 'none'})`, { bench: bench.id });
+    const product = products.get(name);
+    if (!product) throw new InputError(`no product "${name}" in the config (have: ${[...products.keys()].join(', ') || 'none'})`, { product: name });
     const idField = body.serial !== undefined ? { serialNumber: body.serial } : { linkId: body.linkId };
-    assertDescribesOnly(base, body.subject !== undefined ? 'the job request' : 'the product');
-    const template = parseTestRecord({ wavelengthsNm: bench.wavelengthsNm, ...base, ...idField, readings: [] });
+    const template = parseTestRecord({ wavelengthsNm: bench.wavelengthsNm, ...product, ...idField, readings: [] });
     if ((template.kind === 'assembly') !== (body.serial !== undefined)) {
       throw new InputError(`a ${template.kind} is certified by ${template.kind === 'assembly' ? 'serial' : 'linkId'}`, { bench: bench.id });
     }
     return {
       kind: template.kind,
       id: template.kind === 'assembly' ? template.serialNumber : template.linkId,
+      product: name,
       fiberCount: template.fiberCount,
       positions: [...fiberPositions(template.fiberCount)],
       wavelengthsNm: [...template.wavelengthsNm],
+      ends: endsCertified(template),
       template,
     };
   };
 
   return {
     parseSubject,
-    checkRequest(subject, bench) {
-      const maxPosition = Math.max(...subject.positions);
-      if (maxPosition > bench.fiberCount) {
-        throw new JobRefusedError('BENCH_TOO_SMALL', `bench "${bench.id}" fans out ${bench.fiberCount} fibers; the ${subject.kind} needs position ${maxPosition}`, {
-          bench: bench.id,
-        });
+    checkRequest(subject, runtime, now) {
+      const bench = runtime.config;
+      if (subject.fiberCount !== bench.fiberCount) {
+        // A bench measures every position it fans out; a product of another count would leave
+        // fibers unmeasured (or measure ones it does not have).
+        throw new JobRefusedError(
+          'FIBER_COUNT_MISMATCH',
+          `product ${subject.product} has ${subject.fiberCount} fibers; bench "${bench.id}" measures ${bench.fiberCount}: certify it on a ${subject.fiberCount}-fiber bench${cite('subject-from-product')}`,
+          { bench: bench.id, product: subject.product },
+        );
       }
-      assertSetupAccepted(checkSetup(subject.template, library));
+      const declared = subject.template.polarity?.declared;
+      if (declared !== undefined && !runtime.resolvesPositions) {
+        throw new JobRefusedError(
+          'POLARITY_NOT_MEASURABLE',
+          `product ${subject.product} declares polarity ${declared}, and bench "${bench.id}" cannot see where each fiber's light arrives (one large-area meter), so it cannot verify it: certify on a bench with a multi-port meter or a loss-test set${cite('polarity-measured')}`,
+          { bench: bench.id, product: subject.product },
+        );
+      }
+      const plan = { ...subject.template, testedAt: now };
+      assertSetupAccepted(checkSetup({ ...plan, ...(plan.kind === 'link' && plan.application !== undefined ? { application: plan.application } : {}) }, library, policy));
       // Forms every limit now (unknown application, grade without a figure, wavelength not for
       // this fiber type...), so such a job is refused before a cord is mated, not after a sweep.
-      evaluateRecord(subject.template, library, { guardBandDb: config.evaluation.guardBandDb });
+      evaluateRecord(plan, library, optionsFor(bench));
     },
-    judge({ subject, readings, operator, testedAt }) {
+    judge({ subject, readings, operator, testedAt, bench }) {
       const record: TestRecord = {
         ...subject.template,
         operator,
         testedAt,
         readings: readings.map(toRecordReading),
+        endsMeasured: [...new Set(readings.map((r) => r.end))],
         polarity: { ...subject.template.polarity, ...measuredMap(readings, subject) },
       };
       const previousCert = certificates.previousFor(
@@ -121,7 +156,7 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
       );
       const previous = previousCert ? previousFrom(previousCert.document) : undefined;
       const evaluation = evaluateRecord(record, library, {
-        guardBandDb: config.evaluation.guardBandDb,
+        ...optionsFor(bench),
         driftThresholdDb: config.evaluation.driftThresholdDb,
         ...(previous ? { previous } : {}),
       });
@@ -144,12 +179,20 @@ function assertDescribesOnly(subject: Record<string, unknown>, source: string): 
   }
 }
 
-function validateProducts(config: DaemonConfig): Map<string, Record<string, unknown>> {
+function validateProducts(config: DaemonConfig, library: LimitLibrary): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
   for (const [name, product] of Object.entries(config.products)) {
     const placeholderId = product.kind === 'link' ? { linkId: 'config-check' } : { serialNumber: 'config-check' };
     try {
       assertDescribesOnly(product, 'a product');
+      const ref = product.limitSet as { id?: unknown; version?: unknown } | undefined;
+      if (typeof ref?.version !== 'string') {
+        // "The newest version" would change what the product is judged against whenever a set is added.
+        throw new InputError(`/limitSet/version: a product pins its limit set's version (e.g. { id: ${String(ref?.id ?? 'mtp-mpo-connector-grades')}, version: "1.1.0" })${cite('limit-set-pinned')}`);
+      }
+      if (!library.find({ id: String(ref.id), version: ref.version })) {
+        throw new InputError(`/limitSet: limit set ${String(ref.id)}@${ref.version} is not in the library (${library.list().map((l) => `${l.id}@${l.version}`).join(', ')})`);
+      }
       // A product without wavelengths takes its bench's at job time; check it with its class's own.
       const someWavelength = String(product.fiberType ?? '').startsWith('OS') ? [1310] : [850];
       parseTestRecord({ wavelengthsNm: someWavelength, ...product, ...placeholderId, readings: [] });
@@ -161,9 +204,16 @@ function validateProducts(config: DaemonConfig): Map<string, Record<string, unkn
   return out;
 }
 
+/** The bench meter's no-light floor: the engine applies the same one the drivers do. */
+function benchPowerFloor(bench: BenchConfig): number {
+  const m = bench.method;
+  const meterId = m.kind === 'switch-and-meter' ? m.powerMeter : m.kind === 'switch-and-multiport-meter' ? m.multiPortMeter : undefined;
+  return bench.instruments.find((i) => i.id === meterId)?.noLightBelowDbm ?? DEFAULT_NO_LIGHT_BELOW_DBM;
+}
+
 /** Only readings with both powers carry a loss; a flagged reading stays flagged, never a number. */
 function toRecordReading(r: FiberReading): Reading {
-  const base = { fiber: r.fiber, wavelengthNm: r.wavelengthNm };
+  const base = { fiber: r.fiber, wavelengthNm: r.wavelengthNm, ...(r.end === 'B' ? { end: 'B' as const } : {}) };
   if (r.condition === 'no-light') return { ...base, noLight: true };
   if (r.condition === 'saturated') return { ...base, saturated: true };
   if (r.referenceDbm !== null && r.measuredDbm !== null) return { ...base, referenceDbm: r.referenceDbm, measuredDbm: r.measuredDbm };
@@ -171,10 +221,10 @@ function toRecordReading(r: FiberReading): Reading {
   return base; // nothing measured: the engine judges it INVALID (missing)
 }
 
-/** Where each fiber's light arrived, when the method can tell (loss-test sets); first wavelength only. */
+/** Where each fiber's light arrived from end A, when the method can tell; first wavelength only. */
 function measuredMap(readings: FiberReading[], subject: JobSubject): { measuredMap?: Record<string, number | null> } {
   const wl = subject.wavelengthsNm[0];
-  const located = readings.filter((r) => r.wavelengthNm === wl && r.receivedAt !== undefined);
+  const located = readings.filter((r) => r.end === 'A' && r.wavelengthNm === wl && r.receivedAt !== undefined);
   if (located.length === 0) return {};
   return { measuredMap: Object.fromEntries(located.map((r) => [String(r.fiber), r.receivedAt ?? null])) };
 }

@@ -1,26 +1,119 @@
+import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type { BenchConfig } from '../config/schema.js';
-import { JobRefusedError, MpocertError } from '../errors.js';
+import { InputError, JobRefusedError, MpocertError, type ErrorContext } from '../errors.js';
 
 /**
- * The person at the bench. The pipeline asks for the launch cord alone before a reference and
- * for the device under test before measuring. On a real bench the job is started once the
- * person has done so; on a simulated bench a stand-in does it over the simulator's control port.
+ * Every physical step the person at the bench takes, as the pipeline asks for it. A step with
+ * `confirmSerial` is confirmed by scanning (or typing) that serial again, which also proves the
+ * right assembly is on the bench.
  */
-export interface Operator {
-  readonly kind: string;
-  prepareReference(): Promise<void>;
-  presentDeviceUnderTest(subjectId: string): Promise<void>;
+export type StepId = 'launch-cord-only' | 'mate-reference-plug' | 'connect-end-A' | 'turn-assembly';
+
+export interface OperatorStep {
+  readonly id: StepId;
+  /** What to do, in words a technician follows. */
+  readonly instruction: string;
+  readonly confirmSerial?: string;
 }
 
-export class ManualOperator implements Operator {
+/** A step waiting for the person at the bench (shown in job and bench progress). */
+export interface PendingStep extends OperatorStep {
+  readonly since: string;
+  readonly timeoutS: number;
+}
+
+export interface Operator {
+  readonly kind: string;
+  /** Resolves once the step is done (the person confirmed, or the simulated stand-in did it). */
+  perform(step: OperatorStep, subject?: { id: string }): Promise<void>;
+}
+
+export class OperatorTimeoutError extends MpocertError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('OPERATOR_TIMEOUT', message, context);
+  }
+}
+
+/**
+ * A person at a real bench. A step is published (`pending`) and waits for `confirm(stepId,
+ * serial?)` from the HTTP API, the CLI or the console, with a timeout that aborts the job cleanly
+ * and says which step was not confirmed.
+ */
+export class ManualOperator extends EventEmitter implements Operator {
   readonly kind = 'manual';
-  async prepareReference(): Promise<void> {}
-  async presentDeviceUnderTest(): Promise<void> {}
+  private waiting: { step: PendingStep; resolve: () => void; reject: (err: Error) => void; timer: NodeJS.Timeout } | undefined;
+
+  constructor(
+    private readonly benchId: string,
+    private readonly timeoutS: number,
+  ) {
+    super();
+  }
+
+  get pending(): PendingStep | undefined {
+    return this.waiting?.step;
+  }
+
+  perform(step: OperatorStep): Promise<void> {
+    if (this.waiting) return Promise.reject(new MpocertError('OPERATOR_BUSY', `bench "${this.benchId}" is already waiting for "${this.waiting.step.id}"`, { bench: this.benchId }));
+    return new Promise<void>((resolve, reject) => {
+      const pending: PendingStep = { ...step, since: new Date().toISOString(), timeoutS: this.timeoutS };
+      const timer = setTimeout(() => {
+        this.waiting = undefined;
+        this.emit('step', undefined);
+        reject(
+          new OperatorTimeoutError(`nobody confirmed "${step.instruction}" within ${this.timeoutS} s: the job stopped before measuring anything more`, {
+            bench: this.benchId,
+            step: step.id,
+          }),
+        );
+      }, this.timeoutS * 1000);
+      timer.unref();
+      this.waiting = { step: pending, resolve, reject, timer };
+      this.emit('step', pending);
+    });
+  }
+
+  /**
+   * The person confirms the step now waiting. A scanned serial must be the assembly under test:
+   * a wrong one is refused (InputError) and the step keeps waiting for the right one.
+   */
+  confirm(stepId: string, serial?: string): PendingStep {
+    const w = this.waiting;
+    if (!w) throw new JobRefusedError('NOTHING_TO_CONFIRM', `bench "${this.benchId}" is not waiting for any step`, { bench: this.benchId });
+    if (w.step.id !== stepId) {
+      throw new JobRefusedError('WRONG_STEP', `bench "${this.benchId}" is waiting for "${w.step.id}" (${w.step.instruction}), not "${stepId}"`, { bench: this.benchId });
+    }
+    if (w.step.confirmSerial !== undefined && serial !== undefined && serial.trim() !== w.step.confirmSerial) {
+      throw new InputError(`scanned serial "${serial.trim()}" is not the assembly under test (${w.step.confirmSerial}): put ${w.step.confirmSerial} on the bench`, {
+        bench: this.benchId,
+        step: stepId,
+      });
+    }
+    clearTimeout(w.timer);
+    this.waiting = undefined;
+    this.emit('step', undefined);
+    w.resolve();
+    return w.step;
+  }
+
+  /** Shutdown: a waiting step ends the job. */
+  cancel(reason: string): void {
+    const w = this.waiting;
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.waiting = undefined;
+    w.reject(new MpocertError('JOB_ABORTED', reason, { bench: this.benchId, step: w.step.id }));
+  }
 }
 
 type SimulatedOperatorConfig = Extract<BenchConfig['operator'], { kind: 'simulated' }>;
 
+/**
+ * Stands in for the person at a simulated bench: each step is the physical action on the
+ * simulator's control port (fixtures/simulators/bench.ts).
+ */
 export class SimulatedOperator implements Operator {
   readonly kind = 'simulated';
   constructor(
@@ -28,11 +121,27 @@ export class SimulatedOperator implements Operator {
     private readonly timeoutMs = 5000,
   ) {}
 
-  async prepareReference(): Promise<void> {
-    await this.command('DUT REMOVE');
+  async perform(step: OperatorStep, subject?: { id: string }): Promise<void> {
+    switch (step.id) {
+      case 'launch-cord-only':
+        await this.command('DUT REMOVE');
+        await this.command('PLUG REMOVE');
+        return;
+      case 'mate-reference-plug':
+        await this.command('PLUG INSERT');
+        return;
+      case 'connect-end-A':
+        await this.command(`DUT INSERT ${this.fixtureFor(subject?.id ?? '')}`);
+        return;
+      case 'turn-assembly': {
+        const reply = await this.command('DUT TURN', (r) => r === 'OK B' || r === 'OK A');
+        if (reply !== 'OK B') throw new MpocertError('SIMULATOR_CONTROL', `simulated bench turned the assembly to end ${reply.slice(3)}, expected B`, { command: 'DUT TURN' });
+        return;
+      }
+    }
   }
 
-  async presentDeviceUnderTest(subjectId: string): Promise<void> {
+  private fixtureFor(subjectId: string): string {
     const fixture = this.cfg.assemblies[subjectId];
     if (fixture === undefined) {
       throw new JobRefusedError(
@@ -41,14 +150,15 @@ export class SimulatedOperator implements Operator {
         { subject: subjectId },
       );
     }
-    await this.command(`DUT INSERT ${fixture}`);
+    return fixture;
   }
 
-  private async command(line: string): Promise<void> {
+  private async command(line: string, ok: (reply: string) => boolean = (r) => r === 'OK'): Promise<string> {
     const reply = await sendControlLine(this.cfg.host, this.cfg.port, line, this.timeoutMs);
-    if (reply !== 'OK') {
+    if (!ok(reply)) {
       throw new MpocertError('SIMULATOR_CONTROL', `simulated bench refused: ${reply}`, { port: `tcp://${this.cfg.host}:${this.cfg.port}`, command: line });
     }
+    return reply;
   }
 }
 
@@ -78,6 +188,6 @@ export function sendControlLine(host: string, port: number, line: string, timeou
   });
 }
 
-export function createOperator(cfg: BenchConfig['operator']): Operator {
-  return cfg.kind === 'simulated' ? new SimulatedOperator(cfg) : new ManualOperator();
+export function createOperator(benchId: string, cfg: BenchConfig['operator']): Operator {
+  return cfg.kind === 'simulated' ? new SimulatedOperator(cfg) : new ManualOperator(benchId, cfg.confirmTimeoutS);
 }

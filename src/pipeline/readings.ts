@@ -4,7 +4,7 @@ import type { InstrumentIdentity } from '../instruments/capabilities.js';
 export interface BenchReference {
   benchId: string;
   takenAt: string;
-  method: 'switch-and-meter' | 'loss-test-set';
+  method: 'switch-and-meter' | 'switch-and-multiport-meter' | 'loss-test-set';
   fiberCount: number;
   wavelengthsNm: number[];
   /** Per wavelength (as a string key), per fiber (index 0 = fiber 1), in dBm. Empty for a loss-test set, which keeps its own. */
@@ -14,6 +14,8 @@ export interface BenchReference {
   launchCordId: string | null;
   /** Fiber n was lit through switch channel channelOffset + n when this reference was taken. */
   channelOffset: number;
+  /** Set when a person accepted a reference the plausibility checks refused (e.g. a new source), and why. */
+  acceptedDespite?: { reason: string; checks: string[] };
 }
 
 /**
@@ -21,7 +23,10 @@ export interface BenchReference {
  * evaluation turns such a reading into INVALID, never into a number that could pass.
  */
 export interface FiberReading {
+  /** Launch position at `end` of the device under test. */
   fiber: number;
+  /** The end of the device the launch cord was mated to. */
+  end: 'A' | 'B';
   wavelengthNm: number;
   referenceDbm: number | null;
   measuredDbm: number | null;
@@ -33,7 +38,11 @@ export interface FiberReading {
 }
 
 export interface JobProgress {
-  step: 'queued' | 'setup' | 'reference-check' | 'present-dut' | 'measure' | 'evaluate' | 'store' | 'done' | 'aborted';
+  step: 'queued' | 'setup' | 'reference-check' | 'present-dut' | 'measure' | 'turn-assembly' | 'evaluate' | 'store' | 'done' | 'aborted';
+  /** The end being measured. */
+  end?: 'A' | 'B';
+  /** A physical step waiting for the person at the bench (manual operator). */
+  waitingFor?: import('./operator.js').PendingStep;
   fiber?: number;
   wavelengthNm?: number;
   readings: FiberReading[];

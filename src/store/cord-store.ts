@@ -3,34 +3,33 @@ import type { Db } from './database.js';
 export interface CordWear {
   cordId: string;
   matingCount: number;
-  reverifiedAtMatingCount: number | null;
-  reverifiedAt: string | null;
-  reverifiedBy: string | null;
 }
 
-interface Row {
-  cord_id: string;
-  mating_count: number;
-  reverified_at_mating_count: number | null;
-  reverified_at: string | null;
-  reverified_by: string | null;
+/** A test cord verified by the bench against its reference plug, per fiber and wavelength. */
+export interface CordVerificationRecord {
+  id: string;
+  benchId: string;
+  cordId: string;
+  at: string;
+  /** The cord's mating count once the plug was mated (wear and validity count from here). */
+  matingCount: number;
+  /** The reference-grade plug it was mated to. */
+  against: string;
+  by: string;
+  wavelengthsNm: number[];
+  /** Loss per wavelength (key nm) per fiber (index 0 = fiber 1), dB; null where no light came through. */
+  lossDb: Record<string, (number | null)[]>;
+  /** The highest per-fiber loss (a fiber without light counts as infinite: the verification fails). */
+  maxLossDb: number;
 }
 
-const fromRow = (r: Row): CordWear => ({
-  cordId: r.cord_id,
-  matingCount: r.mating_count,
-  reverifiedAtMatingCount: r.reverified_at_mating_count,
-  reverifiedAt: r.reverified_at,
-  reverifiedBy: r.reverified_by,
-});
-
-/** Mating counts of test cords and bench ports; a cord never seen has mated 0 times. */
+/** Mating counts of test cords and bench ports (a cord never seen has mated 0 times), and their verifications. */
 export class CordStore {
   constructor(private readonly db: Db) {}
 
   get(cordId: string): CordWear {
-    const row = this.db.prepare('SELECT * FROM cord_matings WHERE cord_id = ?').get(cordId) as Row | undefined;
-    return row ? fromRow(row) : { cordId, matingCount: 0, reverifiedAtMatingCount: null, reverifiedAt: null, reverifiedBy: null };
+    const row = this.db.prepare('SELECT mating_count FROM cord_matings WHERE cord_id = ?').get(cordId) as { mating_count: number } | undefined;
+    return { cordId, matingCount: row?.mating_count ?? 0 };
   }
 
   /** Adds one mating to each cord. Call inside the transaction that records the job. */
@@ -42,15 +41,20 @@ export class CordStore {
     for (const id of cordIds) stmt.run(id, at);
   }
 
-  /** Records that a person re-verified the cord (e.g. against a reference-grade cord): wear restarts. */
-  reverify(cordId: string, by: string, at: string): CordWear {
-    this.db
-      .prepare(
-        `INSERT INTO cord_matings (cord_id, mating_count, reverified_at_mating_count, reverified_at, reverified_by, updated_at)
-         VALUES (@id, 0, 0, @at, @by, @at)
-         ON CONFLICT (cord_id) DO UPDATE SET reverified_at_mating_count = mating_count, reverified_at = @at, reverified_by = @by, updated_at = @at`,
-      )
-      .run({ id: cordId, at, by });
-    return this.get(cordId);
+  /** Stores a verification; mating the plug counts as one mating of the cord (in the same transaction). */
+  saveVerification(v: Omit<CordVerificationRecord, 'matingCount'>): CordVerificationRecord {
+    return this.db.transaction(() => {
+      this.addMating([v.cordId], v.at);
+      const record: CordVerificationRecord = { ...v, matingCount: this.get(v.cordId).matingCount };
+      this.db
+        .prepare('INSERT INTO cord_verifications (id, bench_id, cord_id, at, mating_count, against, by, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(record.id, record.benchId, record.cordId, record.at, record.matingCount, record.against, record.by, JSON.stringify(record));
+      return record;
+    })();
+  }
+
+  latestVerification(cordId: string): CordVerificationRecord | undefined {
+    const row = this.db.prepare('SELECT body FROM cord_verifications WHERE cord_id = ? ORDER BY at DESC, rowid DESC LIMIT 1').get(cordId) as { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as CordVerificationRecord) : undefined;
   }
 }

@@ -92,6 +92,23 @@ const MIGRATIONS: readonly string[] = [
     json_object('id', id, 'uuid', uuid, 'benchId', bench_id, 'subjectKind', subject_kind, 'serial', serial,
       'linkId', link_id, 'verdict', verdict, 'limitSetId', limit_set_id, 'limitSetVersion', limit_set_version, 'issuedAt', issued_at));
   `,
+  `
+  -- Each verification of a test cord as reference grade, measured by the bench against its
+  -- reference plug: what a certificate relies on (rule cord-verified). Append-only.
+  CREATE TABLE cord_verifications (
+    id            TEXT PRIMARY KEY,
+    bench_id      TEXT NOT NULL,
+    cord_id       TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    mating_count  INTEGER NOT NULL,
+    against       TEXT NOT NULL,
+    by            TEXT NOT NULL,
+    body          TEXT NOT NULL
+  );
+  CREATE INDEX cord_verifications_latest ON cord_verifications (cord_id, at);
+  CREATE TRIGGER cord_verifications_no_update BEFORE UPDATE ON cord_verifications
+    BEGIN SELECT RAISE(ABORT, 'cord verifications are append-only'); END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,143 @@
+/**
+ * Santec MPM-210H multi-port optical power meter, "legacy" command mode (commands and replies end
+ * CR LF; LAN socket port 5000, RS-232 and GPIB speak the same). Commands from Santec's programming
+ * guide as its own Python samples use them: *IDN?, IDIS?, WMOD, WAV/WAV?, UNIT/UNIT?, AUTO,
+ * READ? <module>, ERR?. Each installed module has 4 ports; position p of the bench is port
+ * ((p-1) mod 4)+1 of module floor((p-1)/4), modules in slot order.
+ *
+ * After every (re)open: identify (anything before the SANTEC line is drained), count the modules
+ * (IDIS?), set constant-wavelength mode with auto range, unit dBm, re-apply the wavelength, and
+ * check the error queue. readAllPorts sends one READ? per module; each value is validated (a
+ * number, in dBm): below `noLightBelowDbm` is 'no-light', above +10 dBm 'saturated'.
+ * confirmSettings reads UNIT? and WAV? back and rejects with METER_SETTINGS_CHANGED when a power
+ * cycle or the front panel changed them.
+ *
+ * Unconfirmed (drivers/README.md): the real MPM-211 module covers 1250-1630 nm; multimode 850 nm
+ * needs a module that covers it (MPM-212 assumed here); the meter's no-light reading.
+ */
+import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../src/instruments/power-floor.js';
+import { InstrumentReplyError, InstrumentReportedError } from '../src/errors.js';
+import type { InstrumentIdentity, MultiPortPowerMeter, PortReading } from '../src/instruments/capabilities.js';
+import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
+import { LineInstrument, MeterSettingsChangedError, parseStrictNumber, type DriverOptions, withSerialDefaults } from './common.js';
+
+export interface SantecMpmOptions extends DriverOptions {
+  id: string;
+  endpoint: LineEndpoint;
+  timeoutMs?: number;
+  /** Readings below this are "no light" (default -60 dBm). */
+  noLightBelowDbm?: number;
+}
+
+const SATURATED_ABOVE_DBM = 10;
+
+export function parseSantecIdn(raw: string): InstrumentIdentity {
+  const f = raw.split(',').map((x) => x.trim());
+  if (f.length < 4 || !/^santec$/i.test(f[0] ?? '')) throw new InstrumentReplyError(`unexpected *IDN? reply "${raw}"`, { command: '*IDN?', received: raw });
+  return { manufacturer: 'Santec', model: f[1]!, serialNumber: f[2]!, firmware: f[3]!, raw };
+}
+
+/** IDIS? -> the slots holding a module, in order ("1,1,1,0,0" -> [0, 1, 2]). */
+export function parseModules(raw: string, port: string): number[] {
+  const f = raw.split(',').map((x) => x.trim());
+  if (f.length === 0 || f.some((x) => x !== '0' && x !== '1')) throw new InstrumentReplyError(`unexpected IDIS? reply "${raw}"`, { port, command: 'IDIS?', received: raw });
+  return f.flatMap((x, i) => (x === '1' ? [i] : []));
+}
+
+export class SantecMpm210h extends LineInstrument implements MultiPortPowerMeter {
+  readonly capabilities = { multiPortPowerMeter: true } as const;
+  private modules: number[] = [];
+  private wavelengthNm: number | undefined;
+  private readonly noLightBelowDbm: number;
+
+  constructor(o: SantecMpmOptions) {
+    super(o.id, 'santec-mpm-210h', {
+      endpoint: withSerialDefaults(o.endpoint, 115200),
+      writeTerminator: '\r\n',
+      readDelimiter: '\n',
+      timeoutMs: o.timeoutMs ?? 3000,
+      ...(o.logger ? { logger: o.logger } : {}),
+    });
+    this.noLightBelowDbm = o.noLightBelowDbm ?? DEFAULT_NO_LIGHT_BELOW_DBM;
+  }
+
+  protected async onOpen(s: LineSession): Promise<void> {
+    this.identity = parseSantecIdn(await s.query('*IDN?', { accept: (l) => /^SANTEC,/i.test(l) }));
+    this.modules = parseModules(await s.query('IDIS?'), s.port);
+    if (this.modules.length === 0) throw new InstrumentReportedError('the meter reports no module installed', { port: s.port, command: 'IDIS?' });
+    await s.send('WMOD CONST1');
+    await s.send('AUTO 1');
+    await s.send('UNIT 0');
+    if (this.wavelengthNm !== undefined) await s.send(`WAV ${this.wavelengthNm}`);
+    await this.checkErrorQueue(s, 'settings after open');
+  }
+
+  private async checkErrorQueue(s: LineSession, after: string): Promise<void> {
+    const reply = await s.query('ERR?');
+    const m = /^\s*(-?\d+)\s*,(.*)$/.exec(reply);
+    if (!m) throw new InstrumentReplyError(`unexpected ERR? reply "${reply}"`, { port: s.port, command: 'ERR?', received: reply });
+    if (Number(m[1]) !== 0) throw new InstrumentReportedError(`meter reported ${reply.trim()}`, { port: s.port, command: after, received: reply });
+  }
+
+  identify(): Promise<InstrumentIdentity> {
+    return this.withRetry(async () => {
+      this.identity = parseSantecIdn(await this.transport.query('*IDN?'));
+      return this.identity;
+    });
+  }
+
+  async portCount(): Promise<number> {
+    if (this.modules.length === 0) this.modules = await this.withRetry(async () => parseModules(await this.transport.query('IDIS?'), this.port));
+    return this.modules.length * 4;
+  }
+
+  async setWavelength(nm: number): Promise<void> {
+    const command = `WAV ${nm}`;
+    if (!Number.isFinite(nm) || nm <= 0) throw new InstrumentReportedError(`invalid wavelength ${nm}`, { port: this.port, command });
+    await this.withRetry(() =>
+      this.transport.transaction(command, async (s) => {
+        await s.send(command);
+        await this.checkErrorQueue(s, command);
+        const back = await s.query('WAV?');
+        const got = parseStrictNumber(back, { port: s.port, command: 'WAV?' });
+        if (Math.abs(got - nm) > 0.5) throw new InstrumentReportedError(`wavelength reads ${got} nm after setting ${nm} nm`, { port: s.port, command, received: back });
+      }),
+    );
+    this.wavelengthNm = nm;
+  }
+
+  /** One READ? per module, in one transaction: every port of one moment. */
+  readAllPorts(): Promise<PortReading[]> {
+    return this.withRetry(() =>
+      this.transport.transaction('READ?', async (s) => {
+        const out: PortReading[] = [];
+        for (const m of this.modules) {
+          const command = `READ? ${m}`;
+          const reply = await s.query(command);
+          const values = reply.split(',');
+          if (values.length !== 4) throw new InstrumentReplyError(`expected 4 port values from "${command}", got ${values.length}`, { port: s.port, command, received: reply });
+          for (const v of values) {
+            const dbm = parseStrictNumber(v, { port: s.port, command });
+            out.push(dbm < this.noLightBelowDbm ? 'no-light' : dbm > SATURATED_ABOVE_DBM ? 'saturated' : dbm);
+          }
+        }
+        return out;
+      }),
+    );
+  }
+
+  confirmSettings(nm: number): Promise<void> {
+    return this.withRetry(() =>
+      this.transport.transaction('confirm settings', async (s) => {
+        const changed = (why: string, command: string, received: string, expected: string | number): MeterSettingsChangedError =>
+          new MeterSettingsChangedError(`meter settings changed since they were set (${why}): the readings since are suspect`, { port: s.port, command, received, expected });
+        const unit = await s.query('UNIT?');
+        if (unit.trim() !== '0') throw changed(`unit reads ${unit.trim()}, not 0 (dBm)`, 'UNIT?', unit, '0');
+        const back = await s.query('WAV?');
+        const got = parseStrictNumber(back, { port: s.port, command: 'WAV?' });
+        if (Math.abs(got - nm) > 0.5) throw changed(`wavelength reads ${got} nm, not ${nm} nm`, 'WAV?', back, nm);
+        await this.checkErrorQueue(s, 'confirm settings');
+      }),
+    );
+  }
+}
