@@ -121,9 +121,9 @@ function judgeInsertionLoss(reading: Reading, fiber: number, end: End, limit: Li
   if (reading.measuredDbm !== undefined && reading.measuredDbm < floor) {
     return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no light on ${where}: ${reading.measuredDbm} dBm is below the meter's ${floor} dBm noise floor${cite('power-floor')}`);
   }
-  if (reading.saturated) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `meter saturated on ${where}`);
+  if (reading.saturated) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `meter saturated on ${where}: the power is above its range${cite('saturated')}`);
   const loss = lossOf(reading);
-  if (loss === undefined || !Number.isFinite(loss)) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no loss value for ${where}`);
+  if (loss === undefined || !Number.isFinite(loss)) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no loss value for ${where}${cite('missing-reading')}`);
   if (loss < settings.referenceErrorThresholdDb - LIMIT_EPSILON_DB) {
     return {
       ...invalid(limit, 'insertionLoss', reading.wavelengthNm, end,

@@ -65,7 +65,11 @@ export function judgeAgainst(value: number, limit: Limit, guardBandDb: number): 
   return { margin, outcome: 'PASS' };
 }
 
-/** Rounds for people; judgments keep full precision. */
+/**
+ * A dB value for people: two decimals, or three when the value (at DB_RESOLUTION) has a third, so
+ * a reason never reads "0.60 dB exceeds the maximum 0.60 dB" for 0.601 against 0.600.
+ */
 export function formatDb(value: number): string {
-  return (Math.round(value * 100) / 100).toFixed(2);
+  const three = roundDb(value).toFixed(3);
+  return three.endsWith('0') ? three.slice(0, -1) : three;
 }

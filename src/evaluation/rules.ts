@@ -8,6 +8,7 @@ export const RULES = {
   'guard-band': 'mpocert guard band (evaluation.guardBandDb); OpenHTF-style marginal band',
   'missing-reading': 'TIA-568.3-E / IEC 61280-4-5: every fiber is tested at every required wavelength',
   'no-light': 'IEC 61300-3-4: a power at or below the meter\'s noise floor is not a measurement',
+  'saturated': 'IEC 61300-3-4: a power above the meter\'s range is not a measurement',
   'power-floor': 'IEC 61300-3-4: both powers of a loss must lie above the meter\'s noise floor (its dynamic range)',
   'reference-error': 'TIA-526-14 / IEC 61280-4-5: a negative loss beyond the measurement uncertainty is a reference error',
   'no-device-in-path': 'IEC 61280-4-5 / TIA-526-14 one-cord method: a device under test adds at least one mated pair to every fiber',

@@ -161,7 +161,14 @@ export function checkSetupWith(plan: SetupPlan, set: LimitSet, policy: CordVerif
       const cordGrade = resolveGrade(cord, set);
       const productLoss = product.insertionLossDb[fiberClass]?.value;
       const cordLoss = cordGrade.insertionLossDb[fiberClass]?.value;
-      if (productLoss !== undefined && cordLoss !== undefined && cordLoss > productLoss) {
+      if (productLoss !== undefined && cordLoss === undefined) {
+        refuse(
+          'CORD_BELOW_PRODUCT_GRADE',
+          launchSide.item.id,
+          `${launchSide.label} is grade ${cordGrade.id}, which has no ${fiberClass} insertion-loss figure, so nothing shows it is as good as end ${end}'s grade ${product.id}: use a ${fiberClass} ${product.id} (or better) reference cord`,
+          'cord-grade',
+        );
+      } else if (productLoss !== undefined && cordLoss !== undefined && cordLoss > productLoss) {
         refuse(
           'CORD_BELOW_PRODUCT_GRADE',
           launchSide.item.id,

@@ -24,7 +24,9 @@ describe('mpocert evaluate <record.json>', () => {
     expect(code).toBe(0);
     expect(stderr).toBe('');
     const certificate = JSON.parse(stdout) as Evaluation;
-    expect(certificate).toMatchObject({ verdict: 'PASS', subject: { kind: 'assembly', id: 'MTP12-OM4-000123' }, limitSet: { id: 'mtp-mpo-connector-grades', version: '1.0.0' } });
+    expect(certificate).toMatchObject({ verdict: 'PASS', subject: { kind: 'assembly', id: 'MTP12-OM4-000123' }, limitSet: { id: 'mtp-mpo-connector-grades', version: '1.1.0' } });
+    expect(certificate.ends).toEqual({ certified: ['A', 'B'] });
+    expect(certificate.setup).toMatchObject({ accepted: true, refusals: [] });
   });
 
   it('exits 0 on MARGINAL, 1 on FAIL, 2 on INVALID', async () => {

@@ -92,14 +92,22 @@ describe('classifying a measured map', () => {
     const e = evaluateRecord(assembly({ polarity: { declared: 'U1', measuredMap: stringKeys(expectedMap('A', 12)) } }), library);
     expect(e.polarity).toMatchObject({ declared: 'U1', expectedType: 'B', outcome: 'FAIL', classification: { bestFit: 'A' } });
     expect(e.polarity?.differencesFromDeclared).toHaveLength(12);
-    expect(e.polarity?.reason).toMatch(/^polarity: declared U1 \(type B\) but 12 position\(s\) differ .*; best fit is type A$/);
+    // Straight through where B reverses: each position p took 13 - p's destination and the reverse.
+    const swapped = Array.from({ length: 12 }, (_, i) => `${i + 1} swapped`).join(', ');
+    expect(e.polarity?.reason).toBe(
+      `polarity: declared U1 (expected type B) but 12 position(s) differ (${swapped}); best fit is type A [rule polarity: TIA-568.3-E: the measured end-to-end map must equal the declared polarity's map]`,
+    );
+    expect(e.reasons).toEqual([e.polarity?.reason]);
     expect(e.verdict).toBe('FAIL');
     expect(e.fibers.every((f) => f.outcome === 'PASS')).toBe(true);
   });
 
   it('passes a matching map and only reports when nothing is declared', () => {
-    const ok = evaluateRecord(assembly({ fiberCount: 24, readings: readingsFor(24, [850, 1300], 0.3), polarity: { declared: 'method-C', measuredMap: stringKeys(expectedMap('C', 24)) } }), library);
-    expect(ok.polarity?.outcome).toBe('PASS');
+    const ok = evaluateRecord(
+      assembly({ fiberCount: 24, readings: readingsFor(24, [850, 1300], 0.3, {}, ['A', 'B']), polarity: { declared: 'method-C', measuredMap: stringKeys(expectedMap('C', 24)) } }),
+      library,
+    );
+    expect(ok.polarity).toMatchObject({ declared: 'method-C', expectedType: 'C', outcome: 'PASS', differencesFromDeclared: [] });
     expect(ok.verdict).toBe('PASS');
     const undeclared = evaluateRecord(assembly({ polarity: { measuredMap: stringKeys(expectedMap('B', 12)) } }), library);
     expect(undeclared.polarity?.outcome).toBeUndefined();

@@ -41,7 +41,17 @@ describe('parseTestRecord names the bad field by JSON path', () => {
   it.each([
     ['position 5 on 8 fibers', () => assembly({ fiberCount: 8, readings: [{ fiber: 5, wavelengthNm: 850, lossDb: 0.2 }] }), '/readings/0/fiber: position 5 is not used by a 8-fiber connector (positions 1-4 and 9-12)'],
     ['an undeclared wavelength', () => assembly({ readings: [{ fiber: 1, wavelengthNm: 1310, lossDb: 0.2 }] }), '/readings/0/wavelengthNm: 1310 nm is not in wavelengthsNm (850, 1300)'],
-    ['an undeclared end', () => assembly({ readings: [{ fiber: 1, wavelengthNm: 850, end: 'B', lossDb: 0.2 }] }), '/readings/0/end: end B is not in endsMeasured (A)'],
+    ['an undeclared end', () => link({ readings: [{ fiber: 1, wavelengthNm: 850, end: 'B', lossDb: 0.2 }] }), '/readings/0/end: end B is not an end this test judges (A; see endsMeasured)'],
+    [
+      'an end certified elsewhere',
+      () => assembly({ oneEndCertifiedElsewhere: { end: 'B', note: 'end B certified by the harness supplier' }, readings: [{ fiber: 1, wavelengthNm: 850, end: 'B', lossDb: 0.2 }] }),
+      '/readings/0/end: end B is not an end this test judges (A; see endsMeasured)',
+    ],
+    [
+      'a single-mode connector without a polish',
+      () => assembly({ fiberType: 'OS2', wavelengthsNm: [1310], readings: [] }),
+      '/connectors/A/polish: a single-mode (OS2) connector must state its polish, UPC or APC [rule polish-stated: IEC 61755 / TIA-568.3-E: single-mode MPO comes as UPC or APC (most often APC); the polish sets the return-loss limit]',
+    ],
     ['a reading with no value', () => assembly({ readings: [{ fiber: 1, wavelengthNm: 850 }] }), '/readings/0/lossDb: is required (or referenceDbm + measuredDbm, or noLight / saturated)'],
     ['loss and powers together', () => assembly({ readings: [{ fiber: 1, wavelengthNm: 850, lossDb: 0.2, referenceDbm: -20, measuredDbm: -20.2 }] }), '/readings/0/lossDb: give lossDb or referenceDbm + measuredDbm, not both'],
     ['one power only', () => assembly({ readings: [{ fiber: 1, wavelengthNm: 850, referenceDbm: -20 }] }), '/readings/0/measuredDbm: is required with the other power'],
@@ -67,6 +77,7 @@ describe('docs/record-format.md', () => {
     const [assemblyExample, linkExample] = blocks.map((b) => evaluateRecord(parseTestRecord(b), library));
     expect(assemblyExample?.verdict).toBe('FAIL');
     expect(assemblyExample?.fibers.filter((f) => f.outcome === 'FAIL').map((f) => f.fiber)).toEqual([12]);
+    expect(assemblyExample?.ends).toEqual({ certified: ['A', 'B'] });
     expect(linkExample?.verdict).toBe('PASS');
     expect(linkExample?.link?.budgets[0]?.limitDb).toBe(1.797); // 1.7975 rounded down to 0.001 dB
   });

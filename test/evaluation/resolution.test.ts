@@ -34,7 +34,7 @@ describe('roundLimitDb: a derived limit at 0.001 dB, towards the stricter side',
 function fromPowers(referenceDbm: number, measuredDbm: number) {
   return assembly({
     wavelengthsNm: [850],
-    readings: Array.from({ length: 12 }, (_, i) => ({ fiber: i + 1, wavelengthNm: 850, referenceDbm, measuredDbm })),
+    readings: (['A', 'B'] as const).flatMap((end) => Array.from({ length: 12 }, (_, i) => ({ fiber: i + 1, wavelengthNm: 850, end, referenceDbm, measuredDbm }))),
   });
 }
 
@@ -47,7 +47,10 @@ describe('the certificate carries the rounded numbers', () => {
     expect(ev.summary.lowestMarginDb).toBe(0.39);
     expect(JSON.stringify(j)).toContain('"value":0.21,"limit":0.6,"limitKind":"max","margin":0.39');
     const csv = renderCertificateCsv({ id: 1, serial: 'SN-1', limitSetId: ev.limitSet.id, limitSetVersion: ev.limitSet.version, verdict: ev.verdict, document: { evaluation: ev } } as unknown as StoredCertificate);
-    expect(csv.split('\r\n')[1]).toBe('1,SN-1,PASS,mtp-mpo-connector-grades@1.0.0,1,850,A,insertion loss,0.21,0.6,max,MTP mated pair 0.60 dB (multimode),0.39,PASS,');
+    expect(ev.verdict).toBe('PASS');
+    // The basis has commas, so its cell is quoted (RFC 4180).
+    expect(csv.split('\r\n')[1]).toBe('1,SN-1,PASS,mtp-mpo-connector-grades@1.1.0,1,850,A,insertion loss,0.21,0.6,max,"end A grade MTP 0.60 dB (own grade, one connector per reading) (multimode)",0.39,PASS,');
+    expect(csv.split('\r\n')[2]).toBe('1,SN-1,PASS,mtp-mpo-connector-grades@1.1.0,1,850,B,insertion loss,0.21,0.6,max,"end B grade MTP 0.60 dB (own grade, one connector per reading) (multimode)",0.39,PASS,');
   });
 
   it('judges the rounded value at the limit: 0.6000000000000014 dB is 0.600 dB (MARGINAL), 0.6005 dB is 0.601 dB (FAIL)', () => {
