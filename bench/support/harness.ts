@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DaemonProcess, root, send, writeDaemonConfig, type Reply } from '../../fixtures/harness/daemon-process.js';
 import { sendControlLine } from '../../src/pipeline/operator.js';
+import { TEST_CORDS } from '../../fixtures/harness/products.js';
 
 export { root, sleep, tempDir, type Reply } from '../../fixtures/harness/daemon-process.js';
 export const TOKEN = 'bench-token-0123456789abcdef';
@@ -38,14 +39,15 @@ export function writeMtp24(dir: string): string {
   return path;
 }
 
+/** Loss only (a single-meter bench cannot verify polarity), both ends, pinned limit set. */
 export const PRODUCT_MTP24 = {
   kind: 'assembly',
   fiberCount: 24,
   fiberType: 'OM4',
   wavelengthsNm: [850, 1300],
   connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
-  polarity: { declared: 'B' },
-  limitSet: { id: 'mtp-mpo-connector-grades' },
+  requiredQuantities: ['insertionLoss'],
+  limitSet: { id: 'mtp-mpo-connector-grades', version: '1.1.0' },
 };
 
 export type Endpoint = { dialect?: string } & ({ kind: 'tcp'; host: string; port: number } | { kind: 'serial'; path: string; baudRate?: number });
@@ -96,6 +98,7 @@ export function benchEntry(id: string, sim: SimBench, opts: { fiberCount?: numbe
     fiberCount: opts.fiberCount ?? 24,
     wavelengthsNm: [850, 1300],
     method: { kind: 'switch-and-meter', powerMeter: 'meter', switch: 'switch' },
+    testCords: TEST_CORDS,
     instruments: [
       { id: 'meter', dialect: 'thorlabs-pm100', timeoutMs: opts.timeoutMs ?? 3000, transport: transportOf(sim.meter) },
       { id: 'switch', dialect: 'dicon-mems-switch', timeoutMs: opts.timeoutMs ?? 3000, transport: transportOf(sim.switch) },

@@ -39,7 +39,8 @@ const OperatorSchema = Type.Union([
   Type.Object(
     {
       kind: Type.Literal('manual'),
-      confirmTimeoutS: Type.Integer({ minimum: 5, maximum: 86_400, default: 600, description: 'how long a step waits for the person at the bench' }),
+      // Not a schema default: ajv does not apply defaults inside union branches.
+      confirmTimeoutS: Type.Optional(Type.Integer({ minimum: 5, maximum: 86_400, description: 'how long a step waits for the person at the bench; default 600' })),
     },
     { additionalProperties: false },
   ),

@@ -10,13 +10,17 @@ function field(v: string | number | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One row per judged value, full precision, for spreadsheets and QA tools. */
+/**
+ * One row per judged value, as judged (0.001 dB), for spreadsheets and QA tools. A user limit set
+ * is marked in the limit_set column; headroom_db is the application's channel loss minus the value.
+ */
 export function renderCertificateCsv(cert: StoredCertificate): string {
   const ev = evaluationOf(cert);
-  const header = ['certificate', 'subject', 'verdict', 'limit_set', 'fiber', 'wavelength_nm', 'end', 'quantity', 'value_db', 'limit_db', 'limit_kind', 'limit_basis', 'margin_db', 'outcome', 'reason'];
+  const header = ['certificate', 'subject', 'verdict', 'limit_set', 'fiber', 'wavelength_nm', 'end', 'quantity', 'value_db', 'limit_db', 'limit_kind', 'limit_basis', 'margin_db', 'outcome', 'reason', 'headroom_db'];
   const subject = cert.serial ?? cert.linkId ?? '';
+  const limitSet = `${cert.limitSetId}@${cert.limitSetVersion}${ev.limitSet?.origin === 'user' ? ' (user set)' : ''}`;
   const rows = fiberRows(ev.fibers).map((r) =>
-    [cert.id, subject, cert.verdict, `${cert.limitSetId}@${cert.limitSetVersion}`, r.fiber, r.wavelengthNm, r.end, r.quantity, r.valueDb, r.limitDb, r.limitKind, r.basis, r.marginDb, r.outcome, r.reason]
+    [cert.id, subject, cert.verdict, limitSet, r.fiber, r.wavelengthNm, r.end, r.quantity, r.valueDb, r.limitDb, r.limitKind, r.basis, r.marginDb, r.outcome, r.reason, r.headroomDb]
       .map(field)
       .join(','),
   );

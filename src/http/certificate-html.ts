@@ -1,3 +1,4 @@
+import type { Evaluation } from '../evaluation/index.js';
 import type { StoredCertificate } from '../store/certificate-store.js';
 import { evaluationOf, fiberRows, fmtDb, type FiberRow } from './certificate-view.js';
 
@@ -58,6 +59,14 @@ function describeSubject(d: Record<string, unknown>): string {
   return parts.join('; ');
 }
 
+/** Which ends the certificate covers, and an end certified elsewhere, said on its face. */
+export function endsLine(ev: Evaluation): string {
+  const ends = ev.ends;
+  if (!ends) return 'A';
+  const elsewhere = ends.certifiedElsewhere ? `; end ${ends.certifiedElsewhere.end} is NOT covered here: certified elsewhere (${ends.certifiedElsewhere.note})` : '';
+  return `${ends.certified.join(' and ')}${elsewhere}`;
+}
+
 export function renderCertificateHtml(cert: StoredCertificate): string {
   const ev = evaluationOf(cert);
   const doc = cert.document as {
@@ -113,7 +122,9 @@ small{color:#666;word-break:break-all}@media print{body{margin:0}}
 <dl>
 <dt>${cert.subjectKind === 'assembly' ? 'Serial number' : 'Link id'}</dt><dd>${esc(subject)}</dd>
 <dt>Description</dt><dd>${esc(describeSubject(d))}</dd>
-<dt>Limit set</dt><dd>${esc(ev.limitSet.title)} (${esc(cert.limitSetId)} version ${esc(cert.limitSetVersion)})</dd>
+<dt>Limit set</dt><dd>${esc(ev.limitSet.title)} (${esc(cert.limitSetId)} version ${esc(cert.limitSetVersion)})${ev.limitSet.origin === 'user' ? ` <b>user limit set</b>, file sha256 ${esc(ev.limitSet.fileSha256)}` : ''}</dd>
+<dt>Ends certified</dt><dd>${esc(endsLine(ev))}</dd>
+<dt>Reference cords</dt><dd>${(ev.setup?.verifications ?? []).map((v) => esc(`${v.cordId}: verification ${v.verificationId} of ${v.at} against ${v.against}, highest loss ${fmtDb(v.maxLossDb)} dB (reference grade ≤ ${fmtDb(v.limitDb)} dB), ${v.matingsSince} matings since`)).join('<br>') || 'none verified'}</dd>
 <dt>Limit basis</dt><dd>${[...new Set(rows.map((r) => r.basis))].map(esc).join('<br>')}</dd>
 <dt>Guard band</dt><dd>${fmtDb(ev.settings.guardBandDb)} dB (MARGINAL within it)</dd>
 <dt>Tested</dt><dd>${esc(doc.job?.testedAt)} by ${esc(doc.job?.operator)}</dd>

@@ -16,8 +16,10 @@ export interface FiberRow {
   marginDb: number | null;
   outcome: string;
   reason: string;
-  /** How the limit was formed (e.g. "MTP/MTP mated pair 0.60 dB (multimode)"): QA must see it. */
+  /** How the limit was formed (e.g. "end A grade MTP 0.60 dB"): QA must see it. */
   basis: string;
+  /** A link with an application: channel loss minus the value. */
+  headroomDb: number | null;
 }
 
 export function evaluationOf(cert: StoredCertificate): Evaluation {
@@ -38,6 +40,7 @@ export function fiberRows(fibers: readonly FiberResult[]): FiberRow[] {
       outcome: j.outcome,
       reason: j.reason ?? '',
       basis: j.basis,
+      headroomDb: j.headroomDb ?? null,
     })),
   );
 }

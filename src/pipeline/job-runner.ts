@@ -117,7 +117,7 @@ export class JobRunner extends EventEmitter {
       }
       const ref: BenchReference = problems.length > 0 ? { ...taken, acceptedDespite: { reason: request.acceptDespite!, checks: problems } } : taken;
       let verification: Omit<CordVerificationRecord, 'matingCount'> | undefined;
-      if (cords.launchCord && cords.referencePlug && ref.method !== 'loss-test-set') {
+      if (cords.launchCord && cords.referencePlug) {
         const plug = cords.referencePlug;
         await bench.operator.perform({ id: 'mate-reference-plug', instruction: `mate ${cordName} to reference plug ${plug.id}, its other end to the detector` });
         const lossDb = await measureCordVerification(bench, ref);
@@ -171,8 +171,10 @@ export class JobRunner extends EventEmitter {
     const bench = this.bench(requested.benchId);
     const { subject, matedCordIds } = this.withTestCords(requested.subject, bench);
     const request = { ...requested, subject };
-    this.judge.checkRequest(subject, bench, this.now().toISOString());
+    // The reference first: referencing also verifies the launch cord, so "no reference" is the
+    // first thing to fix on a new bench.
     const reference = this.usableReference(bench, subject);
+    this.judge.checkRequest(subject, bench, this.now().toISOString());
     this.claim(bench.id, 'a job');
     const id = randomUUID();
     const view: JobView = { id, benchId: bench.id, state: 'running', progress: { step: 'queued', readings: [] } };

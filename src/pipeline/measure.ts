@@ -97,6 +97,18 @@ export async function takeReference(bench: BenchRuntime, onPosition: OnPosition 
  */
 export async function measureCordVerification(bench: BenchRuntime, reference: BenchReference): Promise<Record<string, (number | null)[]>> {
   const out: Record<string, (number | null)[]> = {};
+  const m = bench.method;
+  if (m.kind === 'loss-test-set') {
+    // The set measures against the reference it keeps itself.
+    for (const wl of reference.wavelengthsNm) {
+      const byFiber = new Map((await m.lossTestSet.measureAll(wl)).map((r) => [r.fiber, r]));
+      out[String(wl)] = Array.from({ length: reference.fiberCount }, (_, i) => {
+        const r = byFiber.get(i + 1);
+        return r && r.receivedAt !== null && Number.isFinite(r.lossDb) ? roundDb(r.lossDb) : null;
+      });
+    }
+    return out;
+  }
   for (const wl of reference.wavelengthsNm) {
     const ref = reference.powerDbm[String(wl)] ?? [];
     const row = await sweepPowers(bench, wl, reference.fiberCount, () => {}, 'the cord verification');

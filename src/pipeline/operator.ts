@@ -29,6 +29,9 @@ export interface Operator {
   perform(step: OperatorStep, subject?: { id: string }): Promise<void>;
 }
 
+/** Ten minutes for a person to connect, turn or scan an assembly. */
+export const DEFAULT_CONFIRM_TIMEOUT_S = 600;
+
 export class OperatorTimeoutError extends MpocertError {
   constructor(message: string, context: ErrorContext = {}) {
     super('OPERATOR_TIMEOUT', message, context);
@@ -189,5 +192,5 @@ export function sendControlLine(host: string, port: number, line: string, timeou
 }
 
 export function createOperator(benchId: string, cfg: BenchConfig['operator']): Operator {
-  return cfg.kind === 'simulated' ? new SimulatedOperator(cfg) : new ManualOperator(benchId, cfg.confirmTimeoutS);
+  return cfg.kind === 'simulated' ? new SimulatedOperator(cfg) : new ManualOperator(benchId, cfg.confirmTimeoutS ?? DEFAULT_CONFIRM_TIMEOUT_S);
 }

@@ -64,7 +64,7 @@ describe('config loading', () => {
     c.benches[0].wavelenghtsNm = [850];
     const e = errorOf(() => loadConfig(write(c)));
     expect(e.message).toBe(
-      'config key benches/0/wavelenghtsNm: unknown key (misspelt?); known keys here: id, title, instruments, method, channelOffset, fiberCount, wavelengthsNm, operator, testCords, defaultProduct',
+      'config key benches/0/wavelenghtsNm: unknown key (misspelt?); known keys here: id, title, instruments, method, channelOffset, fiberCount, wavelengthsNm, operator, testCords, defaultProduct, source',
     );
     expect(e.context).toMatchObject({ key: 'benches/0/wavelenghtsNm', file: join(tmp.dir, 'c.json') });
   });

@@ -46,7 +46,7 @@ describe('walking-skeleton thin path over TCP', () => {
     const ref = await meter.readPowerDbm();
     expect(ref).toBeCloseTo(-20 - 0.12, 6);
     expect(await control(bench.control.port, 'DUT INSERT mtp12-om4-fiber7-0.9dB')).toBe('OK');
-    expect(await control(bench.control.port, 'DUT?')).toBe('mtp12-om4-fiber7-0.9dB');
+    expect(await control(bench.control.port, 'DUT?')).toBe('mtp12-om4-fiber7-0.9dB A'); // end A on the launch cord
     const meas = await meter.readPowerDbm();
     expect(ref - meas).toBeCloseTo(0.9, 6);
     await meter.setWavelength(1300);

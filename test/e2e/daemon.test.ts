@@ -97,21 +97,24 @@ describe('daemon end to end on the simulated bench', () => {
     expect(cert.status).toBe(200);
     const c = cert.json;
     expect(c.verdict).toBe('PASS');
-    expect(c.limitSet.id).toBe('mtp-mpo-connector-grades');
+    expect(c.limitSet).toEqual({ id: 'mtp-mpo-connector-grades', version: '1.1.0' });
     expect(c.signature.algorithm).toBe('Ed25519');
     expect(c.signature.prevHash).toBeNull(); // first certificate of this bench
     expect(c.certificate.subject).toMatchObject({ kind: 'assembly', id: 'GOOD-1', description: { fiberType: 'OM4', fiberCount: 12 } });
     expect(c.certificate.bench.instruments.map((i) => i.raw.split(',')[0])).toEqual(['THORLABS', expect.any(String)]);
-    expect(c.certificate.readings).toHaveLength(24);
+    // 12 fibers x 2 wavelengths, from end A and (the assembly turned round) from end B.
+    expect(c.certificate.readings).toHaveLength(48);
     const fibers = c.certificate.evaluation.fibers;
     expect(fibers.map((f) => f.fiber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     for (const f of fibers) {
       expect(f.outcome).toBe('PASS');
+      expect(f.judgments.map((j) => `${j.end}${j.wavelengthNm}`)).toEqual(['A850', 'A1300', 'B850', 'B1300']);
       for (const j of f.judgments) {
-        const expected = goodLoss.lossDb[String(j.wavelengthNm)]![f.fiber - 1]!;
-        expect(j.value).toBeCloseTo(expected, 6);
+        // Type B: end-B position p carries the fiber at end-A position 13 - p, with the same loss.
+        const expected = goodLoss.lossDb[String(j.wavelengthNm)]![(j.end === 'A' ? f.fiber : 13 - f.fiber) - 1]!;
+        expect(j.value).toBe(expected);
         expect(j.limit).toBe(MTP_MM_LIMIT);
-        expect(j.margin).toBeCloseTo(MTP_MM_LIMIT - expected, 6);
+        expect(j.margin).toBeCloseTo(MTP_MM_LIMIT - expected, 9);
       }
     }
     // fiber 10 is the worst at 850 nm: 0.45 dB, margin 0.15 dB
@@ -123,9 +126,11 @@ describe('daemon end to end on the simulated bench', () => {
     expect(job.json.state).toBe('completed');
     const c = (await api<CertReply>('GET', `/certificates/${job.json.certificateId}`)).json;
     expect(c.verdict).toBe('FAIL');
+    // Fiber 7 at end A is position 6 at end B (type B): the bad fiber fails from both ends.
     const failing = c.certificate.evaluation.fibers.filter((f) => f.outcome !== 'PASS');
-    expect(failing.map((f) => f.fiber)).toEqual([7]);
-    const at = (wl: number): Judgment => failing[0]!.judgments.find((j) => j.wavelengthNm === wl)!;
+    expect(failing.map((f) => f.fiber)).toEqual([6, 7]);
+    expect(failing[0]!.judgments.filter((j) => j.outcome === 'FAIL').map((j) => `${j.end}${j.wavelengthNm} ${j.value}`)).toEqual(['B850 0.9', 'B1300 0.85']);
+    const at = (wl: number): Judgment => failing[1]!.judgments.find((j) => j.wavelengthNm === wl && j.end === 'A')!;
     expect(at(850)).toMatchObject({ outcome: 'FAIL', limit: 0.6 });
     expect(at(850).value).toBeCloseTo(0.9, 6);
     expect(at(850).margin).toBeCloseTo(-0.3, 6);
@@ -141,22 +146,26 @@ describe('daemon end to end on the simulated bench', () => {
     expect(html.text).toContain('<p class="verdict">FAIL</p>');
     const row7 = /<tr class="FAIL"><td>7<\/td>(.*?)<\/tr>/s.exec(html.text)![1]!;
     // IL 850 nm then IL 1300 nm: value (margin), each titled with its outcome and limit.
-    expect(row7).toMatch(/^<td class="n" style="color:#b3261e" title="FAIL; limit ≤ 0\.60 dB: [^"]+">0\.90 <small>\(-0\.30\)<\/small><\/td><td class="n" style="color:#b3261e" title="FAIL; limit ≤ 0\.60 dB: [^"]+">0\.85 <small>\(-0\.25\)<\/small><\/td><td style="color:#b3261e"><b>FAIL<\/b><\/td>/);
-    expect(html.text.match(/<tr class="PASS">/g)).toHaveLength(11);
-    expect(html.text).toContain('<dt>Description</dt><dd>12-fiber OM4; end A MTP female (unpinned), end B MTP female (unpinned); polarity B</dd>');
-    const basis = /<dt>Limit basis<\/dt><dd>([^<]+)<\/dd>/.exec(html.text)![1];
-    expect(basis).toMatch(/^MTP\b.* 0\.60 dB \(multimode\)$/);
+    // IL 850 and 1300 nm from end A fail; end B (position 7 there is fiber 6, 0.40 and 0.35 dB) passes.
+    expect(row7).toMatch(/^<td class="n" style="color:#b3261e" title="FAIL; limit ≤ 0\.60 dB: [^"]+">0\.90 <small>\(-0\.30\)<\/small><\/td><td class="n" style="color:#b3261e" title="FAIL; limit ≤ 0\.60 dB: [^"]+">0\.85 <small>\(-0\.25\)<\/small><\/td><td class="n"[^>]*>0\.40 <small>\(0\.20\)<\/small><\/td><td class="n"[^>]*>0\.35 <small>\(0\.25\)<\/small><\/td><td style="color:#b3261e"><b>FAIL<\/b><\/td>/);
+    expect(html.text.match(/<tr class="PASS">/g)).toHaveLength(10);
+    expect(html.text).toContain('<dt>Description</dt><dd>12-fiber OM4; end A MTP female (unpinned), end B MTP female (unpinned)</dd>');
+    const basis = /<dt>Limit basis<\/dt><dd>(.*?)<\/dd>/.exec(html.text)![1];
+    expect(basis).toBe('end A grade MTP 0.60 dB (own grade, one connector per reading) (multimode)<br>end B grade MTP 0.60 dB (own grade, one connector per reading) (multimode)');
 
     const csv = await api('GET', `/certificates/${c.id}?format=csv`);
     const rows = csv.text.trim().split('\r\n');
-    expect(rows).toHaveLength(1 + 24);
-    expect(rows[0]).toBe('certificate,subject,verdict,limit_set,fiber,wavelength_nm,end,quantity,value_db,limit_db,limit_kind,limit_basis,margin_db,outcome,reason');
-    const fields = rows.find((r) => r.includes(',7,850,'))!.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.map((f) => f.replace(/,$/, '').replace(/^"|"$/g, ''));
-    expect(fields.slice(1, 8)).toEqual(['BAD-7', 'FAIL', 'mtp-mpo-connector-grades@1.0.0', '7', '850', 'A', 'insertion loss']);
+    expect(rows).toHaveLength(1 + 48);
+    expect(rows[0]).toBe('certificate,subject,verdict,limit_set,fiber,wavelength_nm,end,quantity,value_db,limit_db,limit_kind,limit_basis,margin_db,outcome,reason,headroom_db');
+    const fields = rows.find((r) => r.includes(',7,850,A,'))!.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.map((f) => f.replace(/,$/, '').replace(/^"|"$/g, ''));
+    expect(fields.slice(1, 8)).toEqual(['BAD-7', 'FAIL', 'mtp-mpo-connector-grades@1.1.0', '7', '850', 'A', 'insertion loss']);
     expect(Number(fields[8])).toBeCloseTo(0.9, 9);
-    expect(fields.slice(9, 12)).toEqual(['0.6', 'max', 'MTP mated pair 0.60 dB (multimode)']);
+    expect(fields.slice(9, 12)).toEqual(['0.6', 'max', 'end A grade MTP 0.60 dB (own grade, one connector per reading) (multimode)']);
     expect(Number(fields[12])).toBeCloseTo(-0.3, 9);
-    expect(fields.slice(13, 15)).toEqual(['FAIL', 'insertion loss 0.90 dB on fiber 7 at 850 nm, end A exceeds the maximum 0.60 dB']);
+    expect(fields.slice(13, 15)).toEqual([
+      'FAIL',
+      'insertion loss 0.90 dB on fiber 7 at 850 nm, end A exceeds the maximum 0.60 dB (end A grade MTP 0.60 dB (own grade, one connector per reading) (multimode))',
+    ]);
 
     const verify = await api<{ valid: boolean }>('GET', `/certificates/${c.id}/verify`);
     expect(verify.json.valid).toBe(true);
@@ -173,7 +182,7 @@ describe('daemon end to end on the simulated bench', () => {
     const openapi = await api<{ openapi: string; paths: Record<string, Record<string, unknown>> }>('GET', '/openapi.json');
     expect(openapi.json.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.json.paths).sort()).toEqual(
-      ['/benches/{id}/cords', '/benches/{id}/cords/{cordId}/reverify', '/benches/{id}/reference', '/certificates', '/certificates/{id}', '/certificates/{id}/verify', '/healthz', '/jobs', '/jobs/{id}', '/signing-keys', '/status'].sort(),
+      ['/benches/{id}/confirm', '/benches/{id}/cords', '/benches/{id}/reference', '/certificates', '/certificates/{id}', '/certificates/{id}/verify', '/healthz', '/jobs', '/jobs/{id}', '/signing-keys', '/status'].sort(),
     );
     expect(openapi.json.paths['/jobs']!.post).toMatchObject({ security: [{ bearer: [] }] });
   });

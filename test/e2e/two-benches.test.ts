@@ -59,6 +59,8 @@ beforeAll(async () => {
   const lts = tcpSim.endpoints.lossTestSet!;
   const ltsBench = {
     ...benchConfig({ id: 'lts', sim: tcpSim }),
+    // A loss-test set sees where light arrives: it certifies the product that declares polarity B.
+    defaultProduct: 'MTP12-OM4-B',
     method: { kind: 'loss-test-set', lossTestSet: 'lts' },
     instruments: [{ id: 'lts', dialect: 'modbus-loss-test-set', profile: lts.profile, timeoutMs: 2000, transport: transportOf(lts) }],
   };
@@ -99,7 +101,8 @@ describe('two benches at once: Modbus loss-test set over TCP and PM100 + DiCon o
     const { lts, pty } = await certifyBoth('BAD-7');
     for (const c of [lts, pty]) {
       expect(c.verdict).toBe('FAIL');
-      expect(c.certificate.evaluation.fibers.filter((f) => f.outcome !== 'PASS').map((f) => f.fiber)).toEqual([7]);
+      // Fiber 7 from end A; from end B (type B) it is position 6.
+      expect(c.certificate.evaluation.fibers.filter((f) => f.outcome !== 'PASS').map((f) => f.fiber)).toEqual([6, 7]);
     }
   });
 
@@ -112,7 +115,8 @@ describe('two benches at once: Modbus loss-test set over TCP and PM100 + DiCon o
       { position: 3, expected: 10, measured: 9, kind: 'swapped', withPosition: 4 },
       { position: 4, expected: 9, measured: 10, kind: 'swapped', withPosition: 3 },
     ]);
-    // The switch-and-meter bench cannot see it: its PASS says polarity was not measured.
+    // The switch-and-meter bench cannot see it, so it certifies a product that declares no
+    // polarity: its PASS says polarity was not measured.
     expect(pty.verdict).toBe('PASS');
     expect(pty.certificate.polarityMeasured).toBe(false);
   });

@@ -49,20 +49,22 @@ interface JobReply {
 interface CertReply {
   id: number;
   verdict: string;
-  certificate: { subject: { id: string }; readings: { fiber: number; wavelengthNm: number; lossDb: number | null }[] };
+  certificate: { subject: { id: string }; readings: { fiber: number; end: 'A' | 'B'; wavelengthNm: number; lossDb: number | null }[] };
 }
 interface StatusReply {
   benches: { id: string; instruments: { id: string; state: string }[] }[];
 }
 
-/** Every reading of a certificate against the assembly's true losses (1e-6 dB); returns the differences. */
+/** Every reading of a certificate (both ends) against the assembly's true losses (0.001 dB); returns the differences. */
 function wrongValues(serial: string, cert: CertReply): string[] {
   const wrong: string[] = [];
-  if (cert.certificate.readings.length !== 24) wrong.push(`${cert.certificate.readings.length} readings, not 24`);
+  // 12 fibers x 2 wavelengths x both ends
+  if (cert.certificate.readings.length !== 48) wrong.push(`${cert.certificate.readings.length} readings, not 48`);
   for (const r of cert.certificate.readings) {
-    const t = truth(serial, r.fiber, r.wavelengthNm);
-    const ok = t === null ? r.lossDb === null : r.lossDb !== null && Math.abs(r.lossDb - t) <= 1e-6 + 1e-9; // exact to 1e-6 dB (readings are rounded to 1e-6)
-    if (!ok) wrong.push(`fiber ${r.fiber} at ${r.wavelengthNm} nm: ${r.lossDb} dB, truth ${t}`);
+    const t = truth(serial, r.fiber, r.wavelengthNm, r.end);
+    // Exact to the 0.001 dB the daemon keeps (derived losses are rounded once, half away from zero).
+    const ok = t === null ? r.lossDb === null : r.lossDb !== null && Math.abs(r.lossDb - t) <= 0.0005 + 1e-9;
+    if (!ok) wrong.push(`fiber ${r.fiber} end ${r.end} at ${r.wavelengthNm} nm: ${r.lossDb} dB, truth ${t}`);
   }
   return wrong;
 }

@@ -5,8 +5,8 @@
  */
 import { DaemonProcess, writeDaemonConfig } from '../../fixtures/harness/daemon-process.js';
 import { mulberry32 } from '../../fixtures/simulators/optical-bench.js';
-import { PRODUCT_MTP12_OM4_B } from '../support/daemon-harness.js';
-import { fiberLossDb, loadAssembly } from '../../fixtures/dut/assembly-model.js';
+import { PRODUCT_MTP12_OM4_B, PRODUCTS, TEST_CORDS } from '../../fixtures/harness/products.js';
+import { fiberLossDb, fiberLossDbFromEndB, loadAssembly } from '../../fixtures/dut/assembly-model.js';
 import type { SimulatedBench } from '../../fixtures/simulators/bench.js';
 import type { Fault } from '../../fixtures/simulators/faults.js';
 import type { ServedDevice } from '../../fixtures/simulators/line-server.js';
@@ -25,9 +25,10 @@ export const ASSEMBLIES: Record<string, string> = {
   DIRTY: 'mtp12-om4-dirty-connector',
 };
 
-/** The true loss of a fiber of a serial's assembly (null: dark), exact to 1e-6 dB. */
-export function truth(serial: string, fiber: number, wavelengthNm: number): number | null {
-  return fiberLossDb(loadAssembly(ASSEMBLIES[serial]!), fiber, wavelengthNm);
+/** The true loss of a reading launched into `end` at position `fiber` of a serial's assembly (null: dark), exact to 1e-6 dB. */
+export function truth(serial: string, fiber: number, wavelengthNm: number, end: 'A' | 'B' = 'A'): number | null {
+  const assembly = loadAssembly(ASSEMBLIES[serial]!);
+  return end === 'A' ? fiberLossDb(assembly, fiber, wavelengthNm) : fiberLossDbFromEndB(assembly, fiber, wavelengthNm);
 }
 
 
@@ -42,9 +43,10 @@ export function lineBenchConfig(id: string, sim: SimulatedBench, timeoutMs: numb
   };
   return {
     id,
-    defaultProduct: 'MTP12-OM4-B',
+    defaultProduct: 'MTP12-OM4-LOSS',
     wavelengthsNm: [850, 1300],
     method: { kind: 'switch-and-meter', powerMeter: 'meter', switch: 'switch' },
+    testCords: TEST_CORDS,
     instruments: [
       { id: 'meter', dialect: 'thorlabs-pm100', timeoutMs, transport: t(sim.meter) },
       { id: 'switch', dialect: 'dicon-mems-switch', timeoutMs, transport: t(sim.switch) },
@@ -60,13 +62,14 @@ export function ltsBenchConfig(id: string, sim: SimulatedBench, timeoutMs: numbe
     defaultProduct: 'MTP12-OM4-B',
     wavelengthsNm: [850, 1300],
     method: { kind: 'loss-test-set', lossTestSet: 'lts' },
+    testCords: TEST_CORDS,
     instruments: [{ id: 'lts', dialect: 'modbus-loss-test-set', profile: l.profile, timeoutMs, transport: { kind: 'modbus-tcp', host: l.host, port: l.port, unitId: l.unitId } }],
     operator: { kind: 'simulated', host: sim.control.host, port: sim.control.port, assemblies: ASSEMBLIES },
   };
 }
 
 export function writeConfig(dir: string, benches: Record<string, unknown>[]): string {
-  return writeDaemonConfig(dir, { benches, products: { 'MTP12-OM4-B': PRODUCT_MTP12_OM4_B }, token: TOKEN });
+  return writeDaemonConfig(dir, { benches, products: PRODUCTS, token: TOKEN });
 }
 
 

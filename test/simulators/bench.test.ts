@@ -158,7 +158,7 @@ describe('control port and CLI process', () => {
       });
       s.on('error', reject);
     });
-    expect(reply.split('\n').slice(0, 5)).toEqual(['OK', 'mtp12-om4-good', 'OK', 'NONE', 'ERR unknown command "BOGUS"']);
+    expect(reply.split('\n').slice(0, 5)).toEqual(['OK', 'mtp12-om4-good A', 'OK', 'NONE', 'ERR unknown command "BOGUS"']);
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

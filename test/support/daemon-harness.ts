@@ -1,4 +1,5 @@
 import { DaemonProcess as HarnessDaemon, writeDaemonConfig } from '../../fixtures/harness/daemon-process.js';
+import { PRODUCTS, TEST_CORDS } from '../../fixtures/harness/products.js';
 import { startSimulatorProcess, type SimulatedEndpoint, type SimulatorProcess } from '../../src/cli/demo.js';
 import { sendControlLine } from '../../src/pipeline/operator.js';
 
@@ -16,14 +17,7 @@ export class DaemonProcess extends HarnessDaemon {
   }
 }
 
-export const PRODUCT_MTP12_OM4_B = {
-  kind: 'assembly',
-  fiberCount: 12,
-  fiberType: 'OM4',
-  connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
-  polarity: { declared: 'B' },
-  limitSet: { id: 'mtp-mpo-connector-grades' },
-};
+export { PRODUCT_MTP12_OM4_B, PRODUCT_MTP12_OM4_LOSS, TEST_CORDS } from '../../fixtures/harness/products.js';
 
 export const SAMPLE_ASSEMBLIES = {
   'GOOD-1': 'mtp12-om4-good',
@@ -31,6 +25,7 @@ export const SAMPLE_ASSEMBLIES = {
   'BAD-7': 'mtp12-om4-fiber7-0.9dB',
   'SWAP-34': 'mtp12-om4-polarity-swap-3-4',
   'DARK-5': 'mtp12-om4-dark-fiber-5',
+  'FAR-B-5': 'mtp12-om4-far-end-bad',
 };
 
 
@@ -38,6 +33,7 @@ export interface BenchOptions {
   id: string;
   sim: SimulatorProcess;
   assemblies?: Record<string, string>;
+  multiPort?: boolean;
 }
 
 /** The simulator's endpoint as an instrument's transport config (TCP or a socat pty, as it was started). */
@@ -47,24 +43,35 @@ export function transportOf(endpoint: SimulatedEndpoint): Record<string, unknown
   return transport;
 }
 
-/** A switch-and-meter bench on the simulator's meter and switch, over whatever transport they run on. */
-export function benchConfig({ id, sim, assemblies = SAMPLE_ASSEMBLIES }: BenchOptions): Record<string, unknown> {
+/**
+ * A bench on the simulator's switch and, by default, its PM100 (one large-area detector: loss
+ * only, so its default product declares no polarity), or with `multiPort` its Santec multi-port
+ * meter (loss and polarity; the simulator must have been started with one). Both with the
+ * harness's verified launch cord.
+ */
+export function benchConfig({ id, sim, assemblies = SAMPLE_ASSEMBLIES, multiPort = false }: BenchOptions): Record<string, unknown> {
   const e = sim.endpoints;
+  const meter = multiPort
+    ? { id: 'mpm', dialect: 'santec-mpm-210h', timeoutMs: 1000, transport: transportOf(required(e.multiPortMeter, 'the simulator has no multi-port meter (start it with multiPortMeter: 0)')) }
+    : { id: 'meter', dialect: 'thorlabs-pm100', timeoutMs: 1000, transport: transportOf(e.meter) };
   return {
     id,
-    defaultProduct: 'MTP12-OM4-B',
+    defaultProduct: multiPort ? 'MTP12-OM4-B' : 'MTP12-OM4-LOSS',
     wavelengthsNm: [850, 1300],
-    method: { kind: 'switch-and-meter', powerMeter: 'meter', switch: 'switch' },
-    instruments: [
-      { id: 'meter', dialect: 'thorlabs-pm100', timeoutMs: 1000, transport: transportOf(e.meter) },
-      { id: 'switch', dialect: 'dicon-mems-switch', timeoutMs: 1000, transport: transportOf(e.switch) },
-    ],
+    method: multiPort ? { kind: 'switch-and-multiport-meter', multiPortMeter: 'mpm', switch: 'switch' } : { kind: 'switch-and-meter', powerMeter: 'meter', switch: 'switch' },
+    instruments: [meter, { id: 'switch', dialect: 'dicon-mems-switch', timeoutMs: 1000, transport: transportOf(e.switch) }],
+    testCords: TEST_CORDS,
     operator: { kind: 'simulated', host: e.control.host, port: e.control.port, assemblies },
   };
 }
 
+function required<T>(value: T | undefined, message: string): T {
+  if (value === undefined) throw new Error(message);
+  return value;
+}
+
 export function writeConfig(dir: string, benches: Record<string, unknown>[], extra: Record<string, unknown> = {}): string {
-  return writeDaemonConfig(dir, { benches, products: { 'MTP12-OM4-B': PRODUCT_MTP12_OM4_B }, token: TOKEN, extra });
+  return writeDaemonConfig(dir, { benches, products: PRODUCTS, token: TOKEN, extra });
 }
 
 
