@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PRODUCTS } from '../../fixtures/harness/products.js';
 import {
   benchConfig,
   DaemonProcess,
@@ -33,8 +34,20 @@ beforeAll(async () => {
       { id: 'switch', dialect: 'dicon-mems-switch', timeoutMs: 500, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.endpoints.switch.kind === 'tcp' ? sim.endpoints.switch.port : 0 } },
     ],
   };
+  const link = { kind: 'link', fiberCount: 12, fiberType: 'OM4', lengthM: 100, connections: 2, splices: 0, wavelengthsNm: [850], requiredQuantities: ['insertionLoss'], limitSet: { id: 'mpocert-default', version: '1.1.0' } };
+  const products = {
+    ...PRODUCTS,
+    'LINK-10G-100M': { ...link, application: '10GBASE-SR' },
+    'LINK-XYZ': { ...link, application: '1.6TBASE-XYZ' },
+    'MTP8-OM4': { ...PRODUCTS['MTP12-OM4-LOSS'], fiberCount: 8 },
+    'MTP12-OS2-APC': {
+      ...PRODUCTS['MTP12-OM4-LOSS'],
+      fiberType: 'OS2',
+      connectors: { A: { family: 'MTP', gender: 'female', polish: 'APC' }, B: { family: 'MTP', gender: 'female', polish: 'APC' } },
+    },
+  };
   daemon = await new DaemonProcess(
-    writeConfig(tmp.dir, [benchConfig({ id: 'b1', sim }), unplugged], { reference: { maxAgeHours: 24 } }),
+    writeConfig(tmp.dir, [benchConfig({ id: 'b1', sim }), unplugged], { reference: { maxAgeHours: 24 }, products }),
   ).start();
 });
 
@@ -96,81 +109,62 @@ describe('jobs that cannot finish', () => {
     }
   });
 
-  it('certifies an installed link from an inline description against the application budget', async () => {
-    const link = {
-      kind: 'link',
-      fiberCount: 12,
-      fiberType: 'OM4',
-      lengthM: 100,
-      connections: 2,
-      splices: 0,
-      application: '400GBASE-SR8',
-      limitSet: { id: 'mpocert-default' },
-      wavelengthsNm: [850],
-    };
-    const job = await daemon.api<JobReply>('POST', '/jobs', { bench: 'b1', operator: 'installer', linkId: 'GOOD-1', subject: link, wait: true });
+  it('certifies an installed link, a configured product, against the application budget', async () => {
+    const job = await daemon.api<JobReply>('POST', '/jobs', { bench: 'b1', operator: 'installer', linkId: 'GOOD-1', product: 'LINK-10G-100M', wait: true });
     expect(job.json.state).toBe('completed');
-    const cert = await daemon.api<{ verdict: string; certificate: { evaluation: { fibers: { judgments: { limit: number }[] }[] } } }>(
+    const cert = await daemon.api<{ verdict: string; certificate: { evaluation: { fibers: { judgments: { limit: number; headroomDb: number; value: number }[] }[] } } }>(
       'GET',
       `/certificates/${job.json.certificateId}`,
     );
-    // Budget: 2 x 0.75 + 0.1 km x 3.5 dB/km = 1.85 dB; 400GBASE-SR8 on OM4 allows 1.9 dB: the lower, 1.85, judges.
-    expect(cert.json.certificate.evaluation.fibers[0]!.judgments[0]!.limit).toBeCloseTo(1.85, 9);
+    // Budget: 2 x 0.75 + 0.1 km x 3.5 dB/km = 1.85 dB; 10GBASE-SR on OM4 allows 2.9 dB: the lower, 1.85, judges.
+    const j = cert.json.certificate.evaluation.fibers[0]!.judgments[0]!;
+    expect(j.limit).toBe(1.85);
+    // Headroom against the application's channel: 2.9 - 0.21 (mtp12-om4-good, fiber 1 at 850 nm) = 2.69 dB.
+    expect([j.value, j.headroomDb]).toEqual([0.21, 2.69]);
     expect(cert.json.verdict).toBe('PASS');
     const list = await daemon.api<{ items: { linkId: string; serial: string | null }[] }>('GET', '/certificates?linkId=GOOD-1');
     expect(list.json.items).toEqual([expect.objectContaining({ linkId: 'GOOD-1', serial: null })]);
   });
 });
 
-describe('what a job request may not set', () => {
-  it('refuses a request that brings its own test cords or polarity map (they would widen the limit or invent a polarity PASS)', async () => {
-    expect((await daemon.api('POST', '/benches/b1/reference')).status).toBe(200);
-    const product = {
-      kind: 'assembly',
-      fiberCount: 12,
-      fiberType: 'OM4',
-      connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
-      limitSet: { id: 'mtp-mpo-connector-grades' },
-    };
-    const cord = { id: 'FAKE', connector: { family: 'MPO', gender: 'male' }, matingCount: 1 };
-    const withCords = await daemon.api<{ message: string }>('POST', '/jobs', {
-      bench: 'b1',
-      operator: 'ci',
-      serial: 'BAD-7',
-      subject: { ...product, setup: { launchCord: cord, receiveCord: cord } },
-      wait: true,
-    });
-    expect(withCords.status).toBe(400);
-    expect(withCords.json.message).toBe('the job request may not set setup: the bench fills it in');
-    const withMap = await daemon.api<{ message: string }>('POST', '/jobs', {
-      bench: 'b1',
-      operator: 'ci',
-      serial: 'SWAP-34',
-      subject: { ...product, polarity: { declared: 'B', measuredMap: { '1': 12 } } },
-      wait: true,
-    });
-    expect(withMap.status).toBe(400);
-    expect(withMap.json.message).toBe('the job request may not set polarity.measuredMap: the bench measures it');
+describe('nobody can change what is certified', () => {
+  const job = (body: Record<string, unknown>) => daemon.api<{ error: string; message: string }>('POST', '/jobs', { bench: 'b1', operator: 'ci', wait: true, ...body });
+
+  it('refuses any inline subject: fewer fibers, a looser limit set, a long length, own cords or a polarity map', async () => {
+    const product = { kind: 'assembly', fiberCount: 8, fiberType: 'OM4', lengthM: 1000, connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } }, limitSet: { id: 'acme-loose', version: '1' } };
+    for (const subject of [product, { ...product, setup: {} }, { polarity: { declared: 'B', measuredMap: { '1': 12 } } }, {}]) {
+      const refused = await job({ serial: 'BAD-7', subject });
+      expect(refused.status).toBe(400);
+      expect(refused.json.message).toBe(
+        "a job names a configured product (product, or the bench's default) and the serial or link id; it may not describe the subject itself [rule subject-from-product: mpocert: what is certified comes from the products configured on the daemon, never from the request] (bench=b1)",
+      );
+    }
+  });
+
+  it('refuses a product whose fiber count is not the bench\'s, before measuring', async () => {
+    const refused = await job({ serial: 'GOOD-1', product: 'MTP8-OM4' });
+    expect(refused.status).toBe(422);
+    expect(refused.json.error).toBe('FIBER_COUNT_MISMATCH');
+    expect(refused.json.message).toMatch(/^product MTP8-OM4 has 8 fibers; bench "b1" measures 12: certify it on a 8-fiber bench/);
+  });
+
+  it('refuses a product that declares polarity on a bench that cannot measure it', async () => {
+    const refused = await job({ serial: 'SWAP-34', product: 'MTP12-OM4-B' });
+    expect(refused.status).toBe(422);
+    expect(refused.json.error).toBe('POLARITY_NOT_MEASURABLE');
+    expect(refused.json.message).toContain("bench \"b1\" cannot see where each fiber's light arrives (one large-area meter)");
   });
 
   it('refuses a single-mode product on a multimode (850/1300 nm) bench before measuring', async () => {
-    const os2 = {
-      kind: 'assembly',
-      fiberCount: 12,
-      fiberType: 'OS2',
-      connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
-      limitSet: { id: 'mtp-mpo-connector-grades' },
-    };
-    const job = await daemon.api<{ message: string }>('POST', '/jobs', { bench: 'b1', operator: 'ci', serial: 'GOOD-1', subject: os2, wait: true });
-    expect(job.status).toBe(400);
-    expect(job.json.message).toBe('/wavelengthsNm/0: 850 nm is not a singlemode test wavelength for OS2 (1260-1675 nm)');
+    const refused = await job({ serial: 'GOOD-1', product: 'MTP12-OS2-APC' });
+    expect(refused.status).toBe(400);
+    expect(refused.json.message).toBe('/wavelengthsNm/0: 850 nm is not a singlemode test wavelength for OS2 (1260-1675 nm)');
   });
 
   it('refuses a link whose application the limit set does not know, before a cord is mated', async () => {
-    const link = { kind: 'link', fiberCount: 12, fiberType: 'OM4', lengthM: 50, connections: 2, splices: 0, application: '1.6TBASE-XYZ', limitSet: { id: 'mpocert-default' } };
-    const job = await daemon.api<{ message: string }>('POST', '/jobs', { bench: 'b1', operator: 'ci', linkId: 'L-1', subject: link, wait: true });
-    expect(job.status).toBe(400);
-    expect(job.json.message).toMatch(/1\.6TBASE-XYZ/);
+    const refused = await job({ linkId: 'L-1', product: 'LINK-XYZ' });
+    expect(refused.status).toBe(400);
+    expect(refused.json.message).toMatch(/^\/application: 1\.6TBASE-XYZ is not in limit set mpocert-default@1\.1\.0/);
   });
 });
 
