@@ -378,7 +378,7 @@ describe('bad HTTP input', () => {
       [`Bearer ${'y'.repeat(TOKEN.length)}`, `Bearer ${TOKEN}`],
       `Bearer ${'a'.repeat(10_000)}`,
     ];
-    const writes = () => pick([`/jobs`, `/benches/h/reference`, `/benches/${pick(ids)}/reference`, `/benches/h/cords/LC-1/reverify`, `/benches/h/cords/${pick(ids)}/reverify`]);
+    const writes = () => pick([`/jobs`, `/benches/h/reference`, `/benches/${pick(ids)}/reference`, `/benches/h/confirm`, `/benches/${pick(ids)}/confirm`]);
     const bodies = (): string => {
       const valid = JSON.stringify({ bench: 'h', operator: 'x', serial: 'GOOD' });
       return pick([
@@ -405,7 +405,7 @@ describe('bad HTTP input', () => {
     const kind = rand();
     if (kind < 0.15) {
       // a wrong method on a real route
-      const path = pick(['/jobs', '/certificates', '/certificates/1', '/certificates/1/verify', '/healthz', '/status', '/metrics', '/openapi.json', '/signing-keys', '/benches/h/reference', '/benches/h/cords', '/benches/h/cords/LC-1/reverify', `/jobs/${crypto.randomUUID()}`]);
+      const path = pick(['/jobs', '/certificates', '/certificates/1', '/certificates/1/verify', '/healthz', '/status', '/metrics', '/openapi.json', '/signing-keys', '/benches/h/reference', '/benches/h/cords', '/benches/h/confirm', `/jobs/${crypto.randomUUID()}`]);
       const method = pick(['PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'POST', 'GET', 'HEAD']);
       const isWrite = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && method !== 'TRACE';
       return { method, path, write: isWrite, validToken: false, ...(rand() < 0.5 ? { headers: { 'content-type': 'application/json' }, body: bodies() } : {}) };
@@ -435,7 +435,7 @@ describe('bad HTTP input', () => {
       const ct = pick(['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data', undefined]);
       // A syntactically valid job on bench h would run (harmless, but not "bad input"): keep the valid token for bodies that are not.
       // Only where the token alone would not make it act: /jobs (its body is broken) and unknown benches and cords.
-      const path = pick(['/jobs', `/benches/${pick(ids)}/reference`, `/benches/h/cords/${pick(ids)}/reverify`]);
+      const path = pick(['/jobs', `/benches/${pick(ids)}/reference`, `/benches/${pick(ids)}/confirm`]);
       return { method: 'POST', path, write: true, validToken: true, headers: { authorization: `Bearer ${TOKEN}`, ...(ct ? { 'content-type': ct } : {}) }, body: path === '/jobs' && body.startsWith('{"bench":"h","operator":"x","serial":"GOOD"') && !body.includes('extra') && !body.includes('wait') && !body.includes('proto') && !body.includes('subject') ? '{' : body };
     }
     if (kind < 0.8) {
@@ -447,8 +447,8 @@ describe('bad HTTP input', () => {
     }
     // writes with a missing or wrong token and an otherwise valid request
     const token = pick(tokens);
-    const path = pick(['/jobs', '/benches/h/reference', '/benches/h/cords/LC-1/reverify']);
-    const body = path === '/jobs' ? JSON.stringify({ bench: 'h', operator: 'x', serial: 'GOOD' }) : path.endsWith('reverify') ? JSON.stringify({ operator: 'x' }) : undefined;
+    const path = pick(['/jobs', '/benches/h/reference', '/benches/h/confirm']);
+    const body = path === '/jobs' ? JSON.stringify({ bench: 'h', operator: 'x', serial: 'GOOD' }) : path.endsWith('confirm') ? JSON.stringify({ step: 'connect-end-A', serial: 'GOOD' }) : undefined;
     return { method: 'POST', path, write: true, validToken: false, exactly401: true, headers: { ...(token ? { authorization: token } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body } : {}) };
   }
 

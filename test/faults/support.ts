@@ -5,7 +5,7 @@
  */
 import { DaemonProcess, writeDaemonConfig } from '../../fixtures/harness/daemon-process.js';
 import { mulberry32 } from '../../fixtures/simulators/optical-bench.js';
-import { PRODUCT_MTP12_OM4_B, PRODUCTS, TEST_CORDS } from '../../fixtures/harness/products.js';
+import { PRODUCT_MTP12_OM4_B, PRODUCTS, testCordsFor } from '../../fixtures/harness/products.js';
 import { fiberLossDb, fiberLossDbFromEndB, loadAssembly } from '../../fixtures/dut/assembly-model.js';
 import type { SimulatedBench } from '../../fixtures/simulators/bench.js';
 import type { Fault } from '../../fixtures/simulators/faults.js';
@@ -46,7 +46,7 @@ export function lineBenchConfig(id: string, sim: SimulatedBench, timeoutMs: numb
     defaultProduct: 'MTP12-OM4-LOSS',
     wavelengthsNm: [850, 1300],
     method: { kind: 'switch-and-meter', powerMeter: 'meter', switch: 'switch' },
-    testCords: TEST_CORDS,
+    testCords: testCordsFor(id),
     instruments: [
       { id: 'meter', dialect: 'thorlabs-pm100', timeoutMs, transport: t(sim.meter) },
       { id: 'switch', dialect: 'dicon-mems-switch', timeoutMs, transport: t(sim.switch) },
@@ -62,14 +62,16 @@ export function ltsBenchConfig(id: string, sim: SimulatedBench, timeoutMs: numbe
     defaultProduct: 'MTP12-OM4-B',
     wavelengthsNm: [850, 1300],
     method: { kind: 'loss-test-set', lossTestSet: 'lts' },
-    testCords: TEST_CORDS,
+    testCords: testCordsFor(id),
     instruments: [{ id: 'lts', dialect: 'modbus-loss-test-set', profile: l.profile, timeoutMs, transport: { kind: 'modbus-tcp', host: l.host, port: l.port, unitId: l.unitId } }],
     operator: { kind: 'simulated', host: sim.control.host, port: sim.control.port, assemblies: ASSEMBLIES },
   };
 }
 
 export function writeConfig(dir: string, benches: Record<string, unknown>[]): string {
-  return writeDaemonConfig(dir, { benches, products: PRODUCTS, token: TOKEN });
+  // Hundreds of jobs per bench: the suite is about instrument faults, not the quality plan's
+  // re-verification interval (test/daemon/test-cords.test.ts tests that).
+  return writeDaemonConfig(dir, { benches, products: PRODUCTS, token: TOKEN, extra: { cordVerification: { maxAgeDays: 7, maxMatings: 100_000 } } });
 }
 
 
