@@ -6,6 +6,7 @@ import { buildHttpServer } from '../http/server.js';
 import { BenchRuntime } from '../pipeline/bench-runtime.js';
 import { JobRunner } from '../pipeline/job-runner.js';
 import { createJobJudge } from '../pipeline/judge-job.js';
+import { loadLimitLibrary } from '../evaluation/index.js';
 import type { JobView } from '../pipeline/job-runner.js';
 import { DaemonMetrics } from './metrics.js';
 import { CertificateStore } from '../store/certificate-store.js';
@@ -45,7 +46,12 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const interrupted = jobs.markInterrupted(new Date().toISOString());
   if (interrupted > 0) logger.warn({ interrupted }, 'jobs left running by a previous process were marked interrupted');
 
-  const judge = createJobJudge(config, certificates);
+  const library = loadLimitLibrary({ userDir: config.limits.userDir });
+  // A user limit set judges certificates too: say at start-up exactly which files (by hash) they are.
+  for (const set of library.list().filter((l) => l.origin === 'user')) {
+    logger.info({ limitSet: `${set.id}@${set.version}`, file: set.file, sha256: set.fileSha256 }, 'user limit set loaded');
+  }
+  const judge = createJobJudge(config, certificates, library);
   const benches = new Map(config.benches.map((b) => [b.id, new BenchRuntime(b)]));
   const referenceMaxAgeMs = config.reference.maxAgeHours * 3_600_000;
   const cords = new CordStore(db);

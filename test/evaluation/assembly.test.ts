@@ -291,7 +291,7 @@ describe('INVALID: what cannot be judged', () => {
       assembly({ readings: readingsFor(12, [850, 1300], 0.3, { '1/850': { lossDb: undefined, noLight: true }, '2/1300': { saturated: true } }, BOTH) }),
       library,
     );
-    expect(onlyIl(e, 1).reason).toBe("no light on fiber 1 at 850 nm, end A [rule no-light: IEC 61300-3-4: a power at or below the meter's noise floor is not a measurement]");
+    expect(onlyIl(e, 1).reason).toBe("no light on fiber 1 at 850 nm, end A [rule no-light: IEC 61300-3-4: a power below the meter's noise floor is not a measurement]");
     expect(onlyIl(e, 2, 1300).reason).toBe("meter saturated on fiber 2 at 1300 nm, end A: the power is above its range [rule saturated: IEC 61300-3-4: a power above the meter's range is not a measurement]");
     expect(e.summary.invalid).toBe(2);
   });

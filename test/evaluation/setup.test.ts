@@ -4,7 +4,7 @@ import { assertSetupAccepted, checkSetup, evaluateRecord, type SetupPlan, type T
 import { assembly, library, TESTED_AT, verifiedCord } from './records.js';
 
 const GENDER_RULE = ' [rule gender: TIA-604-5 / IEC 61754-7: a pinned connector mates an unpinned one only]';
-const WEAR_RULE = ' [rule cord-wear: the source document / connector grade: rated mating cycles (MTP 500, MPO 200)]';
+const WEAR_RULE = ' [rule cord-wear: connector grade: rated mating cycles (MTP 500+, generic MPO 200)]';
 const maleEnds = { A: { family: 'MTP' as const, gender: 'male' as const }, B: { family: 'MTP' as const, gender: 'male' as const } };
 /** An unpinned MTP launch cord verified the day before the test at matingCount 100 (records.ts). */
 const cord = (over: Partial<TestCord> = {}): TestCord => verifiedCord({ family: 'MTP', gender: 'female' }, [850, 1300], over);
