@@ -87,6 +87,9 @@ export const StatusReply = Type.Object({
       id: Type.String(),
       title: Type.String(),
       busyWith: Type.Union([Type.String(), Type.Null()]),
+      waitingFor: Type.Union([Type.Object({ id: Type.String(), instruction: Type.String(), confirmSerial: Type.Optional(Type.String()) }, { additionalProperties: true }), Type.Null()], {
+        description: 'the physical step the bench waits for the person to confirm',
+      }),
       reference: Type.Union([
         Type.Object({ takenAt: Type.String(), ageSeconds: Type.Integer(), expired: Type.Boolean() }),
         Type.Null(),

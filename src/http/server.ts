@@ -133,6 +133,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         id: bench.id,
         title: bench.config.title ?? bench.id,
         busyWith: deps.runner.busyWith(bench.id) ?? null,
+        waitingFor: deps.runner.waitingFor(bench.id) ?? null,
         reference: ref ? { takenAt: ref.takenAt, ageSeconds: Math.round(ageS!), expired: ageS! * 1000 > deps.referenceMaxAgeMs } : null,
         instruments: bench.status(),
         runningJobs: deps.runner.runningJobs().filter((j) => j.benchId === bench.id),

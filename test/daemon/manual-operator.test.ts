@@ -1,0 +1,132 @@
+/**
+ * A manual bench: the daemon asks the person at the bench for every physical step and waits for
+ * the confirmation (a scanned serial, or a button), over HTTP and through `mpocert certify` at a
+ * terminal. The physical actions are done on the simulator's control port, as the person would.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { benchConfig, DaemonProcess, root, simControl, sleep, startSimulatorProcess, tempDir, writeConfig, type SimulatorProcess } from '../support/daemon-harness.js';
+
+interface JobView {
+  id: string;
+  state: string;
+  verdict?: string;
+  reason?: string;
+  errorCode?: string;
+  progress: { step: string; end?: string; waitingFor?: { id: string; instruction: string; confirmSerial?: string; timeoutS: number } };
+}
+
+let sim: SimulatorProcess;
+let tmp: ReturnType<typeof tempDir>;
+let daemon: DaemonProcess;
+
+beforeAll(async () => {
+  sim = await startSimulatorProcess({ meter: 0, switch: 0, control: 0, multiPortMeter: 0 });
+  tmp = tempDir('mpocert-manual-');
+  const manual = (id: string, confirmTimeoutS: number) => ({ ...benchConfig({ id, sim, multiPort: true }), operator: { kind: 'manual', confirmTimeoutS } });
+  daemon = await new DaemonProcess(writeConfig(tmp.dir, [manual('m1', 60), manual('slow', 5)])).start();
+});
+
+afterAll(async () => {
+  await daemon?.kill('SIGTERM');
+  sim?.child.kill('SIGTERM');
+  tmp?.remove();
+});
+
+async function waitFor(jobId: string, until: (v: JobView) => boolean): Promise<JobView> {
+  for (let i = 0; i < 200; i++) {
+    const v = (await daemon.api<JobView>('GET', `/jobs/${jobId}`)).json;
+    if (until(v)) return v;
+    await sleep(50);
+  }
+  throw new Error(`job ${jobId} never reached the expected state`);
+}
+
+/** Waits until the bench asks for `step` (GET /status), as the person at the bench waits for the prompt. */
+async function promptFor(bench: string, step: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const status = await daemon.api<{ benches: { id: string; waitingFor: { id: string } | null }[] }>('GET', '/status');
+    if (status.json.benches.find((b) => b.id === bench)?.waitingFor?.id === step) return;
+    await sleep(25);
+  }
+  throw new Error(`bench ${bench} never asked for ${step}`);
+}
+
+/**
+ * A reference on a manual bench: the person connects the launch cord alone, then, when asked (not
+ * before: a plug mated during the reference would lower it), mates it to the plug.
+ */
+async function referenceManually(bench: string): Promise<void> {
+  const pending = daemon.api('POST', `/benches/${bench}/reference`);
+  for (const [step, action] of [
+    ['launch-cord-only', 'DUT REMOVE'],
+    ['mate-reference-plug', 'PLUG INSERT'],
+  ] as const) {
+    await promptFor(bench, step);
+    await simControl(sim, action);
+    expect((await daemon.api('POST', `/benches/${bench}/confirm`, { step })).status).toBe(200);
+  }
+  expect((await pending).status).toBe(200);
+}
+
+describe('a manual bench asks for every physical step', () => {
+  it('waits for end A, refuses a wrong serial, then turns the assembly for end B on the confirmation', async () => {
+    await referenceManually('m1');
+    const started = await daemon.api<JobView>('POST', '/jobs', { bench: 'm1', operator: 'ci', serial: 'GOOD-1' });
+    expect(started.status).toBe(202);
+    const atA = await waitFor(started.json.id, (v) => v.progress.waitingFor?.id === 'connect-end-A');
+    expect(atA.progress.waitingFor).toMatchObject({ instruction: 'connect end A of GOOD-1 to launch cord LC-1, end B to the detector', confirmSerial: 'GOOD-1', timeoutS: 60 });
+
+    const wrong = await daemon.api<{ message: string }>('POST', '/benches/m1/confirm', { step: 'connect-end-A', serial: 'BAD-7' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.message).toBe('scanned serial "BAD-7" is not the assembly under test (GOOD-1): put GOOD-1 on the bench (bench=m1 step=connect-end-A)');
+    const wrongStep = await daemon.api<{ error: string }>('POST', '/benches/m1/confirm', { step: 'turn-assembly' });
+    expect([wrongStep.status, wrongStep.json.error]).toEqual([422, 'WRONG_STEP']);
+
+    await simControl(sim, 'DUT INSERT mtp12-om4-good');
+    expect((await daemon.api('POST', '/benches/m1/confirm', { step: 'connect-end-A', serial: 'GOOD-1' })).status).toBe(200);
+    const atB = await waitFor(started.json.id, (v) => v.progress.waitingFor?.id === 'turn-assembly');
+    expect(atB.progress.waitingFor!.instruction).toBe('turn GOOD-1 round: end B to launch cord LC-1, end A to the detector');
+    expect(await simControl(sim, 'DUT TURN')).toBe('OK B');
+    expect((await daemon.api('POST', '/benches/m1/confirm', { step: 'turn-assembly' })).status).toBe(200);
+    const done = await waitFor(started.json.id, (v) => v.state !== 'running');
+    expect([done.state, done.verdict]).toEqual(['completed', 'PASS']);
+  });
+
+  it('a step nobody confirms ends the job cleanly, saying which step, with no certificate', async () => {
+    await referenceManually('slow');
+    const started = await daemon.api<JobView>('POST', '/jobs', { bench: 'slow', operator: 'ci', serial: 'GOOD-1' });
+    const ended = await waitFor(started.json.id, (v) => v.state !== 'running');
+    expect(ended.state).toBe('aborted');
+    expect(ended.reason).toBe('nobody confirmed "connect end A of GOOD-1 to launch cord LC-1, end B to the detector" within 5 s: the job stopped before measuring anything more (bench=slow step=connect-end-A)');
+    expect((await daemon.api<{ total: number }>('GET', '/certificates?bench=slow')).json.total).toBe(0);
+  }, 20_000);
+
+  it('`mpocert certify` at a terminal prints each step and confirms it with the scanned serial', async () => {
+    const cli = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'certify', '--bench', 'm1', '--serial', 'BAD-7', '--config', daemon.configPath, '--operator', 'scanner'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // The config says port 0 (the daemon picked one): point the CLI at it.
+      env: { ...process.env, MPOCERT_URL: daemon.base },
+    });
+    let out = '';
+    cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    cli.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const until = async (text: string): Promise<void> => {
+      for (let i = 0; i < 200 && !out.includes(text); i++) await sleep(50);
+      expect(out).toContain(text);
+    };
+    await until('>> connect end A of BAD-7 to launch cord LC-1, end B to the detector');
+    expect(out).toContain('   scan BAD-7 (or press Enter) when done; the bench waits 60 s');
+    await simControl(sim, 'DUT INSERT mtp12-om4-fiber7-0.9dB');
+    cli.stdin.write('BAD-7\n'); // the barcode scanner types the serial and Enter
+    await until('>> turn BAD-7 round: end B to launch cord LC-1, end A to the detector');
+    await simControl(sim, 'DUT TURN');
+    cli.stdin.write('\n');
+    const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+    expect(code, out).toBe(1); // FAIL
+    expect(out).toMatch(/^BAD-7: FAIL {2}\(certificate \d+, job [0-9a-f-]+\)$/m);
+    expect(out).toContain('  fiber 7 end A 850 nm insertion loss: FAIL 0.90 dB, limit 0.60 dB, margin -0.30 dB');
+    expect(out).toContain('  fiber 6 end B 850 nm insertion loss: FAIL 0.90 dB, limit 0.60 dB, margin -0.30 dB');
+  });
+});
