@@ -23,6 +23,8 @@ import { CertificateStore } from '../src/store/certificate-store.js';
 import { openDatabase } from '../src/store/database.js';
 import { JobStore } from '../src/store/job-store.js';
 import { loadOrCreateSigningKey } from '../src/store/signing-key.js';
+import { TrustedKeys } from '../src/store/trusted-keys.js';
+import { BODY } from '../src/store/certificate-sql.js';
 import { captureTemplate, DATASET_YEAR_START, fillDatabase, nthCertificate, type TemplateCertificate } from './support/dataset.js';
 import { percentile, progress, round, tempDir } from './support/harness.js';
 
@@ -47,7 +49,8 @@ function perJobCommits(dir: string, t: TemplateCertificate, count: number): { st
   const db = openDatabase(join(dir, 'perjob.db'));
   const bare = bareDb(join(dir, 'bare.db'));
   try {
-    const certs = new CertificateStore(db, loadOrCreateSigningKey(join(dir, 'key.pem')));
+    const key = loadOrCreateSigningKey(join(dir, 'key.pem'));
+    const certs = new CertificateStore(db, key, new TrustedKeys(TrustedKeys.pin(key, new Date().toISOString()), 'bench'));
     const jobs = new JobStore(db, certs);
     const ins = bare.prepare('INSERT INTO t (body) VALUES (?)');
     let storeBest = 0;
@@ -100,8 +103,10 @@ export function monthRange(m: number): { from: string; to: string } {
 function qaQuery(dataDir: string, queries: number): StorageBenchResult['qaQuery'] {
   const db = openDatabase(join(dataDir, 'mpocert.db'));
   try {
-    const store = new CertificateStore(db, loadOrCreateSigningKey(join(dataDir, 'signing-key.pem')));
-    const bare = db.prepare('SELECT id FROM certificates WHERE issued_at >= ? AND issued_at < ? AND verdict = ? ORDER BY id DESC LIMIT 50');
+    const key = loadOrCreateSigningKey(join(dataDir, 'signing-key.pem'));
+    const store = new CertificateStore(db, key, new TrustedKeys(TrustedKeys.pin(key, new Date().toISOString()), 'bench'));
+    // The bare query: the same 50 ids from the same body-derived index, without building items or counting.
+    const bare = db.prepare(`SELECT id FROM certificates WHERE ${BODY.issuedAt} >= ? AND ${BODY.issuedAt} < ? AND ${BODY.verdict} = ? ORDER BY ${BODY.issuedAt} DESC, id DESC LIMIT 50`);
     const storeMs: number[] = [];
     const bareMs: number[] = [];
     let matched = 0;

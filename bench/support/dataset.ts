@@ -10,6 +10,9 @@ import { createInterface } from 'node:readline';
 import { CertificateStore, type NewCertificate } from '../../src/store/certificate-store.js';
 import { openDatabase } from '../../src/store/database.js';
 import { loadOrCreateSigningKey } from '../../src/store/signing-key.js';
+import { CheckpointLog } from '../../src/store/checkpoints.js';
+import { layoutOf, prepareDataDir } from '../../src/store/data-dir.js';
+import { TrustedKeys, writeTrustedKeys } from '../../src/store/trusted-keys.js';
 import { benchEntry, certify, Daemon, reference, root, SimHost, tempDir, writeConfig, writeMtp24 } from './harness.js';
 
 export interface TemplateCertificate {
@@ -69,9 +72,14 @@ export function nthCertificate(t: TemplateCertificate, i: number, count: number)
 
 /** Fills dataDir/mpocert.db with `count` certificates; returns certificates per second. */
 export function fillDatabase(dataDir: string, t: TemplateCertificate, count: number, onProgress?: (n: number) => void): { seconds: number; perSecond: number } {
-  const db = openDatabase(join(dataDir, 'mpocert.db'));
+  const layout = layoutOf(dataDir);
+  prepareDataDir(layout);
+  const db = openDatabase(layout.database);
   try {
-    const store = new CertificateStore(db, loadOrCreateSigningKey(join(dataDir, 'signing-key.pem')));
+    const key = loadOrCreateSigningKey(layout.signingKey);
+    const pinned = TrustedKeys.pin(key, new Date().toISOString());
+    if (!TrustedKeys.exists(layout.trustedKeys)) writeTrustedKeys(layout.trustedKeys, pinned);
+    const store = new CertificateStore(db, key, new TrustedKeys(pinned, 'dataset'));
     const batch = db.transaction((from: number, to: number) => {
       for (let i = from; i < to; i++) store.insert(nthCertificate(t, i, count));
     });
@@ -81,6 +89,12 @@ export function fillDatabase(dataDir: string, t: TemplateCertificate, count: num
       onProgress?.(Math.min(count, from + 5000));
     }
     const seconds = (performance.now() - t0) / 1000;
+    // The daemon starts only over a sealed directory: each bench's newest certificate checkpointed.
+    const log = new CheckpointLog(layout.checkpoints);
+    for (const row of db.prepare(`SELECT bench_id AS bench, max(id) AS id, count(*) AS n FROM certificates GROUP BY bench_id`).all() as { bench: string; id: number; n: number }[]) {
+      const head = db.prepare('SELECT hash, issued_at FROM certificates WHERE id = ?').get(row.id) as { hash: string; issued_at: string };
+      log.append(key, { bench: row.bench, sequence: row.n, certificateId: row.id, headHash: head.hash, at: head.issued_at });
+    }
     db.pragma('wal_checkpoint(TRUNCATE)');
     return { seconds, perSecond: count / seconds };
   } finally {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError } from '../errors.js';
 import { certifyCommand, referenceCommand, statusCommand } from './client-commands.js';
 import { demoCommand, DEMO_CONFIG } from './demo.js';
@@ -21,6 +21,11 @@ const configOption = (): Option =>
   new Option('-c, --config <file>', 'daemon config file (YAML or JSON)').default(DEMO_CONFIG, 'the built-in demo bench');
 
 let exitCode = 0;
+
+function parsePositiveInt(v: string, flag: string): number {
+  if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError(`${flag} must be a whole number >= 1`);
+  return Number(v);
+}
 const run = (fn: () => Promise<number>) => async () => {
   exitCode = await fn();
 };
@@ -74,10 +79,13 @@ program
 
 program
   .command('verify')
-  .description('check certificate content, signature and chain in the database (all, or one with --id)')
-  .option('--id <n>', 'certificate id', (v) => Number.parseInt(v, 10))
+  .description('check certificates read-only: content, signature by a trusted key, chain, checkpoints (exit 0 intact, 1 not)')
+  .option('--id <n>', 'one certificate', (v) => parsePositiveInt(v, '--id'))
+  .option('--db <file>', 'a database file, e.g. a backup QA received (default: the config\'s)')
+  .option('--trust <file>', 'the trusted keys file QA keeps (default: the config\'s trust.keysFile, else the data directory\'s)')
+  .option('--checkpoints <file...>', 'checkpoint files QA kept (default: the data directory\'s)')
   .addOption(configOption())
-  .action((opts: { id?: number; config: string }) => run(() => verifyCommand(opts))());
+  .action((opts: { id?: number; config: string; db?: string; trust?: string; checkpoints?: string[] }) => run(() => verifyCommand(opts))());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,26 +1,70 @@
 import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { loadConfig } from '../config/load.js';
-import { databasePath, signingKeyPath } from '../daemon/daemon.js';
 import { MpocertError } from '../errors.js';
-import { CertificateStore } from '../store/certificate-store.js';
-import { openDatabase } from '../store/database.js';
-import { loadOrCreateSigningKey } from '../store/signing-key.js';
+import { CertificateStore, type VerifyProblem } from '../store/certificate-store.js';
+import { CheckpointLog } from '../store/checkpoints.js';
+import { layoutOf } from '../store/data-dir.js';
+import { TrustedKeys } from '../store/trusted-keys.js';
+
+export interface VerifyOptions {
+  id?: number;
+  config: string;
+  /** A database file (QA's copy); default the config's. */
+  db?: string;
+  /** The trusted keys QA keeps; default the config's trust.keysFile, else the data directory's. */
+  trust?: string;
+  /** Checkpoints QA kept; default the data directory's. Several may be given. */
+  checkpoints?: string[];
+}
 
 /**
- * Checks the database offline (the daemon may be running: WAL lets us read beside it).
- * Exit 0 when every certificate checked is intact, 1 when any is not.
+ * Checks a database strictly read-only (the daemon may be running: WAL lets us read beside it;
+ * or a copy QA received): nothing is created or written, not even a key. Every certificate's
+ * content, signature by a trusted key and chain link; the checkpoints against the database (a
+ * removed certificate shows only there); completed jobs without their certificate.
+ * Exit 0 when everything checked is intact, 1 when anything is not.
  */
-export async function verifyCommand(opts: { id?: number; config: string }): Promise<number> {
-  const cfg = loadConfig(opts.config);
-  const path = databasePath(cfg);
-  if (!existsSync(path)) throw new MpocertError('NO_DATABASE', `no database at ${path}`, { config: cfg.source });
-  const db = openDatabase(path);
+export async function verifyCommand(opts: VerifyOptions): Promise<number> {
+  const own = opts.db === undefined || opts.trust === undefined ? loadConfig(opts.config) : undefined;
+  const layout = own ? layoutOf(own.dataDir) : undefined;
+  const dbPath = opts.db ?? layout!.database;
+  const trustPath = opts.trust ?? own?.trust.keysFile ?? layout!.trustedKeys;
+  if (!existsSync(dbPath)) throw new MpocertError('NO_DATABASE', `no database at ${dbPath}`);
+  const trust = TrustedKeys.load(trustPath);
+  let db: Database.Database;
   try {
-    const store = new CertificateStore(db, loadOrCreateSigningKey(signingKeyPath(cfg)));
-    if (opts.id !== undefined && !store.get(opts.id)) throw new MpocertError('NO_CERTIFICATE', `no certificate ${opts.id}`, { database: path });
-    const { checked, problems } = store.verify(opts.id);
+    db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new MpocertError('DATABASE_UNREADABLE', `cannot open ${dbPath} read-only: ${(err as Error).message}`);
+  }
+  try {
+    const store = new CertificateStore(db, undefined, trust);
+    const problems: VerifyProblem[] = [];
+    let checked: number;
+    if (opts.id !== undefined) {
+      if (!store.exists(opts.id)) throw new MpocertError('NO_CERTIFICATE', `no certificate ${opts.id}`, { database: dbPath });
+      const r = store.verify({ id: opts.id });
+      checked = r.checked;
+      problems.push(...r.problems);
+    } else {
+      const r = store.verify();
+      checked = r.checked;
+      problems.push(...r.problems, ...store.orphanedJobs());
+      const files = opts.checkpoints ?? (layout ? [layout.checkpoints] : []);
+      for (const file of files) {
+        const log = new CheckpointLog(file);
+        if (!log.exists()) {
+          if (checked > 0) problems.push({ certificateId: 0, problem: 'checkpoint', detail: `no checkpoint file at ${file} for ${checked} certificate(s)` });
+          continue;
+        }
+        const { latest, problems: lineProblems } = log.latestByBench(trust);
+        problems.push(...lineProblems.map((detail) => ({ certificateId: 0, problem: 'checkpoint' as const, detail })));
+        problems.push(...store.compareWithCheckpoints(latest));
+      }
+    }
     for (const p of problems) process.stdout.write(`certificate ${p.certificateId}: ${p.problem}: ${p.detail}\n`);
-    process.stdout.write(`${checked} certificate(s) checked, ${problems.length === 0 ? 'all intact' : `${new Set(problems.map((p) => p.certificateId)).size} with problems`}\n`);
+    process.stdout.write(`${checked} certificate(s) checked against ${trust.entries.length} trusted key(s), ${problems.length === 0 ? 'all intact' : `${problems.length} problem(s)`}\n`);
     return problems.length === 0 ? 0 : 1;
   } finally {
     db.close();

@@ -65,6 +65,7 @@ export function resolveConfig(raw: unknown, file: string): DaemonConfig {
     ...cfg,
     dataDir: abs(cfg.dataDir),
     limits: cfg.limits.userDir === undefined ? {} : { userDir: abs(cfg.limits.userDir) },
+    trust: cfg.trust.keysFile === undefined ? {} : { keysFile: abs(cfg.trust.keysFile) },
     http: { host: cfg.http.host, port: cfg.http.port, token },
     source: file,
   };

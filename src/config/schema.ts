@@ -138,6 +138,17 @@ export const DaemonConfigSchema = Type.Object(
       { userDir: Type.Optional(Type.String({ description: 'extra limit-set files; relative to this file' })) },
       { additionalProperties: false, default: {} },
     ),
+    trust: Type.Object(
+      {
+        keysFile: Type.Optional(
+          Type.String({
+            description:
+              'the trusted public keys (outside the database; on a production bench a root-owned file the daemon cannot write); default <dataDir>/trusted-keys.json; relative to this file',
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     evaluation: Type.Object(
       {
         guardBandDb: Type.Number({ minimum: 0, maximum: 1, default: 0.05 }),

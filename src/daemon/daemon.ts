@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { DaemonConfig } from '../config/schema.js';
 import { buildHttpServer } from '../http/server.js';
@@ -9,12 +8,11 @@ import { createJobJudge } from '../pipeline/judge-job.js';
 import { loadLimitLibrary } from '../evaluation/index.js';
 import type { JobView } from '../pipeline/job-runner.js';
 import { DaemonMetrics } from './metrics.js';
-import { CertificateStore } from '../store/certificate-store.js';
-import { openDatabase, type Db } from '../store/database.js';
 import { JobStore } from '../store/job-store.js';
+import { layoutOf } from '../store/data-dir.js';
+import { openCustody } from './custody.js';
 import { ReferenceStore } from '../store/reference-store.js';
 import { CordStore } from '../store/cord-store.js';
-import { loadOrCreateSigningKey } from '../store/signing-key.js';
 
 /** How often idle benches retry instruments that are not online (fault suite: back within 2 s). */
 const RECONNECT_MONITOR_MS = 500;
@@ -27,10 +25,7 @@ export interface RunningDaemon {
 }
 
 export function databasePath(config: DaemonConfig): string {
-  return join(config.dataDir, 'mpocert.db');
-}
-export function signingKeyPath(config: DaemonConfig): string {
-  return join(config.dataDir, 'signing-key.pem');
+  return layoutOf(config.dataDir).database;
 }
 
 /**
@@ -39,10 +34,10 @@ export function signingKeyPath(config: DaemonConfig): string {
  * job needs them.
  */
 export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningDaemon> {
-  const db: Db = openDatabase(databasePath(config));
-  const key = loadOrCreateSigningKey(signingKeyPath(config));
-  const certificates = new CertificateStore(db, key);
-  const jobs = new JobStore(db, certificates);
+  // Locks the data directory first: a second daemon stops here and changes nothing.
+  const custody = openCustody({ dataDir: config.dataDir, trustedKeysFile: config.trust.keysFile, logger });
+  const { db, certificates } = custody;
+  const jobs = new JobStore(db, certificates, (stored) => custody.checkpoint(stored));
   const interrupted = jobs.markInterrupted(new Date().toISOString());
   if (interrupted > 0) logger.warn({ interrupted }, 'jobs left running by a previous process were marked interrupted');
 
@@ -55,7 +50,11 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const benches = new Map(config.benches.map((b) => [b.id, new BenchRuntime(b)]));
   const referenceMaxAgeMs = config.reference.maxAgeHours * 3_600_000;
   const cords = new CordStore(db);
-  const runner = new JobRunner(benches, jobs, new ReferenceStore(db), judge, cords, { referenceMaxAgeMs, referenceMaxDropDb: config.reference.maxDropDb });
+  const runner = new JobRunner(benches, jobs, new ReferenceStore(db), judge, cords, {
+    referenceMaxAgeMs,
+    referenceMaxDropDb: config.reference.maxDropDb,
+    refusal: (benchId) => custody.refusal(benchId),
+  });
   const metrics = new DaemonMetrics(benches, (id) => runner.latestReference(id));
   runner.on('job-ended', (v: JobView) => {
     logger.info({ job: v.id, bench: v.benchId, state: v.state, verdict: v.verdict, reason: v.reason, certificate: v.certificateId }, 'job ended');
@@ -66,12 +65,17 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
 
   let app: FastifyInstance;
   try {
-    app = await buildHttpServer({ benches, runner, certificates, parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords });
+    app = await buildHttpServer({ benches, runner, certificates, custody, parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords });
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
-    db.close();
+    custody.close();
     throw err;
   }
+  if (custody.problems.length > 0) logger.error({ problems: custody.problems.length, benches: [...custody.brokenBenches.keys()] }, 'certificates fail verification: those benches issue nothing more until QA has looked');
+  // Every certificate, checked in the background a chunk at a time; served ones are checked as served.
+  void custody.checkEverything();
+  const storageWatch = setInterval(() => custody.checkStorage(), 1000);
+  storageWatch.unref();
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
   const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
@@ -95,10 +99,11 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     stopped ??= (async () => {
       logger.info({ reason }, 'stopping: finishing running jobs');
       clearInterval(monitor);
+      clearInterval(storageWatch);
       await runner.stop();
       await app.close();
       await Promise.allSettled([...benches.values()].map((b) => b.close()));
-      db.close();
+      custody.close();
       logger.info('stopped');
     })();
     return stopped;

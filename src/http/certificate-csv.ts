@@ -1,4 +1,4 @@
-import type { StoredCertificate } from '../store/certificate-store.js';
+import type { Integrity, StoredCertificate } from '../store/certificate-store.js';
 import { evaluationOf, fiberRows } from './certificate-view.js';
 
 /** RFC 4180 quoting: a field with a comma, quote or line break is quoted, quotes doubled. */
@@ -14,13 +14,14 @@ function field(v: string | number | null): string {
  * One row per judged value, as judged (0.001 dB), for spreadsheets and QA tools. A user limit set
  * is marked in the limit_set column; headroom_db is the application's channel loss minus the value.
  */
-export function renderCertificateCsv(cert: StoredCertificate): string {
+export function renderCertificateCsv(cert: StoredCertificate, integrity: Integrity = { valid: true, problems: [] }): string {
   const ev = evaluationOf(cert);
-  const header = ['certificate', 'subject', 'verdict', 'limit_set', 'fiber', 'wavelength_nm', 'end', 'quantity', 'value_db', 'limit_db', 'limit_kind', 'limit_basis', 'margin_db', 'outcome', 'reason', 'headroom_db'];
+  const header = ['certificate', 'subject', 'verdict', 'limit_set', 'fiber', 'wavelength_nm', 'end', 'quantity', 'value_db', 'limit_db', 'limit_kind', 'limit_basis', 'margin_db', 'outcome', 'reason', 'headroom_db', 'integrity'];
+  const check = integrity.valid ? 'valid' : `FAILED: ${integrity.problems.map((p) => `${p.problem}: ${p.detail}`).join('; ')}`;
   const subject = cert.serial ?? cert.linkId ?? '';
   const limitSet = `${cert.limitSetId}@${cert.limitSetVersion}${ev.limitSet?.origin === 'user' ? ' (user set)' : ''}`;
   const rows = fiberRows(ev.fibers).map((r) =>
-    [cert.id, subject, cert.verdict, limitSet, r.fiber, r.wavelengthNm, r.end, r.quantity, r.valueDb, r.limitDb, r.limitKind, r.basis, r.marginDb, r.outcome, r.reason, r.headroomDb]
+    [cert.id, subject, cert.verdict, limitSet, r.fiber, r.wavelengthNm, r.end, r.quantity, r.valueDb, r.limitDb, r.limitKind, r.basis, r.marginDb, r.outcome, r.reason, r.headroomDb, check]
       .map(field)
       .join(','),
   );

@@ -1,5 +1,5 @@
 import type { Evaluation } from '../evaluation/index.js';
-import type { StoredCertificate } from '../store/certificate-store.js';
+import type { Integrity, StoredCertificate } from '../store/certificate-store.js';
 import { evaluationOf, fiberRows, fmtDb, type FiberRow } from './certificate-view.js';
 
 const esc = (v: unknown): string =>
@@ -67,7 +67,7 @@ export function endsLine(ev: Evaluation): string {
   return `${ends.certified.join(' and ')}${elsewhere}`;
 }
 
-export function renderCertificateHtml(cert: StoredCertificate): string {
+export function renderCertificateHtml(cert: StoredCertificate, integrity: Integrity = { valid: true, problems: [] }): string {
   const ev = evaluationOf(cert);
   const doc = cert.document as {
     bench?: { id: string; title: string; instruments?: { raw: string }[] };
@@ -117,7 +117,9 @@ tr.FAIL,tr.INVALID{background:#fdecea}tr.MARGINAL{background:#fff4e0}dl{display:
 small{color:#666;word-break:break-all}@media print{body{margin:0}}
 </style></head><body>
 <h1>Test certificate ${cert.id}</h1>
-<p class="verdict">${esc(cert.verdict)}</p>
+${integrity.valid ? `<p class="verdict">${esc(cert.verdict)}</p>` : `<p class="verdict" style="color:#5b2c83;border-color:#5b2c83">INTEGRITY CHECK FAILED</p>
+<p><b>Do not rely on this certificate.</b> Its stored bytes do not match what the bench signed (the verdict stored is ${esc(cert.verdict)}):</p>
+<ul>${integrity.problems.map((p) => `<li>${esc(p.problem)}: ${esc(p.detail)}</li>`).join('')}</ul>`}
 <ul>${ev.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
 <dl>
 <dt>${cert.subjectKind === 'assembly' ? 'Serial number' : 'Link id'}</dt><dd>${esc(subject)}</dd>

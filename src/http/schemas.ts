@@ -7,7 +7,8 @@ export const ErrorReply = Type.Object({ error: Type.String(), message: Type.Stri
 export const Health = Type.Object({ status: Type.Literal('ok') });
 
 // Bounded: SQLite binds 64-bit integers; a larger id must be a 400, not a failed bind.
-export const IdParam = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+// Plain decimal, no leading zero, no sign, no hex: one spelling per certificate.
+export const IdParam = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'certificate id, decimal' }) });
 export const JobIdParam = Type.Object({ id: Type.String({ format: 'uuid' }) });
 export const BenchIdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -64,7 +65,15 @@ export const VerifyReply = Type.Object({
 });
 
 export const SigningKeys = Type.Object({
-  keys: Type.Array(Type.Object({ keyId: Type.String(), publicKeyPem: Type.String(), firstUsedAt: Type.String() })),
+  keys: Type.Array(
+    Type.Object({
+      keyId: Type.String(),
+      publicKeyPem: Type.String(),
+      via: Type.String({ description: 'pinned, or rotation (signed by the key in from)' }),
+      at: Type.String(),
+      from: Type.Optional(Type.String()),
+    }),
+  ),
 });
 
 export const JobBody = Type.Object(
@@ -82,6 +91,12 @@ export const JobBody = Type.Object(
 export type JobBodyT = Static<typeof JobBody>;
 
 export const StatusReply = Type.Object({
+  custody: Type.Object({
+    storageLost: Type.Union([Type.String(), Type.Null()]),
+    problems: Type.Integer(),
+    brokenBenches: Type.Array(Type.Object({ bench: Type.String(), why: Type.String() })),
+    fullCheck: Type.Object({ state: Type.String(), checked: Type.Integer(), problems: Type.Integer(), seconds: Type.Optional(Type.Number()) }),
+  }),
   benches: Type.Array(
     Type.Object({
       id: Type.String(),

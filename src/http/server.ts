@@ -1,11 +1,12 @@
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { describeError, InputError, JobRefusedError, MpocertError } from '../errors.js';
 import type { JobRunner } from '../pipeline/job-runner.js';
 import type { BenchRuntime } from '../pipeline/bench-runtime.js';
-import type { CertificateStore } from '../store/certificate-store.js';
+import type { CertificateStore, VerifyProblem } from '../store/certificate-store.js';
 import type { CordStore } from '../store/cord-store.js';
 import type { SubjectRequestParser } from '../pipeline/judge-job.js';
 import type { DaemonMetrics } from '../daemon/metrics.js';
@@ -14,10 +15,20 @@ import { renderCertificateCsv } from './certificate-csv.js';
 import { renderCertificateHtml } from './certificate-html.js';
 import * as S from './schemas.js';
 
+/** What the HTTP layer shows of the chain of custody (the daemon's Custody satisfies it). */
+export interface CustodyView {
+  readonly problems: readonly VerifyProblem[];
+  readonly brokenBenches: ReadonlyMap<string, string>;
+  readonly fullCheck: { state: string; checked: number; problems: number; seconds?: number };
+  readonly checkpoints: { readonly path: string };
+  checkStorage(): string | undefined;
+}
+
 export interface HttpDeps {
   benches: Map<string, BenchRuntime>;
   runner: JobRunner;
   certificates: CertificateStore;
+  custody: CustodyView;
   parseSubject: SubjectRequestParser;
   token: string;
   logger: Logger;
@@ -123,9 +134,25 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  app.get('/healthz', { schema: { response: { 200: S.Health } } }, async () => ({ status: 'ok' as const }));
+  app.get('/healthz', { schema: { response: { 200: S.Health, 503: S.ErrorReply } } }, async (_req, reply) => {
+    const lost = deps.custody.checkStorage();
+    if (lost) return reply.code(503).send({ error: 'STORAGE_LOST', message: `${lost}: accepting no more jobs` });
+    return { status: 'ok' as const };
+  });
+
+  // The signed checkpoints, for QA to keep: with them, a removed certificate cannot go unnoticed.
+  app.get('/checkpoints', { schema: { hide: false } }, async (_req, reply) => {
+    const text = existsSync(deps.custody.checkpoints.path) ? readFileSync(deps.custody.checkpoints.path, 'utf8') : '';
+    return reply.type('application/x-ndjson; charset=utf-8').send(text);
+  });
 
   app.get('/status', { schema: { response: { 200: S.StatusReply } } }, async () => ({
+    custody: {
+      storageLost: deps.custody.checkStorage() ?? null,
+      problems: deps.custody.problems.length,
+      brokenBenches: [...deps.custody.brokenBenches].map(([bench, why]) => ({ bench, why })),
+      fullCheck: deps.custody.fullCheck,
+    },
     benches: [...deps.benches.values()].map((bench) => {
       const ref = deps.runner.latestReference(bench.id);
       const ageS = ref ? (Date.now() - Date.parse(ref.takenAt)) / 1000 : null;
@@ -141,7 +168,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     }),
   }));
 
-  app.get('/signing-keys', { schema: { response: { 200: S.SigningKeys } } }, async () => ({ keys: deps.certificates.publicKeys() }));
+  // The trusted keys (from the trusted keys file, never from the database), with how each came to be trusted.
+  app.get('/signing-keys', { schema: { response: { 200: S.SigningKeys } } }, async () => ({ keys: deps.certificates.trustedKeys() }));
 
   app.get('/certificates', { schema: { querystring: S.CertificateQuery, response: { 200: S.CertificateList } } }, async (req, reply) => {
     const q = req.query as S.CertificateQueryT;
@@ -164,27 +192,37 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
 
   app.get('/certificates/:id', { schema: { params: S.IdParam, querystring: S.FormatQuery } }, async (req, reply) => {
-    const id = safeInteger((req.params as { id: number }).id, 'id');
+    const id = certificateId(req.params);
     const format = (req.query as { format?: string }).format ?? negotiate(req.headers.accept);
+    if (!deps.certificates.exists(id)) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
+    const integrity = deps.certificates.integrityOf(id);
+    // Every certificate is verified as it is served; one whose stored bytes fail is served flagged.
+    reply.header('x-mpocert-integrity', integrity.valid ? 'valid' : 'FAILED');
     if (format === 'json') {
       // The stored canonical JSON goes out as it is: it is exactly what was signed.
-      const body = deps.certificates.getJsonReply(id);
-      if (!body) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
-      return reply.type('application/json; charset=utf-8').send(body);
+      const served = deps.certificates.getJsonReply(id);
+      if (served) return reply.type('application/json; charset=utf-8').send(served.bytes);
+      // The stored body is not even JSON: say so, and show the bytes as they are.
+      return reply.type('application/json; charset=utf-8').send({ id, integrity, storedBody: deps.certificates.storedBody(id) ?? null });
     }
     const cert = deps.certificates.get(id);
-    if (!cert) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
-    if (format === 'html') return reply.type('text/html; charset=utf-8').send(renderCertificateHtml(cert));
+    if (!cert) {
+      const text = `certificate ${id} is stored corrupt (its body is not JSON) and cannot be shown: ${integrity.problems.map((p) => p.detail).join('; ')}`;
+      return format === 'html'
+        ? reply.type('text/html; charset=utf-8').send(`<!doctype html><title>Certificate ${id}: INTEGRITY CHECK FAILED</title><h1>Certificate ${id}: integrity check FAILED</h1><p>${escapeHtml(text)}</p>`)
+        : reply.type('text/csv; charset=utf-8').send(`integrity\r\n"FAILED: ${text.replace(/"/g, '""')}"\r\n`);
+    }
+    if (format === 'html') return reply.type('text/html; charset=utf-8').send(renderCertificateHtml(cert, integrity));
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="certificate-${cert.id}.csv"`)
-      .send(renderCertificateCsv(cert));
+      .send(renderCertificateCsv(cert, integrity));
   });
 
   app.get('/certificates/:id/verify', { schema: { params: S.IdParam, response: { 200: S.VerifyReply, 404: S.ErrorReply } } }, async (req, reply) => {
-    const id = safeInteger((req.params as { id: number }).id, 'id');
-    if (!deps.certificates.get(id)) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
-    const result = deps.certificates.verify(id);
+    const id = certificateId(req.params);
+    if (!deps.certificates.exists(id)) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
+    const result = deps.certificates.verify({ id });
     return { id, valid: result.problems.length === 0, problems: result.problems };
   });
 
@@ -266,6 +304,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   return app;
 }
+
+/** Ids in URLs are plain decimal (the schema's pattern): /certificates/0x1 and /01 name nothing. */
+function certificateId(params: unknown): number {
+  return safeInteger(Number((params as { id: string }).id), 'id');
+}
+
+const escapeHtml = (v: string): string => v.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function negotiate(accept: string | undefined): 'json' | 'html' | 'csv' {
   if (!accept) return 'json';

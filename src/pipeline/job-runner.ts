@@ -40,6 +40,8 @@ export interface JobRunnerOptions {
   referenceMaxAgeMs: number;
   /** A reference this far below the last accepted one (same cord, channels, wavelength, fiber) is refused. */
   referenceMaxDropDb: number;
+  /** Why nothing may be certified on a bench now (storage lost, broken chain), checked before starting and before storing. */
+  refusal?: (benchId: string) => Error | undefined;
   now?: () => Date;
 }
 
@@ -169,6 +171,8 @@ export class JobRunner extends EventEmitter {
    */
   start(requested: JobRequest): JobView {
     const bench = this.bench(requested.benchId);
+    const refused = this.options.refusal?.(bench.id);
+    if (refused) throw refused;
     const { subject, matedCordIds } = this.withTestCords(requested.subject, bench);
     const request = { ...requested, subject };
     // The reference first: referencing also verifies the launch cord, so "no reference" is the
@@ -330,6 +334,10 @@ export class JobRunner extends EventEmitter {
       const judged = this.judge.judge({ subject: request.subject, readings, operator: request.operator, testedAt, bench: bench.config });
       step('store');
       this.abortIfStopping();
+      // The database file may have been removed or replaced while measuring: a certificate
+      // committed there would be reported and lost.
+      const refused = this.options.refusal?.(bench.id);
+      if (refused) throw refused;
       const issuedAt = this.now().toISOString();
       const document = {
         kind: 'mpocert-certificate',

@@ -2,7 +2,10 @@ import type Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import type { Db } from './database.js';
 import { canonicalJson } from './canonical-json.js';
+import { BODY, LIST_ITEM_JSON } from './certificate-sql.js';
+import type { Checkpoint } from './checkpoints.js';
 import { sha256Hex, signBytes, verifyBytes, type SigningKey } from './signing-key.js';
+import type { TrustedKeys } from './trusted-keys.js';
 
 export type SubjectKind = 'assembly' | 'link';
 
@@ -16,7 +19,11 @@ export interface NewCertificate {
   limitSetId: string;
   limitSetVersion: string;
   issuedAt: string;
-  /** The whole certificate as an auditor reads it; stored as canonical JSON and signed. */
+  /**
+   * The whole certificate as an auditor reads it; stored as canonical JSON and signed. It must say
+   * the fields above itself (bench.id, job.id, subject, verdict, limitSet, issuedAt): lists and
+   * filters read them from here, and insert refuses a document that disagrees with them.
+   */
   document: Record<string, unknown>;
 }
 
@@ -36,18 +43,7 @@ export type CertificateSummary = Pick<
   'id' | 'uuid' | 'benchId' | 'subjectKind' | 'serial' | 'linkId' | 'verdict' | 'limitSetId' | 'limitSetVersion' | 'issuedAt'
 >;
 
-/**
- * A list item as SQLite builds it. The list index stores this very expression (migration 4 in
- * database.ts), so a page of 50 items is read from the index as 50 finished strings (about 18 us)
- * instead of 500 column values turned into JS strings and serialized again (about 80 us).
- */
-export const LIST_ITEM_JSON = `json_object('id', id, 'uuid', uuid, 'benchId', bench_id, 'subjectKind', subject_kind, 'serial', serial,
-  'linkId', link_id, 'verdict', verdict, 'limitSetId', limit_set_id, 'limitSetVersion', limit_set_version, 'issuedAt', issued_at)`;
-
-/** The head of GET /certificates/:id, built by SQLite; the stored body follows it as it is. */
-const RAW_HEAD_JSON = `json_object('id', id, 'uuid', uuid, 'benchId', bench_id, 'jobId', job_id, 'verdict', verdict, 'issuedAt', issued_at,
-  'limitSet', json_object('id', limit_set_id, 'version', limit_set_version),
-  'signature', json_object('algorithm', 'Ed25519', 'keyId', key_id, 'value', signature, 'hash', hash, 'prevHash', prev_hash))`;
+export { LIST_ITEM_JSON };
 
 export interface CertificateFilter {
   serial?: string;
@@ -61,10 +57,20 @@ export interface CertificateFilter {
   offset: number;
 }
 
+export type ProblemKind = 'content' | 'signature' | 'chain' | 'untrusted-key' | 'missing' | 'checkpoint';
+
 export interface VerifyProblem {
   certificateId: number;
-  problem: 'content' | 'signature' | 'chain' | 'unknown-key' | 'missing';
+  problem: ProblemKind;
   detail: string;
+  /** The bench whose chain it concerns, when known. */
+  bench?: string;
+}
+
+/** What serving a certificate found about its stored bytes. */
+export interface Integrity {
+  valid: boolean;
+  problems: VerifyProblem[];
 }
 
 interface CertificateRow {
@@ -86,17 +92,17 @@ interface CertificateRow {
   key_id: string;
 }
 
+type Unsigned = Omit<CertificateRow, 'id' | 'hash' | 'signature' | 'key_id'>;
+
 /**
- * What is signed: the certificate's indexed fields, its document and the hash of the previous
- * certificate of the same bench. Indexed columns are inside the signature too, so editing the
- * verdict column alone (what a list query shows) is caught, not only editing the JSON.
+ * What is signed: the certificate's columns, its document and the hash of the previous
+ * certificate of the same bench. Throws when the stored body is not JSON (verify reports that).
  */
-function signedPayload(row: Omit<CertificateRow, 'id' | 'hash' | 'signature' | 'key_id'>): string {
-  return canonicalJson({ ...indexedFields(row), document: JSON.parse(row.body) as unknown, prevHash: row.prev_hash });
+function signedPayload(row: Unsigned): string {
+  return canonicalJson({ ...columnFields(row), document: JSON.parse(row.body) as unknown, prevHash: row.prev_hash });
 }
 
-/** The columns that are both indexed for queries and covered by the signature. */
-function indexedFields(row: Omit<CertificateRow, 'id' | 'body' | 'prev_hash' | 'hash' | 'signature' | 'key_id'>) {
+function columnFields(row: Omit<CertificateRow, 'id' | 'body' | 'prev_hash' | 'hash' | 'signature' | 'key_id'>) {
   return {
     uuid: row.uuid,
     benchId: row.bench_id,
@@ -111,11 +117,47 @@ function indexedFields(row: Omit<CertificateRow, 'id' | 'body' | 'prev_hash' | '
   };
 }
 
+/** The columns as the signed body says them: what every list, filter and chain reads. */
+function fieldsFromDocument(document: Record<string, unknown>) {
+  const d = document as { bench?: { id?: unknown }; job?: { id?: unknown }; subject?: { kind?: unknown; id?: unknown }; verdict?: unknown; limitSet?: { id?: unknown; version?: unknown }; issuedAt?: unknown };
+  const kind = d.subject?.kind;
+  return {
+    benchId: d.bench?.id,
+    jobId: d.job?.id,
+    subjectKind: kind,
+    serial: kind === 'assembly' ? d.subject?.id : null,
+    linkId: kind === 'link' ? d.subject?.id : null,
+    verdict: d.verdict,
+    limitSetId: d.limitSet?.id,
+    limitSetVersion: d.limitSet?.version,
+    issuedAt: d.issuedAt,
+  };
+}
+
+/** Column names whose value differs from what the signed body says. */
+function columnsDisagreeing(row: CertificateRow, document: Record<string, unknown>): string[] {
+  const columns = columnFields(row);
+  const body = fieldsFromDocument(document);
+  return (Object.keys(body) as (keyof typeof body)[]).filter((k) => (body[k] ?? null) !== (columns[k] ?? null)).map((k) => `${k} (column ${JSON.stringify(columns[k])}, body ${JSON.stringify(body[k] ?? null)})`);
+}
+
 function fromRow(row: CertificateRow): StoredCertificate {
+  const document = JSON.parse(row.body) as Record<string, unknown>;
+  // Shown as the signed body says, never as a column says (an edited column shows nowhere).
+  const f = fieldsFromDocument(document);
   return {
     id: row.id,
-    ...indexedFields(row),
-    document: JSON.parse(row.body) as Record<string, unknown>,
+    uuid: row.uuid,
+    benchId: String(f.benchId ?? row.bench_id),
+    jobId: String(f.jobId ?? row.job_id),
+    subjectKind: (f.subjectKind as SubjectKind | undefined) ?? row.subject_kind,
+    serial: (f.serial as string | null | undefined) ?? null,
+    linkId: (f.linkId as string | null | undefined) ?? null,
+    verdict: String(f.verdict ?? row.verdict),
+    limitSetId: String(f.limitSetId ?? row.limit_set_id),
+    limitSetVersion: String(f.limitSetVersion ?? row.limit_set_version),
+    issuedAt: String(f.issuedAt ?? row.issued_at),
+    document,
     prevHash: row.prev_hash,
     hash: row.hash,
     signature: row.signature,
@@ -124,39 +166,44 @@ function fromRow(row: CertificateRow): StoredCertificate {
 }
 
 type Statement = Database.Statement<unknown[]>;
-const CERTIFICATE_KEY = Buffer.from(',"certificate":');
-const CLOSE_BRACE = Buffer.from('}');
 const COUNT_CACHE_ENTRIES = 1024;
+const INTEGRITY_CACHE_ENTRIES = 4096;
 
 export class CertificateStore {
   /** Prepared once: preparing per call was 5 % of a GET /certificates/:id (profiled). */
   private readonly stmt: {
-    prevHash: Statement;
+    prevOfBench: Statement;
+    countOfBench: Statement;
     insert: Statement;
     byId: Statement;
     rawById: Statement;
-    previousBySerial: Statement;
-    previousByLink: Statement;
+    previousBySubject: Statement;
+    prevBefore: Statement;
     dataVersion: Statement;
   };
   /** List statements by their WHERE clause (at most 2^7 filter combinations). */
   private readonly listStatements = new Map<string, { count: Statement; page: Statement }>();
   /**
-   * Match counts by filter, valid while the table is unchanged. Certificates are append-only
-   * (SQL triggers), so only an insert changes a count: by this store (insertsSeen) or by another
-   * connection (PRAGMA data_version changes when another connection commits). Counting is a third
-   * of a QA list request (about 22 us for 850 matches), and QA asks the same filter page after page.
+   * Match counts and served-certificate verifications, valid while the table is unchanged.
+   * Certificates are append-only (SQL triggers), so only an insert changes a count: by this store
+   * (insertsSeen) or by another connection (PRAGMA data_version changes when another connection
+   * commits; a tampering edit is such a commit, so it also clears the integrity cache).
    */
   private readonly countCache = new Map<string, number>();
-  private countCacheVersion = '';
+  private readonly integrityCache = new Map<number, Integrity>();
+  private cacheVersion = '';
   private insertsSeen = 0;
 
   constructor(
     private readonly db: Db,
-    private readonly key: SigningKey,
+    /** Signs new certificates; absent for a read-only store (verify). */
+    private readonly key: SigningKey | undefined,
+    /** The keys a certificate may be signed with: from outside the database. */
+    private readonly trust: TrustedKeys,
   ) {
     this.stmt = {
-      prevHash: db.prepare('SELECT hash FROM certificates WHERE bench_id = ? ORDER BY id DESC LIMIT 1'),
+      prevOfBench: db.prepare(`SELECT hash FROM certificates WHERE ${BODY.benchId} = ? ORDER BY id DESC LIMIT 1`),
+      countOfBench: db.prepare(`SELECT count(*) FROM certificates WHERE ${BODY.benchId} = ? AND id <= ?`).pluck(),
       insert: db.prepare(
         `INSERT INTO certificates (uuid, bench_id, job_id, subject_kind, serial, link_id, verdict, limit_set_id,
            limit_set_version, issued_at, body, prev_hash, hash, signature, key_id)
@@ -164,26 +211,31 @@ export class CertificateStore {
            @limit_set_version, @issued_at, @body, @prev_hash, @hash, @signature, @key_id)`,
       ),
       byId: db.prepare('SELECT * FROM certificates WHERE id = ?'),
-      // Both as bytes: the reply is written without decoding 20 kB of UTF-8 into a JS string and back.
-      rawById: db.prepare(`SELECT CAST(${RAW_HEAD_JSON} AS BLOB) AS head, CAST(body AS BLOB) AS body FROM certificates WHERE id = ?`),
-      previousBySerial: db.prepare('SELECT * FROM certificates WHERE serial = ? ORDER BY id DESC LIMIT 1'),
-      previousByLink: db.prepare('SELECT * FROM certificates WHERE link_id = ? ORDER BY id DESC LIMIT 1'),
+      // As bytes: the reply is written without decoding 20 kB of UTF-8 into a JS string and back.
+      rawById: db.prepare(
+        `SELECT CAST(json_object('id', id, 'uuid', uuid, 'benchId', ${BODY.benchId}, 'jobId', json_extract(body, '$.job.id'),
+           'verdict', ${BODY.verdict}, 'issuedAt', ${BODY.issuedAt},
+           'limitSet', json_object('id', ${BODY.limitSetId}, 'version', json_extract(body, '$.limitSet.version')),
+           'signature', json_object('algorithm', 'Ed25519', 'keyId', key_id, 'value', signature, 'hash', hash, 'prevHash', prev_hash)) AS BLOB) AS head,
+           CAST(body AS BLOB) AS body FROM certificates WHERE id = ? AND json_valid(body)`,
+      ),
+      previousBySubject: db.prepare(`SELECT * FROM certificates WHERE ${BODY.subjectId} = ? AND ${BODY.subjectKind} = ? ORDER BY id DESC LIMIT 1`),
+      prevBefore: db.prepare(`SELECT hash FROM certificates WHERE ${BODY.benchId} = ? AND id < ? ORDER BY id DESC LIMIT 1`),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
     };
-    db.prepare('INSERT OR IGNORE INTO signing_keys (key_id, public_key_pem, first_used_at) VALUES (?, ?, ?)').run(
-      key.keyId,
-      key.publicKeyPem,
-      new Date().toISOString(),
-    );
+    if (key && !db.readonly) {
+      // Informational: which keys this database saw sign. Trust comes from the trusted keys file.
+      db.prepare('INSERT OR IGNORE INTO signing_keys (key_id, public_key_pem, first_used_at) VALUES (?, ?, ?)').run(key.keyId, key.publicKeyPem, new Date().toISOString());
+    }
   }
 
   /**
    * Signs, chains and inserts. Call inside the caller's transaction when the job's own row must
    * change in the same commit (see JobStore.complete), so a crash leaves both or neither.
    */
-  insert(cert: NewCertificate): StoredCertificate {
-    const prev = this.stmt.prevHash.get(cert.benchId) as { hash: string } | undefined;
-    const base = {
+  insert(cert: NewCertificate): StoredCertificate & { benchSequence: number } {
+    if (!this.key) throw new Error('this certificate store is read-only (no signing key)');
+    const base: Unsigned = {
       uuid: randomUUID(),
       bench_id: cert.benchId,
       job_id: cert.jobId,
@@ -195,42 +247,68 @@ export class CertificateStore {
       limit_set_version: cert.limitSetVersion,
       issued_at: cert.issuedAt,
       body: canonicalJson(cert.document),
-      prev_hash: prev?.hash ?? null,
+      prev_hash: null,
     };
+    const disagree = columnsDisagreeing({ ...base, id: 0, hash: '', signature: '', key_id: '' }, cert.document);
+    if (disagree.length > 0) throw new Error(`certificate document disagrees with its fields: ${disagree.join(', ')}`);
+    base.prev_hash = (this.stmt.prevOfBench.get(cert.benchId) as { hash: string } | undefined)?.hash ?? null;
     const payload = signedPayload(base);
     const row = { ...base, hash: sha256Hex(payload), signature: signBytes(this.key, payload), key_id: this.key.keyId };
-    const info = this.stmt.insert.run(row);
+    const id = Number(this.stmt.insert.run(row).lastInsertRowid);
     this.insertsSeen++;
-    return fromRow({ ...row, id: Number(info.lastInsertRowid) });
+    const benchSequence = this.stmt.countOfBench.get(cert.benchId, id) as number;
+    return { ...fromRow({ ...row, id }), benchSequence };
   }
 
   get(id: number): StoredCertificate | undefined {
     const row = this.stmt.byId.get(id) as CertificateRow | undefined;
-    return row && fromRow(row);
+    if (!row) return undefined;
+    try {
+      return fromRow(row);
+    } catch {
+      return undefined; // a body that is not JSON: see rawRow / verify
+    }
   }
 
-  /** The newest certificate for the same serial or link id, before the given one: for drift. */
+  /** Whether a row with this id exists, whatever its body holds. */
+  exists(id: number): boolean {
+    return this.stmt.byId.get(id) !== undefined;
+  }
+
+  /** The stored body as text, for serving a certificate whose body does not parse. */
+  storedBody(id: number): string | undefined {
+    return (this.stmt.byId.get(id) as CertificateRow | undefined)?.body;
+  }
+
+  /** The newest certificate of the same serial or link id (by its signed body): for drift. */
   previousFor(subject: { serial: string | null; linkId: string | null }): StoredCertificate | undefined {
-    const row = (
-      subject.serial !== null ? this.stmt.previousBySerial.get(subject.serial) : this.stmt.previousByLink.get(subject.linkId ?? '')
-    ) as CertificateRow | undefined;
-    return row && fromRow(row);
+    const row = (subject.serial !== null ? this.stmt.previousBySubject.get(subject.serial, 'assembly') : this.stmt.previousBySubject.get(subject.linkId ?? '', 'link')) as CertificateRow | undefined;
+    if (!row) return undefined;
+    try {
+      return fromRow(row);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
-   * GET /certificates/:id's JSON reply, as bytes: the head (ids, verdict, limit set, signature)
-   * and the stored canonical JSON as it is, exactly what was signed, never parsed and re-serialised.
+   * GET /certificates/:id's JSON reply, as bytes: the head (ids, verdict, limit set, signature,
+   * and what verifying the stored bytes found) and the stored canonical JSON as it is, exactly
+   * what was signed, never parsed and re-serialised. Undefined when there is no such row or its
+   * body is not JSON (the caller then serves the row flagged).
    */
-  getJsonReply(id: number): Buffer | undefined {
+  getJsonReply(id: number): { bytes: Buffer; integrity: Integrity } | undefined {
     const row = this.stmt.rawById.get(id) as { head: Buffer; body: Buffer } | undefined;
     if (!row) return undefined;
-    return Buffer.concat([row.head.subarray(0, -1), CERTIFICATE_KEY, row.body, CLOSE_BRACE]);
+    const integrity = this.integrityOf(id);
+    const bytes = Buffer.concat([row.head.subarray(0, -1), Buffer.from(`,"integrity":${JSON.stringify(integrity)},"certificate":`), row.body, Buffer.from('}')]);
+    return { bytes, integrity };
   }
 
   /**
    * One page of certificates, newest first (by issue time, then id), as a JSON array built by
-   * SQLite, with the number of matches. A verdict over a date range (QA's usual question) is
-   * answered from the covering list index alone.
+   * SQLite from the signed bodies, with the number of matches. A verdict over a date range (QA's
+   * usual question) is answered from the covering list index alone.
    */
   listJson(filter: CertificateFilter): { total: number; itemsJson: string } {
     const where: string[] = [];
@@ -240,19 +318,19 @@ export class CertificateStore {
       where.push(clause);
       params[name] = value;
     };
-    add('serial = @serial', 'serial', filter.serial);
-    add('link_id = @linkId', 'linkId', filter.linkId);
-    add('verdict = @verdict', 'verdict', filter.verdict);
-    add('bench_id = @benchId', 'benchId', filter.benchId);
-    add('limit_set_id = @limitSetId', 'limitSetId', filter.limitSetId);
-    add('issued_at >= @issuedFrom', 'issuedFrom', filter.issuedFrom);
-    add('issued_at < @issuedTo', 'issuedTo', filter.issuedTo);
+    add(`${BODY.subjectId} = @serial AND ${BODY.subjectKind} = 'assembly'`, 'serial', filter.serial);
+    add(`${BODY.subjectId} = @linkId AND ${BODY.subjectKind} = 'link'`, 'linkId', filter.linkId);
+    add(`${BODY.verdict} = @verdict`, 'verdict', filter.verdict);
+    add(`${BODY.benchId} = @benchId`, 'benchId', filter.benchId);
+    add(`${BODY.limitSetId} = @limitSetId`, 'limitSetId', filter.limitSetId);
+    add(`${BODY.issuedAt} >= @issuedFrom`, 'issuedFrom', filter.issuedFrom);
+    add(`${BODY.issuedAt} < @issuedTo`, 'issuedTo', filter.issuedTo);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     let statements = this.listStatements.get(clause);
     if (!statements) {
       statements = {
         count: this.db.prepare(`SELECT count(*) FROM certificates ${clause}`).pluck(),
-        page: this.db.prepare(`SELECT ${LIST_ITEM_JSON} FROM certificates ${clause} ORDER BY issued_at DESC, id DESC LIMIT @limit OFFSET @offset`).pluck(),
+        page: this.db.prepare(`SELECT ${LIST_ITEM_JSON} FROM certificates ${clause} ORDER BY ${BODY.issuedAt} DESC, id DESC LIMIT @limit OFFSET @offset`).pluck(),
       };
       this.listStatements.set(clause, statements);
     }
@@ -260,12 +338,24 @@ export class CertificateStore {
     return { total: this.count(clause, params, statements.count), itemsJson: `[${items.join(',')}]` };
   }
 
-  private count(clause: string, params: Record<string, string | number>, statement: Statement): number {
+  list(filter: CertificateFilter): { total: number; items: CertificateSummary[] } {
+    const { total, itemsJson } = this.listJson(filter);
+    return { total, items: JSON.parse(itemsJson) as CertificateSummary[] };
+  }
+
+  /** Clears the caches when the table may have changed (an insert here, or any other connection's commit). */
+  private freshCaches(): void {
     const version = `${this.insertsSeen}/${String(this.stmt.dataVersion.get())}`;
-    if (version !== this.countCacheVersion || this.countCache.size >= COUNT_CACHE_ENTRIES) {
+    if (version !== this.cacheVersion) {
       this.countCache.clear();
-      this.countCacheVersion = version;
+      this.integrityCache.clear();
+      this.cacheVersion = version;
     }
+  }
+
+  private count(clause: string, params: Record<string, string | number>, statement: Statement): number {
+    this.freshCaches();
+    if (this.countCache.size >= COUNT_CACHE_ENTRIES) this.countCache.clear();
     const key = `${clause}\u0000${JSON.stringify(params)}`;
     let n = this.countCache.get(key);
     if (n === undefined) {
@@ -275,73 +365,128 @@ export class CertificateStore {
     return n;
   }
 
-  list(filter: CertificateFilter): { total: number; items: CertificateSummary[] } {
-    const { total, itemsJson } = this.listJson(filter);
-    return { total, items: JSON.parse(itemsJson) as CertificateSummary[] };
+  /** Verification of one certificate, as served: cached until the table changes. */
+  integrityOf(id: number): Integrity {
+    this.freshCaches();
+    let integrity = this.integrityCache.get(id);
+    if (!integrity) {
+      const problems = this.verifyRows([this.stmt.byId.get(id) as CertificateRow]);
+      integrity = { valid: problems.length === 0, problems };
+      if (this.integrityCache.size >= INTEGRITY_CACHE_ENTRIES) this.integrityCache.clear();
+      this.integrityCache.set(id, integrity);
+    }
+    return integrity;
   }
 
-  publicKeys(): { keyId: string; publicKeyPem: string; firstUsedAt: string }[] {
-    return (
-      this.db.prepare('SELECT key_id, public_key_pem, first_used_at FROM signing_keys ORDER BY first_used_at').all() as {
-        key_id: string;
-        public_key_pem: string;
-        first_used_at: string;
-      }[]
-    ).map((r) => ({ keyId: r.key_id, publicKeyPem: r.public_key_pem, firstUsedAt: r.first_used_at }));
+  /** The trusted keys (from outside the database), for GET /signing-keys. */
+  trustedKeys(): TrustedKeys['entries'] {
+    return this.trust.entries;
   }
 
   /**
-   * Checks content hash, signature and chain link of one certificate, or of every certificate
-   * when id is omitted. Returns every problem found; an empty list means all verified.
+   * Checks certificates: the body parses and says what the columns say, the content matches its
+   * hash, the key is trusted (pinned or rotated to, from outside the database) and the signature
+   * is by it, and the link to the previous certificate of its bench holds. `id` checks one;
+   * `afterId` checks those after it (start-up, since the last checkpoint); neither checks all,
+   * in chunks of `chunk` rows. Returns every problem found.
    */
-  verify(id?: number): { checked: number; problems: VerifyProblem[] } {
-    const keys = new Map(this.publicKeys().map((k) => [k.keyId, k.publicKeyPem]));
-    const rows = (
-      id === undefined
-        ? this.db.prepare('SELECT * FROM certificates ORDER BY id').all()
-        : this.db.prepare('SELECT * FROM certificates WHERE id = ?').all(id)
-    ) as CertificateRow[];
+  verify(opts: { id?: number; afterId?: number } = {}): { checked: number; problems: VerifyProblem[] } {
+    if (opts.id !== undefined) {
+      const row = this.stmt.byId.get(opts.id) as CertificateRow | undefined;
+      return { checked: row ? 1 : 0, problems: row ? this.verifyRows([row]) : [] };
+    }
+    let checked = 0;
+    const problems: VerifyProblem[] = [];
+    for (const rows of this.chunks(opts.afterId ?? 0)) {
+      checked += rows.length;
+      problems.push(...this.verifyRows(rows));
+    }
+    return { checked, problems };
+  }
+
+  /** Rows after `afterId`, 1,000 at a time (bounded memory at any table size). */
+  *chunks(afterId: number, size = 1000): Generator<CertificateRow[]> {
+    const page = this.db.prepare('SELECT * FROM certificates WHERE id > ? ORDER BY id LIMIT ?');
+    for (let last = afterId; ; ) {
+      const rows = page.all(last, size) as CertificateRow[];
+      if (rows.length === 0) return;
+      yield rows;
+      last = rows[rows.length - 1]!.id;
+    }
+  }
+
+  verifyRows(rows: readonly CertificateRow[]): VerifyProblem[] {
     const problems: VerifyProblem[] = [];
     for (const row of rows) {
+      if (!row) continue;
+      const problem = (kind: ProblemKind, detail: string): void => void problems.push({ certificateId: row.id, problem: kind, detail, bench: row.bench_id });
+      let document: Record<string, unknown>;
       let payload: string;
       try {
+        document = JSON.parse(row.body) as Record<string, unknown>;
         payload = signedPayload(row);
-      } catch (err) {
-        problems.push({ certificateId: row.id, problem: 'content', detail: `body is not valid JSON: ${String(err)}` });
+      } catch {
+        problem('content', 'the stored body is not valid JSON: it was altered');
         continue;
       }
-      if (sha256Hex(payload) !== row.hash) {
-        problems.push({ certificateId: row.id, problem: 'content', detail: 'content does not match its recorded hash' });
-      }
-      const pem = keys.get(row.key_id);
+      const disagree = columnsDisagreeing(row, document);
+      if (disagree.length > 0) problem('content', `columns disagree with the signed body: ${disagree.join('; ')}`);
+      if (sha256Hex(payload) !== row.hash) problem('content', 'content does not match its recorded hash');
+      const pem = this.trust.publicKeyPem(row.key_id);
       if (pem === undefined) {
-        problems.push({ certificateId: row.id, problem: 'unknown-key', detail: `signing key ${row.key_id} is not on record` });
+        problem('untrusted-key', `signing key ${row.key_id} is not a trusted key (${this.trust.source})`);
       } else if (!verifyBytes(pem, payload, row.signature)) {
-        problems.push({ certificateId: row.id, problem: 'signature', detail: 'signature does not match the content' });
+        problem('signature', 'signature does not match the content');
       }
-      const prev = this.db
-        .prepare('SELECT hash FROM certificates WHERE bench_id = ? AND id < ? ORDER BY id DESC LIMIT 1')
-        .get(row.bench_id, row.id) as { hash: string } | undefined;
+      const bench = typeof (document.bench as { id?: unknown } | undefined)?.id === 'string' ? (document.bench as { id: string }).id : row.bench_id;
+      const prev = this.stmt.prevBefore.get(bench, row.id) as { hash: string } | undefined;
       if ((prev?.hash ?? null) !== row.prev_hash) {
+        problem('chain', `previous-certificate link of bench ${bench} does not match (a certificate before it was changed or removed)`);
+      }
+    }
+    return problems;
+  }
+
+  /** Completed jobs whose certificate is not in the database. */
+  orphanedJobs(): VerifyProblem[] {
+    const orphans = this.db
+      .prepare(`SELECT j.id AS job, j.certificate_id AS cert FROM jobs j WHERE j.state = 'completed' AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.id = j.certificate_id)`)
+      .all() as { job: string; cert: number | null }[];
+    return orphans.map((o) => ({ certificateId: o.cert ?? 0, problem: 'missing', detail: `job ${o.job} completed with this certificate, which is not in the database` }));
+  }
+
+  /**
+   * The database against each bench's newest checkpoint: the checkpointed certificate is there
+   * with the hash the checkpoint names, and the bench has at least as many certificates. A
+   * deleted newest certificate, or emptied tables, show here and nowhere else.
+   */
+  compareWithCheckpoints(latest: ReadonlyMap<string, Checkpoint>): VerifyProblem[] {
+    const problems: VerifyProblem[] = [];
+    for (const [bench, c] of latest) {
+      const row = this.stmt.byId.get(c.certificateId) as CertificateRow | undefined;
+      const count = this.stmt.countOfBench.get(bench, Number.MAX_SAFE_INTEGER) as number;
+      if (!row) {
         problems.push({
-          certificateId: row.id,
-          problem: 'chain',
-          detail: `previous-certificate link of bench ${row.bench_id} does not match (a certificate before it was changed or removed)`,
+          certificateId: c.certificateId,
+          problem: 'missing',
+          bench,
+          detail: `checkpoint of ${c.at} says bench ${bench} had ${c.sequence} certificate(s), the newest certificate ${c.certificateId}; it is not in the database, which holds ${count} for the bench: certificates were removed`,
+        });
+        continue;
+      }
+      if (row.hash !== c.headHash) {
+        problems.push({ certificateId: c.certificateId, problem: 'checkpoint', bench, detail: `checkpoint of ${c.at} names hash ${c.headHash} for certificate ${c.certificateId}; the database holds ${row.hash}: it was replaced` });
+      }
+      const upTo = this.stmt.countOfBench.get(bench, c.certificateId) as number;
+      if (upTo !== c.sequence) {
+        problems.push({
+          certificateId: c.certificateId,
+          problem: 'missing',
+          bench,
+          detail: `checkpoint of ${c.at} says bench ${bench} had ${c.sequence} certificate(s) up to certificate ${c.certificateId}; the database holds ${upTo}: certificates were removed`,
         });
       }
     }
-    if (id === undefined) {
-      // The chain cannot show that a bench's newest certificate was removed; its job row can.
-      const orphans = this.db
-        .prepare(
-          `SELECT j.id AS job, j.certificate_id AS cert FROM jobs j
-           WHERE j.state = 'completed' AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.id = j.certificate_id)`,
-        )
-        .all() as { job: string; cert: number | null }[];
-      for (const o of orphans) {
-        problems.push({ certificateId: o.cert ?? 0, problem: 'missing', detail: `job ${o.job} completed with this certificate, which is not in the database` });
-      }
-    }
-    return { checked: rows.length, problems };
+    return problems;
   }
 }

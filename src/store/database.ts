@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { BODY_INDEXES } from './certificate-sql.js';
 
 export type Db = Database.Database;
 
@@ -83,14 +84,15 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX certificates_verdict_issued ON certificates (verdict, issued_at);
   `,
   `
-  -- QA's list (a verdict over a date range) answered from this index alone, already in page order
-  -- (issue time, then id), each item's JSON kept in the index as an indexed expression: no 20 kB
-  -- certificate row is read and no JSON is built per request. The expression must stay identical
-  -- to LIST_ITEM_JSON in certificate-store.ts (a test checks that the plan uses this index).
+  -- What QA's lists, filters and the chains read of a certificate comes from its signed body,
+  -- through expression indexes (certificate-sql.ts): the list of a verdict over a date range is
+  -- answered from an index alone, already in page order, and editing a column shows nowhere.
   DROP INDEX certificates_verdict_issued;
-  CREATE INDEX certificates_list_verdict ON certificates (verdict, issued_at, id,
-    json_object('id', id, 'uuid', uuid, 'benchId', bench_id, 'subjectKind', subject_kind, 'serial', serial,
-      'linkId', link_id, 'verdict', verdict, 'limitSetId', limit_set_id, 'limitSetVersion', limit_set_version, 'issuedAt', issued_at));
+  DROP INDEX certificates_serial;
+  DROP INDEX certificates_link;
+  DROP INDEX certificates_bench;
+  DROP INDEX certificates_issued;
+  ${BODY_INDEXES}
   `,
   `
   -- Each verification of a test cord as reference grade, measured by the bench against its
@@ -108,6 +110,18 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX cord_verifications_latest ON cord_verifications (cord_id, at);
   CREATE TRIGGER cord_verifications_no_update BEFORE UPDATE ON cord_verifications
     BEGIN SELECT RAISE(ABORT, 'cord verifications are append-only'); END;
+  `,
+  `
+  -- People and their roles (operator: reference, certify and confirm on named benches; qa: read,
+  -- verify, export; admin: everything). Only a hash of each token is stored.
+  CREATE TABLE users (
+    name        TEXT PRIMARY KEY,
+    role        TEXT NOT NULL CHECK (role IN ('operator', 'qa', 'admin')),
+    benches     TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL,
+    disabled_at TEXT
+  );
   `,
 ];
 

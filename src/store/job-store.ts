@@ -45,6 +45,8 @@ export class JobStore {
   constructor(
     private readonly db: Db,
     private readonly certificates: CertificateStore,
+    /** Runs once a certificate's transaction has committed (the daemon appends its checkpoint). */
+    private readonly onCommitted: (stored: StoredCertificate & { benchSequence: number }) => void = () => {},
   ) {}
 
   /**
@@ -75,14 +77,16 @@ export class JobStore {
 
   /** Stores the certificate and closes the job in one transaction: both land, or neither. */
   complete(jobId: string, cert: NewCertificate, endedAt: string): StoredCertificate {
-    return this.db.transaction(() => {
-      const stored = this.certificates.insert(cert);
+    const stored = this.db.transaction(() => {
+      const inserted = this.certificates.insert(cert);
       const changed = this.db
         .prepare(`UPDATE jobs SET state = 'completed', ended_at = ?, certificate_id = ? WHERE id = ? AND state = 'running'`)
-        .run(endedAt, stored.id, jobId).changes;
+        .run(endedAt, inserted.id, jobId).changes;
       if (changed !== 1) throw new Error(`job ${jobId} is not running; its certificate was not stored`);
-      return stored;
+      return inserted;
     })();
+    this.onCommitted(stored);
+    return stored;
   }
 
   abort(jobId: string, reason: string, endedAt: string): void {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedBench, type SimulatedBench } from '../../fixtures/simulators/bench.js';
 import { CertificateStore } from '../../src/store/certificate-store.js';
 import { openDatabase } from '../../src/store/database.js';
-import { loadOrCreateSigningKey } from '../../src/store/signing-key.js';
+import { TrustedKeys } from '../../src/store/trusted-keys.js';
 import {
   ASSEMBLIES,
   Daemon,
@@ -314,7 +314,7 @@ describe('kill -9 at random points during jobs', () => {
       }
       const db = openDatabase(dbPath);
       try {
-        const v = new CertificateStore(db, loadOrCreateSigningKey(join(tmp.dir, 'data', 'signing-key.pem'))).verify();
+        const v = new CertificateStore(db, undefined, TrustedKeys.load(join(tmp.dir, 'data', 'trusted-keys.json'))).verify();
         expect(v.problems).toEqual([]);
       } finally {
         db.close();

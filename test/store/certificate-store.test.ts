@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/store/canonical-json.js';
 import { CertificateStore, LIST_ITEM_JSON, type NewCertificate } from '../../src/store/certificate-store.js';
+import { BODY } from '../../src/store/certificate-sql.js';
+import { TrustedKeys } from '../../src/store/trusted-keys.js';
 import { openDatabase, SCHEMA_VERSION, type Db } from '../../src/store/database.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { describePublicKey, loadOrCreateSigningKey, sha256Hex, type SigningKey } from '../../src/store/signing-key.js';
@@ -12,9 +14,11 @@ let tmp: ReturnType<typeof tempDir>;
 let db: Db;
 let key: SigningKey;
 let store: CertificateStore;
+let trust: TrustedKeys;
 let jobs: JobStore;
 
-const cert = (bench: string, job: string, serial: string, verdict = 'PASS'): NewCertificate => ({
+/** A certificate whose document says its own fields, as the daemon's do (lists read them from it). */
+const cert = (bench: string, job: string, serial: string, verdict = 'PASS', issuedAt = '2026-11-24T08:00:00.000Z'): NewCertificate => ({
   benchId: bench,
   jobId: job,
   subjectKind: 'assembly',
@@ -22,10 +26,14 @@ const cert = (bench: string, job: string, serial: string, verdict = 'PASS'): New
   linkId: null,
   verdict,
   limitSetId: 'mtp-mpo-connector-grades',
-  limitSetVersion: '1.0.0',
-  issuedAt: '2026-11-24T08:00:00.000Z',
-  document: { verdict, fibers: [{ fiber: 1, lossDb: 0.21 }] },
+  limitSetVersion: '1.1.0',
+  issuedAt,
+  document: document(bench, job, serial, verdict, issuedAt),
 });
+
+function document(bench: string, job: string, serial: string, verdict: string, issuedAt = '2026-11-24T08:00:00.000Z'): Record<string, unknown> {
+  return { issuedAt, job: { id: job }, bench: { id: bench }, subject: { kind: 'assembly', id: serial }, limitSet: { id: 'mtp-mpo-connector-grades', version: '1.1.0' }, verdict, fibers: [{ fiber: 1, lossDb: 0.21 }] };
+}
 
 /** Tampering goes around the daemon, as an attacker with the file would: drop the guard triggers first. */
 function tamper(sql: string, ...params: unknown[]): void {
@@ -37,7 +45,8 @@ beforeEach(() => {
   tmp = tempDir('mpocert-store-');
   db = openDatabase(join(tmp.dir, 'db', 'mpocert.db'));
   key = loadOrCreateSigningKey(join(tmp.dir, 'db', 'signing-key.pem'));
-  store = new CertificateStore(db, key);
+  trust = new TrustedKeys(TrustedKeys.pin(key, '2026-11-24T07:00:00.000Z'), 'test trust');
+  store = new CertificateStore(db, key, trust);
   jobs = new JobStore(db, store);
 });
 afterEach(() => {
@@ -85,16 +94,21 @@ describe('certificate store', () => {
 
   it('catches an edited document: content and signature fail', () => {
     const c = store.insert(cert('A', 'j1', 'S1', 'FAIL'));
-    tamper('UPDATE certificates SET body = ? WHERE id = ?', canonicalJson({ verdict: 'PASS', fibers: [{ fiber: 1, lossDb: 0.21 }] }), c.id);
-    expect(store.verify(c.id).problems.map((p) => p.problem)).toEqual(['content', 'signature']);
+    tamper('UPDATE certificates SET body = ? WHERE id = ?', canonicalJson(document('A', 'j1', 'S1', 'PASS')), c.id);
+    expect(store.verify({ id: c.id }).problems.map((p) => p.problem)).toEqual(['content', 'content', 'signature']);
+    expect(store.verify({ id: c.id }).problems[0]!.detail).toBe('columns disagree with the signed body: verdict (column "FAIL", body "PASS")');
   });
 
-  it('catches an edited verdict column, which the list shows, though the JSON is untouched', () => {
+  it('an edited verdict column shows nowhere (lists read the signed body) and is caught', () => {
     const c = store.insert(cert('A', 'j1', 'S1', 'FAIL'));
     tamper("UPDATE certificates SET verdict = 'PASS' WHERE id = ?", c.id);
+    expect(store.list({ verdict: 'PASS', limit: 10, offset: 0 }).total).toBe(0);
+    expect(store.list({ verdict: 'FAIL', limit: 10, offset: 0 }).items.map((i) => i.verdict)).toEqual(['FAIL']);
+    expect(store.get(c.id)!.verdict).toBe('FAIL');
     expect(store.verify().problems).toEqual([
-      { certificateId: c.id, problem: 'content', detail: 'content does not match its recorded hash' },
-      { certificateId: c.id, problem: 'signature', detail: 'signature does not match the content' },
+      { certificateId: c.id, bench: 'A', problem: 'content', detail: 'columns disagree with the signed body: verdict (column "PASS", body "FAIL")' },
+      { certificateId: c.id, bench: 'A', problem: 'content', detail: 'content does not match its recorded hash' },
+      { certificateId: c.id, bench: 'A', problem: 'signature', detail: 'signature does not match the content' },
     ]);
   });
 
@@ -115,21 +129,19 @@ describe('certificate store', () => {
     const c = jobs.complete('j1', cert('A', 'j1', 'S1'), '2026-11-24T08:01:00.000Z');
     db.pragma('foreign_keys = OFF');
     tamper('DELETE FROM certificates WHERE id = ?', c.id);
-    expect(store.verify()).toEqual({
-      checked: 0,
-      problems: [{ certificateId: c.id, problem: 'missing', detail: 'job j1 completed with this certificate, which is not in the database' }],
-    });
+    expect(store.verify()).toEqual({ checked: 0, problems: [] });
+    expect(store.orphanedJobs()).toEqual([{ certificateId: c.id, problem: 'missing', detail: 'job j1 completed with this certificate, which is not in the database' }]);
   });
 
-  it('catches a re-signed forgery with a key that is not on record', () => {
+  it('catches a re-signed forgery with a key that is not trusted', () => {
     const c = store.insert(cert('A', 'j1', 'S1'));
     const { publicKey } = generateKeyPairSync('ed25519');
     tamper('UPDATE certificates SET key_id = ? WHERE id = ?', describePublicKey(publicKey).keyId, c.id);
-    expect(store.verify(c.id).problems.map((p) => p.problem)).toEqual(['unknown-key']);
+    expect(store.verify({ id: c.id }).problems.map((p) => p.problem)).toEqual(['untrusted-key']);
   });
 
   it('filters and pages the list, newest first', () => {
-    for (let i = 1; i <= 5; i++) store.insert({ ...cert('A', `j${i}`, `S${i}`, i % 2 ? 'PASS' : 'FAIL'), issuedAt: `2026-11-0${i}T00:00:00.000Z` });
+    for (let i = 1; i <= 5; i++) store.insert(cert('A', `j${i}`, `S${i}`, i % 2 ? 'PASS' : 'FAIL', `2026-11-0${i}T00:00:00.000Z`));
     const fails = store.list({ verdict: 'FAIL', limit: 10, offset: 0 });
     expect(fails.total).toBe(2);
     expect(fails.items.map((c) => c.serial)).toEqual(['S4', 'S2']);
@@ -139,11 +151,11 @@ describe('certificate store', () => {
   });
 
   it('answers a verdict over a date range from the list index alone, items in the documented shape', () => {
-    store.insert({ ...cert('A', 'j1', 'S,"1"'), verdict: 'FAIL', issuedAt: '2026-11-02T10:00:00.000Z' });
+    store.insert(cert('A', 'j1', 'S,"1"', 'FAIL', '2026-11-02T10:00:00.000Z'));
     const plan = db
-      .prepare(`EXPLAIN QUERY PLAN SELECT ${LIST_ITEM_JSON} FROM certificates WHERE verdict = ? AND issued_at >= ? AND issued_at < ? ORDER BY issued_at DESC, id DESC LIMIT 50`)
+      .prepare(`EXPLAIN QUERY PLAN SELECT ${LIST_ITEM_JSON} FROM certificates WHERE ${BODY.verdict} = ? AND ${BODY.issuedAt} >= ? AND ${BODY.issuedAt} < ? ORDER BY ${BODY.issuedAt} DESC, id DESC LIMIT 50`)
       .all('FAIL', '2026-11-01', '2026-12-01') as { detail: string }[];
-    expect(plan.map((p) => p.detail)).toEqual(['SEARCH certificates USING COVERING INDEX certificates_list_verdict (verdict=? AND issued_at>? AND issued_at<?)']);
+    expect(plan.map((p) => p.detail)).toEqual(['SEARCH certificates USING COVERING INDEX certificates_list_verdict (<expr>=? AND <expr>>? AND <expr><?)']);
     const { itemsJson } = store.listJson({ verdict: 'FAIL', issuedFrom: '2026-11-01', issuedTo: '2026-12-01', limit: 50, offset: 0 });
     const [item] = JSON.parse(itemsJson) as Record<string, unknown>[];
     expect(Object.keys(item!)).toEqual(['id', 'uuid', 'benchId', 'subjectKind', 'serial', 'linkId', 'verdict', 'limitSetId', 'limitSetVersion', 'issuedAt']);
@@ -152,12 +164,12 @@ describe('certificate store', () => {
 
   it('counts matches again after an insert, by this store or by another connection', () => {
     const fails = () => store.list({ verdict: 'FAIL', limit: 1, offset: 0 }).total;
-    store.insert({ ...cert('A', 'j1', 'S1', 'FAIL') });
+    store.insert(cert('A', 'j1', 'S1', 'FAIL'));
     expect(fails()).toBe(1);
-    store.insert({ ...cert('A', 'j2', 'S2', 'FAIL') });
+    store.insert(cert('A', 'j2', 'S2', 'FAIL'));
     expect(fails()).toBe(2);
     const other = openDatabase(join(tmp.dir, 'db', 'mpocert.db'));
-    new CertificateStore(other, key).insert({ ...cert('A', 'j3', 'S3', 'FAIL') });
+    new CertificateStore(other, key, trust).insert(cert('A', 'j3', 'S3', 'FAIL'));
     other.close();
     expect(fails()).toBe(3);
   });

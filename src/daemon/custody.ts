@@ -1,0 +1,175 @@
+import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { MpocertError } from '../errors.js';
+import { CertificateStore, type VerifyProblem } from '../store/certificate-store.js';
+import { CheckpointLog, type Checkpoint } from '../store/checkpoints.js';
+import { assertNotOrphaned, DatabaseFileWatch, DataDirError, DataDirLock, layoutOf, prepareDataDir, tightenFiles, type DataDirLayout } from '../store/data-dir.js';
+import { openDatabase, type Db } from '../store/database.js';
+import { loadOrCreateSigningKey, type SigningKey } from '../store/signing-key.js';
+import { TrustedKeys, writeTrustedKeys } from '../store/trusted-keys.js';
+
+/**
+ * The chain of custody of a bench's certificates while the daemon runs: what was found wrong with
+ * the stored certificates (at start-up, in the background full check, or when one was served),
+ * which benches can therefore issue nothing more, and whether the database file itself is still
+ * the one the daemon opened.
+ */
+export class Custody {
+  readonly problems: VerifyProblem[] = [];
+  /** Benches whose chain fails verification: a new certificate would extend a broken chain. */
+  readonly brokenBenches = new Map<string, string>();
+  storageLost: string | undefined;
+  fullCheck: { state: 'pending' | 'running' | 'done'; checked: number; problems: number; seconds?: number } = { state: 'pending', checked: 0, problems: 0 };
+
+  constructor(
+    readonly layout: DataDirLayout,
+    readonly db: Db,
+    readonly key: SigningKey,
+    readonly trust: TrustedKeys,
+    readonly certificates: CertificateStore,
+    readonly checkpoints: CheckpointLog,
+    private readonly lock: DataDirLock,
+    private readonly watch: DatabaseFileWatch,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Why nothing may be certified on this bench now, or undefined. */
+  refusal(benchId: string): MpocertError | undefined {
+    const lost = this.checkStorage();
+    if (lost) return new MpocertError('STORAGE_LOST', `${lost}: the daemon accepts no more jobs; restart it to find out what happened (nothing certified since would be kept)`, { bench: benchId });
+    const broken = this.brokenBenches.get(benchId);
+    if (broken) return new MpocertError('CHAIN_BROKEN', `bench "${benchId}"'s certificate chain fails verification (${broken}): nothing more is certified on it until QA has looked (mpocert verify)`, { bench: benchId });
+    return undefined;
+  }
+
+  /** Checks the database file is still the one opened; remembers and logs the first loss. */
+  checkStorage(): string | undefined {
+    if (this.storageLost) return this.storageLost;
+    const problem = this.watch.problem();
+    if (problem) {
+      this.storageLost = problem;
+      this.logger.error({ database: this.layout.database }, `${problem}: accepting no more jobs`);
+    }
+    return this.storageLost;
+  }
+
+  record(problems: readonly VerifyProblem[], where: string): void {
+    for (const p of problems) {
+      if (this.problems.some((q) => q.certificateId === p.certificateId && q.problem === p.problem && q.detail === p.detail)) continue;
+      this.problems.push(p);
+      const bench = p.bench;
+      if (bench && !this.brokenBenches.has(bench)) this.brokenBenches.set(bench, `certificate ${p.certificateId}: ${p.problem}`);
+      this.logger.error({ certificate: p.certificateId, problem: p.problem, bench }, `${where}: ${p.detail}`);
+    }
+  }
+
+  /** Appends a signed checkpoint for a certificate just committed. */
+  checkpoint(c: { benchId: string; id: number; hash: string; benchSequence: number; issuedAt: string }): Checkpoint {
+    return this.checkpoints.append(this.key, { bench: c.benchId, sequence: c.benchSequence, certificateId: c.id, headHash: c.hash, at: c.issuedAt });
+  }
+
+  /**
+   * Every certificate checked, a chunk at a time between other work (never blocking the daemon),
+   * with problems recorded as they are found.
+   */
+  async checkEverything(): Promise<void> {
+    this.fullCheck = { state: 'running', checked: 0, problems: 0 };
+    const started = process.hrtime.bigint();
+    for (const rows of this.certificates.chunks(0, 500)) {
+      await new Promise((r) => setImmediate(r));
+      if (this.closed) return;
+      const problems = this.certificates.verifyRows(rows);
+      this.fullCheck.checked += rows.length;
+      this.fullCheck.problems += problems.length;
+      this.record(problems, 'full check');
+    }
+    const orphans = this.certificates.orphanedJobs();
+    this.fullCheck.problems += orphans.length;
+    this.record(orphans, 'full check');
+    this.fullCheck = { ...this.fullCheck, state: 'done', seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+    this.logger.info({ checked: this.fullCheck.checked, problems: this.fullCheck.problems, seconds: this.fullCheck.seconds }, 'full certificate check done');
+  }
+
+  private closed = false;
+
+  close(): void {
+    this.closed = true;
+    this.db.close();
+    this.lock.release();
+  }
+}
+
+export interface OpenCustodyOptions {
+  dataDir: string;
+  /** The trusted keys file; default the data directory's trusted-keys.json. */
+  trustedKeysFile?: string | undefined;
+  logger: Logger;
+}
+
+/**
+ * Opens a data directory for a daemon, refusing every way of starting that would lose or forge
+ * custody: another daemon on it; a database missing beside its key or checkpoints; a database
+ * with certificates whose key is missing (a new key would silently re-sign the bench); a key the
+ * trusted keys file does not trust. Then checks what changed since the last checkpoint (fast at
+ * any size: start-up stays quick) and returns the custody state; the full check runs after.
+ */
+export function openCustody(opts: OpenCustodyOptions): Custody {
+  const layout = layoutOf(opts.dataDir);
+  prepareDataDir(layout);
+  const lock = DataDirLock.acquire(layout);
+  let db: Db | undefined;
+  try {
+    assertNotOrphaned(layout);
+    const firstStart = !existsSync(layout.database);
+    db = openDatabase(layout.database);
+    tightenFiles(layout);
+    const certificates = db.prepare('SELECT count(*) FROM certificates').pluck().get() as number;
+    if (!existsSync(layout.signingKey) && (certificates > 0 || existsSync(layout.checkpoints))) {
+      throw new DataDirError(
+        'SIGNING_KEY_MISSING',
+        `the signing key ${layout.signingKey} is missing and the database holds ${certificates} certificate(s): a new key would sign this bench's chain unnoticed. Restore the key from the backup; nothing was created`,
+        layout.dir,
+      );
+    }
+    const key = loadOrCreateSigningKey(layout.signingKey);
+    tightenFiles(layout);
+    const trustPath = opts.trustedKeysFile ?? layout.trustedKeys;
+    if (!TrustedKeys.exists(trustPath)) {
+      if (!firstStart || certificates > 0) {
+        throw new DataDirError('TRUSTED_KEYS_MISSING', `the trusted keys file ${trustPath} is missing for a database with certificates: restore it from QA's copy (GET /signing-keys published it)`, layout.dir);
+      }
+      writeTrustedKeys(trustPath, TrustedKeys.pin(key, new Date().toISOString()));
+      opts.logger.warn({ file: trustPath, keyId: key.keyId }, 'new bench: its signing key is pinned in the trusted keys file; give QA a copy');
+    }
+    const trust = TrustedKeys.load(trustPath);
+    if (trust.publicKeyPem(key.keyId) === undefined) {
+      throw new DataDirError(
+        'KEY_NOT_TRUSTED',
+        `this bench's signing key ${key.keyId} is not in the trusted keys file ${trustPath}: a new key must be a rotation signed by the previous one (mpocert keys rotate)`,
+        layout.dir,
+      );
+    }
+    const store = new CertificateStore(db, key, trust);
+    const checkpoints = new CheckpointLog(layout.checkpoints);
+    const custody = new Custody(layout, db, key, trust, store, checkpoints, lock, new DatabaseFileWatch(layout.database), opts.logger);
+    checkSinceLastCheckpoint(custody, certificates);
+    return custody;
+  } catch (err) {
+    db?.close();
+    lock.release();
+    throw err;
+  }
+}
+
+/** What start-up checks: the checkpoints against the database, and the certificates after them. */
+function checkSinceLastCheckpoint(custody: Custody, certificates: number): void {
+  const { latest, problems: lineProblems } = custody.checkpoints.latestByBench(custody.trust);
+  for (const detail of lineProblems) custody.record([{ certificateId: 0, problem: 'checkpoint', detail }], 'start-up');
+  if (certificates > 0 && latest.size === 0) {
+    custody.record([{ certificateId: 0, problem: 'checkpoint', detail: `the database holds ${certificates} certificate(s) but there is no checkpoint file: it was removed` }], 'start-up');
+  }
+  custody.record(custody.certificates.compareWithCheckpoints(latest), 'start-up');
+  const oldestHead = Math.min(...[...latest.values()].map((c) => c.certificateId - 1), Number.MAX_SAFE_INTEGER);
+  const since = latest.size === 0 ? 0 : oldestHead;
+  custody.record(custody.certificates.verify({ afterId: since }).problems, 'start-up');
+}

@@ -1,0 +1,33 @@
+/**
+ * What a list, a filter or a chain lookup knows of a certificate is read from its signed body
+ * (the stored canonical JSON), never from a separate column: editing a column then changes
+ * nothing anyone sees, and editing the body breaks the certificate's hash and signature, which
+ * verification reports. SQLite keeps each expression in an index (migration 4, database.ts), so
+ * reading it costs an index lookup, not a parse of the 20 kB body.
+ *
+ * These texts are part of the schema: an index is only used for a query whose expression is
+ * identical. Never edit one; add a migration with new ones (a test pins the query plans).
+ */
+export const BODY = {
+  verdict: "json_extract(body, '$.verdict')",
+  issuedAt: "json_extract(body, '$.issuedAt')",
+  benchId: "json_extract(body, '$.bench.id')",
+  subjectKind: "json_extract(body, '$.subject.kind')",
+  subjectId: "json_extract(body, '$.subject.id')",
+  limitSetId: "json_extract(body, '$.limitSet.id')",
+} as const;
+
+/** A list item, from the body (id and uuid are the row's own, covered by the signature). */
+export const LIST_ITEM_JSON = `json_object('id', id, 'uuid', uuid, 'benchId', ${BODY.benchId}, 'subjectKind', ${BODY.subjectKind},
+  'serial', CASE ${BODY.subjectKind} WHEN 'assembly' THEN ${BODY.subjectId} END,
+  'linkId', CASE ${BODY.subjectKind} WHEN 'link' THEN ${BODY.subjectId} END,
+  'verdict', ${BODY.verdict}, 'limitSetId', ${BODY.limitSetId}, 'limitSetVersion', json_extract(body, '$.limitSet.version'),
+  'issuedAt', ${BODY.issuedAt})`;
+
+/** The indexes migration 4 creates over the body expressions. */
+export const BODY_INDEXES = `
+  CREATE INDEX certificates_list_verdict ON certificates (${BODY.verdict}, ${BODY.issuedAt}, id, ${LIST_ITEM_JSON});
+  CREATE INDEX certificates_body_issued ON certificates (${BODY.issuedAt}, id);
+  CREATE INDEX certificates_body_subject ON certificates (${BODY.subjectId}, id);
+  CREATE INDEX certificates_body_bench ON certificates (${BODY.benchId}, id);
+`;

@@ -1,0 +1,105 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { canonicalJson } from './canonical-json.js';
+import { signBytes, verifyBytes, type SigningKey } from './signing-key.js';
+import type { TrustedKeys } from './trusted-keys.js';
+
+/**
+ * Signed checkpoints of each bench's certificate chain, one JSON line per certificate, appended to
+ * a file beside the database and published over HTTP for QA to keep. The chain inside the database
+ * cannot show that its newest certificates were deleted (or that both tables were emptied); a
+ * checkpoint held elsewhere can: it says "bench b1 had N certificates, the newest with hash H".
+ */
+export interface Checkpoint {
+  readonly bench: string;
+  /** How many certificates the bench had, this one included (1 for its first). */
+  readonly sequence: number;
+  readonly certificateId: number;
+  readonly headHash: string;
+  readonly at: string;
+  readonly keyId: string;
+  /** Ed25519 over canonical JSON of the fields above. */
+  readonly signature: string;
+}
+
+export type CheckpointBody = Omit<Checkpoint, 'signature' | 'keyId'>;
+
+function payload(c: Omit<Checkpoint, 'signature'>): string {
+  return canonicalJson({ bench: c.bench, sequence: c.sequence, certificateId: c.certificateId, headHash: c.headHash, at: c.at, keyId: c.keyId });
+}
+
+export interface CheckpointRead {
+  readonly checkpoints: Checkpoint[];
+  /** Lines that are not valid checkpoints, or whose signature is not by a trusted key. */
+  readonly problems: string[];
+}
+
+export class CheckpointLog {
+  constructor(readonly path: string) {}
+
+  exists(): boolean {
+    return existsSync(this.path);
+  }
+
+  /** Signs and appends one checkpoint, and syncs it to disk before returning. */
+  append(key: SigningKey, body: CheckpointBody): Checkpoint {
+    const unsigned = { ...body, keyId: key.keyId };
+    const checkpoint: Checkpoint = { ...unsigned, signature: signBytes(key, payload(unsigned)) };
+    const fd = openSync(this.path, 'a', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(checkpoint)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return checkpoint;
+  }
+
+  /** Every checkpoint in the file; `trust` set: signatures checked against trusted keys only. */
+  read(trust?: TrustedKeys): CheckpointRead {
+    if (!this.exists()) return { checkpoints: [], problems: [] };
+    return parseCheckpoints(readFileSync(this.path, 'utf8'), trust, this.path);
+  }
+
+  /** The newest checkpoint of each bench (signatures checked when `trust` is given). */
+  latestByBench(trust?: TrustedKeys): { latest: Map<string, Checkpoint>; problems: string[] } {
+    const { checkpoints, problems } = this.read(trust);
+    const latest = new Map<string, Checkpoint>();
+    for (const c of checkpoints) {
+      const seen = latest.get(c.bench);
+      if (!seen || c.sequence > seen.sequence) latest.set(c.bench, c);
+    }
+    return { latest, problems };
+  }
+}
+
+export function parseCheckpoints(text: string, trust: TrustedKeys | undefined, source: string): CheckpointRead {
+  const checkpoints: Checkpoint[] = [];
+  const problems: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let c: Checkpoint;
+    try {
+      c = JSON.parse(line) as Checkpoint;
+    } catch {
+      problems.push(`${source} line ${i + 1}: not a checkpoint (not JSON)`);
+      return;
+    }
+    if (typeof c.bench !== 'string' || !Number.isInteger(c.sequence) || !Number.isInteger(c.certificateId) || typeof c.headHash !== 'string' || typeof c.signature !== 'string') {
+      problems.push(`${source} line ${i + 1}: not a checkpoint (fields missing)`);
+      return;
+    }
+    if (trust) {
+      const pem = trust.publicKeyPem(c.keyId);
+      if (pem === undefined) {
+        problems.push(`${source} line ${i + 1}: checkpoint of bench ${c.bench} #${c.sequence} is signed by key ${c.keyId}, which is not trusted`);
+        return;
+      }
+      if (!verifyBytes(pem, payload(c), c.signature)) {
+        problems.push(`${source} line ${i + 1}: checkpoint of bench ${c.bench} #${c.sequence} does not match its signature`);
+        return;
+      }
+    }
+    checkpoints.push(c);
+  });
+  return { checkpoints, problems };
+}
