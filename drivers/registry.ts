@@ -57,7 +57,7 @@ export const InstrumentConfigSchema = Type.Object(
     /** Modbus register-map profile: a name in drivers/profiles/ or a path to a .yaml/.json file. */
     profile: Type.Optional(Type.String({ minLength: 1 })),
     /** Power meters: readings below this (dBm) are "no light". Default -60. */
-    noLightBelowDbm: Type.Optional(Type.Number()),
+    noLightBelowDbm: Type.Optional(Type.Number({ minimum: -90, maximum: -30, description: 'the meter noise floor in use; below -90 dBm no meter here reads anything' })),
     /**
      * Power meters: a reply above this (W) is not a reading in W but e.g. a dBm value after a
      * front-panel unit change, and is rejected. Default 0.1 W (+20 dBm).

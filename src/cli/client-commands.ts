@@ -66,7 +66,7 @@ export async function certifyCommand(opts: {
       if (step && asked !== step.since) {
         asked = step.since;
         out(`>> ${step.instruction}`);
-        out(step.confirmSerial ? `   scan ${step.confirmSerial} (or press Enter) when done; the bench waits ${step.timeoutS} s` : `   press Enter when done; the bench waits ${step.timeoutS} s`);
+        out(step.confirmSerial ? `   scan ${step.confirmSerial} when done; the bench waits ${step.timeoutS} s` : `   press Enter when done; the bench waits ${step.timeoutS} s`);
         const next = await lines.next();
         if (next.done) throw new MpocertError('NO_OPERATOR', 'the bench asked for a step and stdin closed: run certify from a terminal at a manual bench');
         const scanned = next.value.trim();

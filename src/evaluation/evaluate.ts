@@ -16,17 +16,13 @@ import { roundDb } from './judge.js';
 import { cite } from './rules.js';
 import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../instruments/power-floor.js';
 
-export const DEFAULT_GUARD_BAND_DB = 0.05;
-/** A loss below this is a reference error, never a very good fiber (FIBER-TEST-FACTS.md section 3). */
-export const DEFAULT_REFERENCE_ERROR_THRESHOLD_DB = -0.05;
-/** Between the 0.02 dB a year seen on MTP and the 0.08-0.12 dB seen on MPO (source document). */
-export const DEFAULT_DRIFT_THRESHOLD_DB = 0.1;
-/**
- * Every fiber of an end and wavelength within this of 0 dB means nothing was in the light path. A
- * mated pair of even the best grade (IEC A, 0.07 dB mean) spreads over its fibers; twelve or more
- * fibers all within 0.03 dB of zero is the launch cord measured against itself.
- */
-export const DEFAULT_NO_DEVICE_BELOW_DB = 0.03;
+export {
+  DEFAULT_GUARD_BAND_DB,
+  DEFAULT_REFERENCE_ERROR_THRESHOLD_DB,
+  DEFAULT_DRIFT_THRESHOLD_DB,
+  DEFAULT_NO_DEVICE_BELOW_DB,
+} from './thresholds.js';
+import { DEFAULT_DRIFT_THRESHOLD_DB, DEFAULT_GUARD_BAND_DB, DEFAULT_NO_DEVICE_BELOW_DB, DEFAULT_REFERENCE_ERROR_THRESHOLD_DB } from './thresholds.js';
 
 export interface EvaluateOptions {
   /** A passing value within this many dB of its limit is MARGINAL. Default 0.05 dB. */

@@ -45,7 +45,7 @@ export {
   type EvaluateOptions,
 } from './evaluate.js';
 export { type Judgment, type FiberResult, lossOf } from './judge-readings.js';
-export { LIMIT_EPSILON_DB, DB_RESOLUTION, roundDb, roundLimitDb, judgeAgainst, formatDb, type Limit, type Verdict } from './judge.js';
+export { LIMIT_EPSILON_DB, DB_RESOLUTION, roundDb, roundLimitDb, roundValueDb, lossFromPowers, judgeAgainst, formatDb, type Limit, type Verdict } from './judge.js';
 export { type LinkBudget, type LinkLengthJudgment } from './link-limits.js';
 export { type Outcome, worstOf, exitCodeFor } from './outcome.js';
 export {

@@ -1,10 +1,11 @@
 import { endsJudged } from './ends.js';
 import { InputError } from '../errors.js';
 import { fiberPositions } from './fiber-positions.js';
-import { formatDb, judgeAgainst, LIMIT_EPSILON_DB, roundDb, type Limit } from './judge.js';
+import { formatDb, judgeAgainst, LIMIT_EPSILON_DB, roundValueDb, type Limit } from './judge.js';
 import { worse, type Outcome } from './outcome.js';
 import type { End, Quantity, Reading, TestRecord } from './record-schema.js';
 import { cite } from './rules.js';
+import { NO_DEVICE_UNIFORM } from './thresholds.js';
 import type { LimitsFor } from './reading-limits.js';
 
 export interface Judgment {
@@ -34,6 +35,9 @@ export interface FiberResult {
   readonly outcome: Outcome;
   readonly judgments: readonly Judgment[];
 }
+
+/** A test source delivers well under this; a meter saturates around it. Above it is not a reading. */
+const MAX_PLAUSIBLE_DBM = 10;
 
 export interface JudgeSettings {
   readonly guardBandDb: number;
@@ -81,7 +85,7 @@ export function judgeFibers(record: TestRecord, limitsFor: LimitsFor, settings: 
         if (!limits.returnLoss) {
           throw new InputError(`/readings/${indexed.index}/returnLossDb: ${limits.returnLossProblem ?? 'no return-loss limit'}`);
         }
-        const judged = judgeValue(rl, 'returnLoss', limits.returnLoss, wavelengthNm, end, fiber, settings.guardBandDb);
+        const judged = judgeValue(roundValueDb(rl, 'min'), 'returnLoss', limits.returnLoss, wavelengthNm, end, fiber, settings.guardBandDb);
         judgments.push(judged);
         outcome = worse(outcome, judged.outcome);
       }
@@ -90,13 +94,20 @@ export function judgeFibers(record: TestRecord, limitsFor: LimitsFor, settings: 
   });
 }
 
+/** Loss from the 1-cord reference, exact: IL = P_ref - P_meas, or as given. */
+function exactLossOf(reading: Reading): number | undefined {
+  if (reading.lossDb !== undefined) return reading.lossDb;
+  if (reading.referenceDbm !== undefined && reading.measuredDbm !== undefined) return reading.referenceDbm - reading.measuredDbm;
+  return undefined;
+}
+
 /**
- * Loss from the 1-cord reference: IL = P_ref - P_meas. Judged at DB_RESOLUTION, whether computed
- * here or given as lossDb (a record carries losses to 0.001 dB; a finer digit is not evidence).
+ * The loss judged: IL = P_ref - P_meas, or as given, at DB_RESOLUTION rounded up (a record carries
+ * losses to 0.001 dB; a finer digit is not evidence, and never makes a loss look better).
  */
 export function lossOf(reading: Reading): number | undefined {
-  if (reading.lossDb !== undefined) return roundDb(reading.lossDb);
-  if (reading.referenceDbm !== undefined && reading.measuredDbm !== undefined) return roundDb(reading.referenceDbm - reading.measuredDbm);
+  const exact = exactLossOf(reading);
+  if (exact !== undefined) return roundValueDb(exact, 'max');
   return undefined;
 }
 
@@ -121,10 +132,17 @@ function judgeInsertionLoss(reading: Reading, fiber: number, end: End, limit: Li
   if (reading.measuredDbm !== undefined && reading.measuredDbm < floor) {
     return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no light on ${where}: ${reading.measuredDbm} dBm is below the meter's ${floor} dBm noise floor${cite('power-floor')}`);
   }
+  for (const [name, dbm] of [['reference', reading.referenceDbm], ['measured power', reading.measuredDbm]] as const) {
+    if (dbm !== undefined && dbm > MAX_PLAUSIBLE_DBM) {
+      return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `${name} ${dbm} dBm on ${where} is above +${MAX_PLAUSIBLE_DBM} dBm, beyond any test source and meter here: not a measurement${cite('saturated')}`);
+    }
+  }
   if (reading.saturated) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `meter saturated on ${where}: the power is above its range${cite('saturated')}`);
-  const loss = lossOf(reading);
-  if (loss === undefined || !Number.isFinite(loss)) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no loss value for ${where}${cite('missing-reading')}`);
-  if (loss < settings.referenceErrorThresholdDb - LIMIT_EPSILON_DB) {
+  const exact = exactLossOf(reading);
+  if (exact === undefined || !Number.isFinite(exact)) return invalid(limit, 'insertionLoss', reading.wavelengthNm, end, `no loss value for ${where}${cite('missing-reading')}`);
+  // The reference-error check is on the exact value: rounding up must not lift -0.0505 dB over it.
+  const loss = roundValueDb(exact, 'max');
+  if (exact < settings.referenceErrorThresholdDb - LIMIT_EPSILON_DB) {
     return {
       ...invalid(limit, 'insertionLoss', reading.wavelengthNm, end,
         `loss ${formatDb(loss)} dB on ${where} is below the reference-error threshold ${formatDb(settings.referenceErrorThresholdDb)} dB: re-reference and retest${cite('reference-error')}`),
@@ -197,11 +215,20 @@ export function checkSomethingInThePath(fibers: FiberResult[], noDeviceBelowDb: 
   const reasons: string[] = [];
   for (const [key, group] of groups) {
     const values = group.map((j) => j.value);
-    if (values.some((v) => v === null) || values.length === 0) continue;
-    const largest = Math.max(...values.map((v) => Math.abs(v!)));
-    if (largest > noDeviceBelowDb + LIMIT_EPSILON_DB) continue;
+    if (values.length === 0 || values.some((v) => v === null)) continue;
+    const numbers = (values as number[]).slice().sort((a, b) => a - b);
+    const largest = Math.max(...numbers.map((v) => Math.abs(v)));
+    const median = numbers[Math.floor((numbers.length - 1) / 2)]!;
+    const spread = numbers[numbers.length - 1]! - numbers[0]!;
+    const nearZero = largest <= noDeviceBelowDb + LIMIT_EPSILON_DB;
+    // The source may have drifted since the reference: then every fiber reads the same small amount.
+    const uniform = median <= NO_DEVICE_UNIFORM.medianBelowDb + LIMIT_EPSILON_DB && spread <= NO_DEVICE_UNIFORM.spreadBelowDb + LIMIT_EPSILON_DB;
+    if (!nearZero && !uniform) continue;
     const [end, wl] = key.split('/');
-    const reason = `every fiber at ${wl} nm, end ${end} reads within ${formatDb(noDeviceBelowDb)} dB of 0 dB (largest ${formatDb(largest)} dB): nothing is in the light path. The launch cord was measured against itself: the device under test was not connected, or the reference was taken through it. Connect the device (or re-reference with the launch cord alone) and test again${cite('no-device-in-path')}`;
+    const what = nearZero
+      ? `every fiber at ${wl} nm, end ${end} reads within ${formatDb(noDeviceBelowDb)} dB of 0 dB (largest ${formatDb(largest)} dB)`
+      : `every fiber at ${wl} nm, end ${end} reads the same small loss (median ${formatDb(median)} dB, all within ${formatDb(spread)} dB of each other), as a drifted source does with nothing in the path`;
+    const reason = `${what}: nothing is in the light path. The launch cord was measured against itself: the device under test was not connected, or the reference was taken through it. Connect the device (or re-reference with the launch cord alone) and test again${cite('no-device-in-path')}`;
     reasons.push(reason);
     for (const f of fibers) {
       const judgments = f.judgments as Judgment[];

@@ -31,10 +31,26 @@ export function roundDb(value: number): number {
  * rounding can never let a value pass that the exact limit would fail.
  */
 export function roundLimitDb(value: number, kind: LimitKind): number {
+  if (!Number.isFinite(value)) return value;
   const steps = value / DB_RESOLUTION;
   const whole = kind === 'max' ? Math.floor(steps + 1e-6) : Math.ceil(steps - 1e-6);
   const clean = Number((whole * DB_RESOLUTION).toFixed(3));
   return clean === 0 ? 0 : clean;
+}
+
+/**
+ * A measured value at DB_RESOLUTION, rounded towards the stricter side for the limit it meets: a
+ * loss (judged against a maximum) up, a return loss (against a minimum) down. 0.6004 dB is judged
+ * as 0.601 dB against 0.60: rounding never makes a value look better. The 1e-6 step nudge keeps
+ * binary noise (0.6000000000000014) from crossing a step.
+ */
+export function roundValueDb(value: number, against: LimitKind): number {
+  return roundLimitDb(value, against === 'max' ? 'min' : 'max');
+}
+
+/** A loss from two powers, P_ref - P_meas, at DB_RESOLUTION on the strict side (rounded up). */
+export function lossFromPowers(referenceDbm: number, measuredDbm: number): number {
+  return roundValueDb(referenceDbm - measuredDbm, 'max');
 }
 
 export type LimitKind = 'max' | 'min';

@@ -44,7 +44,7 @@ const ReadingSchema = Type.Object(
     end: Type.Optional(EndSchema),
     lossDb: Type.Optional(Type.Number({ description: 'insertion loss; or give referenceDbm and measuredDbm' })),
     referenceDbm: Type.Optional(Type.Number({ description: '1-cord reference power for this fiber and wavelength' })),
-    measuredDbm: Type.Optional(Type.Number({ description: 'power through the device under test' })),
+    measuredDbm: Type.Optional(Type.Number({ description: 'power through the device under test (with referenceDbm, or with lossDb when the instrument computed the loss): checked against the meter floor' })),
     returnLossDb: Type.Optional(Type.Number({ minimum: 0, description: 'positive dB (RL 26 dB = reflectance -26 dB)' })),
     noLight: Type.Optional(Type.Boolean()),
     saturated: Type.Optional(Type.Boolean()),
@@ -52,6 +52,8 @@ const ReadingSchema = Type.Object(
   { additionalProperties: false },
 );
 export type Reading = Static<typeof ReadingSchema>;
+
+const ISO_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$';
 
 /**
  * A test cord's (or bench port's) last verification as a reference-grade connector: mated to a
@@ -61,11 +63,12 @@ export type Reading = Static<typeof ReadingSchema>;
 export const CordVerificationSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, description: 'how the certificate names this verification' }),
-    at: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$', description: 'ISO 8601 date-time of the verification' }),
+    at: Type.String({ pattern: ISO_DATE_TIME, description: 'ISO 8601 date-time of the verification' }),
     matingCount: Type.Integer({ minimum: 0, description: "the cord's matingCount when it was verified" }),
     against: Type.String({ minLength: 1, description: 'the reference-grade connector it was mated to' }),
     wavelengthsNm: Type.Array(Type.Integer({ minimum: 600, maximum: 1700 }), { minItems: 1, uniqueItems: true }),
     maxLossDb: Type.Number({ description: 'the highest per-fiber loss measured' }),
+    minLossDb: Type.Number({ description: 'the lowest per-fiber loss measured (a reference error or a plug not mated shows here)' }),
     by: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
@@ -120,8 +123,10 @@ const PolaritySchema = Type.Object(
   {
     declared: Type.Optional(PolarityDeclarationSchema),
     measuredMap: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.Union([Type.Integer({ minimum: 1, maximum: 24 }), Type.Null()]), {
+      Type.Record(Type.String({ pattern: '^[1-9][0-9]?$' }), Type.Union([Type.Integer({ minimum: 1, maximum: 24 }), Type.Null()]), {
         description: 'position at end A -> position at end B where light arrived, null when dark',
+        // No other keys: "01" and "1" would otherwise name the same position twice.
+        additionalProperties: false,
       }),
     ),
   },
@@ -158,7 +163,7 @@ const commonFields = {
   readings: Type.Array(ReadingSchema),
   polarity: Type.Optional(PolaritySchema),
   setup: Type.Optional(TestSetupSchema),
-  testedAt: Type.Optional(Type.String({ description: 'ISO 8601 date-time' })),
+  testedAt: Type.Optional(Type.String({ pattern: ISO_DATE_TIME, description: 'ISO 8601 date-time' })),
   operator: Type.Optional(Type.String()),
   notes: Type.Optional(Type.String()),
 };

@@ -33,6 +33,11 @@ export function checkRecordSemantics(record: TestRecord): void {
     }
   });
   if (fiberClass === 'singlemode') requirePolish(record);
+  if (record.kind === 'link' || record.lengthM !== undefined) {
+    // A length beyond any real link of the fiber class makes the budget (and so the limit) whatever it says.
+    const maxM = fiberClass === 'multimode' ? 2_000 : 100_000;
+    if ((record.lengthM ?? 0) > maxM) throw new InputError(`/lengthM: ${record.lengthM} m is longer than any ${fiberClass} link (${maxM} m)`);
+  }
   const ends = new Set<End>(endsJudged(record));
   const seen = new Map<number, number>();
   record.readings.forEach((reading, i) => {
@@ -45,12 +50,13 @@ export function checkRecordSemantics(record: TestRecord): void {
     }
     const end = reading.end ?? 'A';
     if (!ends.has(end)) throw new InputError(`${at}/end: end ${end} is not an end this test judges (${[...ends].join(', ')}; see endsMeasured)`);
+    // A loss is given (with the power it was measured at, e.g. by a loss-test set) or computed
+    // from both powers; never both ways, so nothing can contradict itself.
     const hasLoss = reading.lossDb !== undefined;
-    const hasPowers = reading.referenceDbm !== undefined || reading.measuredDbm !== undefined;
+    const hasPowers = reading.referenceDbm !== undefined;
     if (hasLoss && hasPowers) throw new InputError(`${at}/lossDb: give lossDb or referenceDbm + measuredDbm, not both`);
-    if (hasPowers && (reading.referenceDbm === undefined || reading.measuredDbm === undefined)) {
-      throw new InputError(`${at}/${reading.referenceDbm === undefined ? 'referenceDbm' : 'measuredDbm'}: is required with the other power`);
-    }
+    if (hasPowers && reading.measuredDbm === undefined) throw new InputError(`${at}/measuredDbm: is required with referenceDbm`);
+    if (!hasLoss && !hasPowers && reading.measuredDbm !== undefined) throw new InputError(`${at}/referenceDbm: is required with measuredDbm (or give lossDb)`);
     if (!hasLoss && !hasPowers && !reading.noLight && !reading.saturated) {
       throw new InputError(`${at}/lossDb: is required (or referenceDbm + measuredDbm, or noLight / saturated)`);
     }

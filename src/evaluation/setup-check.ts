@@ -6,6 +6,7 @@ import { formatRef, type Application, type LimitLibrary, type LimitSet } from '.
 import { polarityTypeOf } from './polarity.js';
 import { fiberClassOf, type BenchPort, type Connector, type End, type FiberClass, type TestCord, type TestRecord } from './record-schema.js';
 import { cite, type RuleId } from './rules.js';
+import { DEFAULT_NO_DEVICE_BELOW_DB, DEFAULT_REFERENCE_ERROR_THRESHOLD_DB } from './thresholds.js';
 
 /** What the pipeline knows before measuring: a test record without readings. */
 export type SetupPlan = Pick<TestRecord, 'kind' | 'limitSet' | 'fiberType' | 'fiberCount' | 'wavelengthsNm' | 'setup' | 'connectors' | 'endsMeasured' | 'testedAt' | 'polarity'> & {
@@ -24,6 +25,8 @@ export type SetupIssueCode =
   | 'CORD_NOT_REFERENCE_GRADE'
   | 'CORD_VERIFICATION_EXPIRED'
   | 'CORD_BELOW_PRODUCT_GRADE'
+  | 'CORD_VERIFICATION_IMPLAUSIBLE'
+  | 'DEVICE_CONNECTORS_UNKNOWN'
   | 'TWO_CONNECTORS_PER_READING'
   | 'APPLICATION_FIBER_COUNT'
   | 'APPLICATION_WAVELENGTH'
@@ -138,6 +141,15 @@ export function checkSetupWith(plan: SetupPlan, set: LimitSet, policy: CordVerif
   }
   const receiveSide: Item | undefined = setup.receiveCord ? { role: 'receiveCord', item: setup.receiveCord, label: `receive cord ${setup.receiveCord.id}` } : undefined;
 
+  if (!plan.connectors && (launchSide || receiveSide)) {
+    refuse(
+      'DEVICE_CONNECTORS_UNKNOWN',
+      'connectors',
+      'the test does not declare the connectors of the device, so its mating with the test cords cannot be checked (gender, polish, grade): declare connectors A and B',
+      'gender',
+    );
+  }
+
   if (plan.kind === 'assembly' && receiveSide) {
     refuse(
       'TWO_CONNECTORS_PER_READING',
@@ -229,6 +241,27 @@ function checkVerification(
   }
   const matingsSince = item.matingCount - v.matingCount;
   let ok = true;
+  // A reference-grade pair still loses something on every fiber, and never a negative amount: a
+  // verification reading about 0 dB everywhere had no plug mated, and one below the reference-
+  // error threshold was measured against a reference taken through something (a device left in
+  // the path). Either way the reference behind it is bad, and so is every loss measured against it.
+  if (v.minLossDb < DEFAULT_REFERENCE_ERROR_THRESHOLD_DB - 1e-9) {
+    ok = false;
+    refuse(
+      'CORD_VERIFICATION_IMPLAUSIBLE',
+      item.id,
+      `${label}'s verification ${v.id} reads as low as ${formatDb(v.minLossDb)} dB against ${v.against}: a negative loss is a reference error (the reference was taken through something, e.g. a device left in the path). Remove it, reference and verify again`,
+      'reference-error',
+    );
+  } else if (v.maxLossDb <= DEFAULT_NO_DEVICE_BELOW_DB + 1e-9) {
+    ok = false;
+    refuse(
+      'CORD_VERIFICATION_IMPLAUSIBLE',
+      item.id,
+      `${label}'s verification ${v.id} reads within ${formatDb(DEFAULT_NO_DEVICE_BELOW_DB)} dB of 0 dB on every fiber: the plug ${v.against} was not in the light path (not mated, or the reference was taken through it). Reference and verify again`,
+      'no-device-in-path',
+    );
+  }
   if (v.maxLossDb > limit.value) {
     ok = false;
     refuse(

@@ -291,7 +291,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       cords: roles
         .filter(([, cord]) => cord !== undefined)
         .map(([role, cord]) => {
-          const v = deps.cords.latestVerification(cord!.id);
+          const v = deps.cords.latestVerification(cord!.id, bench.id);
           return {
             role,
             ...deps.cords.get(cord!.id),

@@ -8,6 +8,8 @@ import type { ReferenceStore } from '../store/reference-store.js';
 import type { BenchRuntime } from './bench-runtime.js';
 import { measureAllFibers, measureCordVerification, takeReference } from './measure.js';
 import { ManualOperator, type OperatorStep } from './operator.js';
+import { cite } from '../evaluation/rules.js';
+import { DEFAULT_NO_DEVICE_BELOW_DB, DEFAULT_REFERENCE_ERROR_THRESHOLD_DB } from '../evaluation/thresholds.js';
 import { checkReferencePlausible } from './reference-plausibility.js';
 import type { CordVerificationRecord } from '../store/cord-store.js';
 import type { BenchReference, FiberReading, JobProgress } from './readings.js';
@@ -135,7 +137,12 @@ export class JobRunner extends EventEmitter {
           lossDb,
           // A fiber without light through the plug has no measured loss: the verification fails.
           maxLossDb: all.some((x) => x === null) ? Number.POSITIVE_INFINITY : Math.max(...(all as number[])),
+          minLossDb: all.some((x) => x === null) ? Number.NEGATIVE_INFINITY : Math.min(...(all as number[])),
         };
+        // The plug pair read about 0 dB everywhere, or negative: the reference just taken is bad
+        // (the plug was never mated, or the reference was taken through a device). Store nothing.
+        const implausible = verificationImplausible(verification);
+        if (implausible) throw new JobRefusedError('REFERENCE_IMPLAUSIBLE', `reference refused, nothing stored: ${implausible}`, { bench: benchId });
       }
       this.references.save(benchId, ref.takenAt, ref);
       const stored = verification ? this.cords.saveVerification(verification) : undefined;
@@ -211,7 +218,9 @@ export class JobRunner extends EventEmitter {
   private withTestCords(subject: JobSubject, bench: BenchRuntime): { subject: JobSubject; matedCordIds: string[] } {
     const cords = bench.config.testCords;
     const counted = (c: NonNullable<typeof cords.launchCord>, wear: CordWear) => {
-      const v = this.cords.latestVerification(c.id);
+      // Only a verification this bench made against its own reference plug counts.
+      const found = this.cords.latestVerification(c.id, bench.id);
+      const v = found && found.against === cords.referencePlug?.id ? found : undefined;
       return {
         id: c.id,
         connector: c.connector,
@@ -227,6 +236,7 @@ export class JobRunner extends EventEmitter {
                 wavelengthsNm: v.wavelengthsNm,
                 // JSON has no infinity: a verification with a dark fiber is recorded as a huge loss.
                 maxLossDb: Number.isFinite(v.maxLossDb) ? v.maxLossDb : 1e9,
+                minLossDb: Number.isFinite(v.minLossDb) ? v.minLossDb : -1e9,
                 by: v.by,
               },
             }
@@ -346,8 +356,14 @@ export class JobRunner extends EventEmitter {
         software: SOFTWARE,
         job: { id: view.id, operator: request.operator, testedAt },
         bench: { id: bench.id, title: bench.config.title ?? bench.id, method: bench.config.method.kind, instruments: identities },
-        reference: { takenAt: reference.takenAt, powerDbm: reference.powerDbm, instruments: reference.instruments },
-        subject: { kind: request.subject.kind, id: request.subject.id, description: request.subject.template },
+        reference: {
+          takenAt: reference.takenAt,
+          powerDbm: reference.powerDbm,
+          instruments: reference.instruments,
+          // A person overrode a plausibility check: the certificate says so, with the reason.
+          ...(reference.acceptedDespite ? { acceptedDespite: reference.acceptedDespite } : {}),
+        },
+        subject: { kind: request.subject.kind, id: request.subject.id, product: request.subject.product, description: request.subject.template },
         readings,
         limitSet: { id: judged.limitSetId, version: judged.limitSetVersion },
         // Said outright so nobody reads a PASS as covering polarity when the bench could not see it.
@@ -458,4 +474,15 @@ export class JobRunner extends EventEmitter {
     }
     await Promise.allSettled([...this.running]);
   }
+}
+
+/** Why a launch cord's verification against its plug cannot be right, or undefined. */
+function verificationImplausible(v: { maxLossDb: number; minLossDb: number; against: string }): string | undefined {
+  if (v.minLossDb < DEFAULT_REFERENCE_ERROR_THRESHOLD_DB - 1e-9) {
+    return `the launch cord reads ${v.minLossDb === Number.NEGATIVE_INFINITY ? 'no light' : `${v.minLossDb.toFixed(3)} dB`} through reference plug ${v.against}: a negative loss means the reference was taken through something (a device left in the path). Remove it, then reference again${cite('reference-error')}`;
+  }
+  if (v.maxLossDb <= DEFAULT_NO_DEVICE_BELOW_DB + 1e-9) {
+    return `the launch cord reads within ${DEFAULT_NO_DEVICE_BELOW_DB} dB of 0 dB on every fiber through reference plug ${v.against}: the plug was not in the light path (not mated when asked, or still in place during the reference). Reference again, mating the plug only when asked${cite('no-device-in-path')}`;
+  }
+  return undefined;
 }

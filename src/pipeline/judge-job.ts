@@ -96,8 +96,14 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
     }
     const name = body.product ?? bench.defaultProduct;
     if (name === undefined) throw new InputError(`bench "${bench.id}" has no default product: name one of the configured products (${[...products.keys()].join(', ') || 'none'})`, { bench: bench.id });
-    const product = products.get(name);
-    if (!product) throw new InputError(`no product "${name}" in the config (have: ${[...products.keys()].join(', ') || 'none'})`, { product: name });
+    const configured = products.get(name);
+    if (!configured) throw new InputError(`no product "${name}" in the config (have: ${[...products.keys()].join(', ') || 'none'})`, { product: name });
+    const { fields: product, serialPattern } = configured;
+    const id = body.serial ?? body.linkId ?? '';
+    if (serialPattern && !serialPattern.test(id)) {
+      // The part number says which serials it covers: a serial cannot be certified as a looser product.
+      throw new InputError(`${id} is not a serial of product ${name} (its serials match ${serialPattern.source})${cite('subject-from-product')}`, { product: name });
+    }
     const idField = body.serial !== undefined ? { serialNumber: body.serial } : { linkId: body.linkId };
     const template = parseTestRecord({ wavelengthsNm: bench.wavelengthsNm, ...product, ...idField, readings: [] });
     if ((template.kind === 'assembly') !== (body.serial !== undefined)) {
@@ -148,7 +154,8 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
         operator,
         testedAt,
         readings: readings.map(toRecordReading),
-        endsMeasured: [...new Set(readings.map((r) => r.end))],
+        // The ends the job measured (never none: a job without readings is judged on the ends it meant).
+        endsMeasured: readings.length > 0 ? [...new Set(readings.map((r) => r.end))] : [...subject.ends],
         polarity: { ...subject.template.polarity, ...measuredMap(readings, subject) },
       };
       const previousCert = certificates.previousFor(
@@ -179,9 +186,19 @@ function assertDescribesOnly(subject: Record<string, unknown>, source: string): 
   }
 }
 
-function validateProducts(config: DaemonConfig, library: LimitLibrary): Map<string, Record<string, unknown>> {
-  const out = new Map<string, Record<string, unknown>>();
-  for (const [name, product] of Object.entries(config.products)) {
+function validateProducts(config: DaemonConfig, library: LimitLibrary): Map<string, { fields: Record<string, unknown>; serialPattern?: RegExp }> {
+  const out = new Map<string, { fields: Record<string, unknown>; serialPattern?: RegExp }>();
+  for (const [name, entry] of Object.entries(config.products)) {
+    const { serialPattern: pattern, ...product } = entry as Record<string, unknown> & { serialPattern?: unknown };
+    let serialPattern: RegExp | undefined;
+    if (pattern !== undefined) {
+      try {
+        if (typeof pattern !== 'string') throw new Error('must be a string');
+        serialPattern = new RegExp(`^(?:${pattern})$`);
+      } catch (err) {
+        throw new InputError(`config key products/${name}/serialPattern: not a regular expression: ${(err as Error).message}`, { file: config.source });
+      }
+    }
     const placeholderId = product.kind === 'link' ? { linkId: 'config-check' } : { serialNumber: 'config-check' };
     try {
       assertDescribesOnly(product, 'a product');
@@ -199,7 +216,7 @@ function validateProducts(config: DaemonConfig, library: LimitLibrary): Map<stri
     } catch (err) {
       throw new InputError(`config key products/${name}: ${(err as Error).message}`, { file: config.source });
     }
-    out.set(name, product);
+    out.set(name, { fields: product, ...(serialPattern ? { serialPattern } : {}) });
   }
   return out;
 }
@@ -217,7 +234,8 @@ function toRecordReading(r: FiberReading): Reading {
   if (r.condition === 'no-light') return { ...base, noLight: true };
   if (r.condition === 'saturated') return { ...base, saturated: true };
   if (r.referenceDbm !== null && r.measuredDbm !== null) return { ...base, referenceDbm: r.referenceDbm, measuredDbm: r.measuredDbm };
-  if (r.lossDb !== null) return { ...base, lossDb: r.lossDb };
+  // A loss-test set computes the loss itself; its received power still meets the meter floor.
+  if (r.lossDb !== null) return { ...base, lossDb: r.lossDb, ...(r.measuredDbm !== null ? { measuredDbm: r.measuredDbm } : {}) };
   return base; // nothing measured: the engine judges it INVALID (missing)
 }
 

@@ -1,6 +1,6 @@
 import { OpticalRangeError } from '../../drivers/common.js';
 import { InstrumentReplyError, InstrumentReportedError } from '../errors.js';
-import { roundDb } from '../evaluation/index.js';
+import { lossFromPowers, roundValueDb } from '../evaluation/index.js';
 import type { PortReading } from '../instruments/capabilities.js';
 import type { BenchRuntime } from './bench-runtime.js';
 import type { BenchReference, FiberReading } from './readings.js';
@@ -104,7 +104,7 @@ export async function measureCordVerification(bench: BenchRuntime, reference: Be
       const byFiber = new Map((await m.lossTestSet.measureAll(wl)).map((r) => [r.fiber, r]));
       out[String(wl)] = Array.from({ length: reference.fiberCount }, (_, i) => {
         const r = byFiber.get(i + 1);
-        return r && r.receivedAt !== null && Number.isFinite(r.lossDb) ? roundDb(r.lossDb) : null;
+        return r && r.receivedAt !== null && Number.isFinite(r.lossDb) ? roundValueDb(r.lossDb, 'max') : null;
       });
     }
     return out;
@@ -112,7 +112,7 @@ export async function measureCordVerification(bench: BenchRuntime, reference: Be
   for (const wl of reference.wavelengthsNm) {
     const ref = reference.powerDbm[String(wl)] ?? [];
     const row = await sweepPowers(bench, wl, reference.fiberCount, () => {}, 'the cord verification');
-    out[String(wl)] = row.map((p, i) => (p === null || ref[i] === undefined ? null : roundDb(ref[i]! - p)));
+    out[String(wl)] = row.map((p, i) => (p === null || ref[i] === undefined ? null : lossFromPowers(ref[i]!, p)));
   }
   return out;
 }
@@ -158,7 +158,7 @@ export async function measureAllFibers(
             throw new InstrumentReplyError('the power meter returned a power that is not a number', { fiber, wavelengthNm: wl, received: String(measuredDbm) });
           }
           // The same rounding the engine applies, so progress, readings and judgments agree.
-          const lossDb = referenceDbm === null ? null : roundDb(referenceDbm - measuredDbm);
+          const lossDb = referenceDbm === null ? null : lossFromPowers(referenceDbm, measuredDbm);
           push({ fiber, end, wavelengthNm: wl, referenceDbm, measuredDbm, lossDb, takenAt });
         } catch (err) {
           const condition = opticalCondition(err);
@@ -186,7 +186,7 @@ export async function measureAllFibers(
           push({ fiber, end, wavelengthNm: wl, referenceDbm, measuredDbm: null, lossDb: null, receivedAt: hit.port, condition: 'saturated', takenAt });
         } else {
           const measuredDbm = hit.reading as number;
-          const lossDb = referenceDbm === null ? null : roundDb(referenceDbm - measuredDbm);
+          const lossDb = referenceDbm === null ? null : lossFromPowers(referenceDbm, measuredDbm);
           push({ fiber, end, wavelengthNm: wl, referenceDbm, measuredDbm, lossDb, receivedAt: hit.port, takenAt });
         }
       }

@@ -88,6 +88,10 @@ export class ManualOperator extends EventEmitter implements Operator {
     if (w.step.id !== stepId) {
       throw new JobRefusedError('WRONG_STEP', `bench "${this.benchId}" is waiting for "${w.step.id}" (${w.step.instruction}), not "${stepId}"`, { bench: this.benchId });
     }
+    if (w.step.confirmSerial !== undefined && (serial === undefined || serial.trim() === '')) {
+      // Scanning the serial again is what proves the right assembly is on the bench.
+      throw new InputError(`scan ${w.step.confirmSerial}'s serial to confirm "${w.step.instruction}"`, { bench: this.benchId, step: stepId });
+    }
     if (w.step.confirmSerial !== undefined && serial !== undefined && serial.trim() !== w.step.confirmSerial) {
       throw new InputError(`scanned serial "${serial.trim()}" is not the assembly under test (${w.step.confirmSerial}): put ${w.step.confirmSerial} on the bench`, {
         bench: this.benchId,

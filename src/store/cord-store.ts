@@ -21,6 +21,8 @@ export interface CordVerificationRecord {
   lossDb: Record<string, (number | null)[]>;
   /** The highest per-fiber loss (a fiber without light counts as infinite: the verification fails). */
   maxLossDb: number;
+  /** The lowest (a negative one is a reference error). */
+  minLossDb: number;
 }
 
 /** Mating counts of test cords and bench ports (a cord never seen has mated 0 times), and their verifications. */
@@ -53,8 +55,11 @@ export class CordStore {
     })();
   }
 
-  latestVerification(cordId: string): CordVerificationRecord | undefined {
-    const row = this.db.prepare('SELECT body FROM cord_verifications WHERE cord_id = ? ORDER BY at DESC, rowid DESC LIMIT 1').get(cordId) as { body: string } | undefined;
+  /** The newest verification of a cord made on a given bench. */
+  latestVerification(cordId: string, benchId: string): CordVerificationRecord | undefined {
+    const row = this.db
+      .prepare('SELECT body FROM cord_verifications WHERE cord_id = ? AND bench_id = ? ORDER BY at DESC, rowid DESC LIMIT 1')
+      .get(cordId, benchId) as { body: string } | undefined;
     return row ? (JSON.parse(row.body) as CordVerificationRecord) : undefined;
   }
 }

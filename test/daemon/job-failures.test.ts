@@ -34,12 +34,29 @@ beforeAll(async () => {
       { id: 'switch', dialect: 'dicon-mems-switch', timeoutMs: 500, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.endpoints.switch.kind === 'tcp' ? sim.endpoints.switch.port : 0 } },
     ],
   };
-  const link = { kind: 'link', fiberCount: 12, fiberType: 'OM4', lengthM: 100, connections: 2, splices: 0, wavelengthsNm: [850], requiredQuantities: ['insertionLoss'], limitSet: { id: 'mpocert-default', version: '1.1.0' } };
+  const link = {
+    kind: 'link',
+    fiberCount: 12,
+    fiberType: 'OM4',
+    lengthM: 100,
+    connections: 2,
+    splices: 0,
+    wavelengthsNm: [850],
+    connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
+    requiredQuantities: ['insertionLoss'],
+    limitSet: { id: 'mpocert-default', version: '1.1.0' },
+  };
   const products = {
     ...PRODUCTS,
     'LINK-10G-100M': { ...link, application: '10GBASE-SR' },
     'LINK-XYZ': { ...link, application: '1.6TBASE-XYZ' },
     'MTP8-OM4': { ...PRODUCTS['MTP12-OM4-LOSS'], fiberCount: 8 },
+    // A looser part number whose serials are MPO-...: a GOOD-1 cannot be certified as it.
+    'MPO12-OM4-LOSS': {
+      ...PRODUCTS['MTP12-OM4-LOSS'],
+      serialPattern: 'MPO-[0-9]+',
+      connectors: { A: { family: 'MPO', gender: 'female' }, B: { family: 'MPO', gender: 'female' } },
+    },
     'MTP12-OS2-APC': {
       ...PRODUCTS['MTP12-OM4-LOSS'],
       fiberType: 'OS2',
@@ -146,6 +163,12 @@ describe('nobody can change what is certified', () => {
     expect(refused.status).toBe(422);
     expect(refused.json.error).toBe('FIBER_COUNT_MISMATCH');
     expect(refused.json.message).toMatch(/^product MTP8-OM4 has 8 fibers; bench "b1" measures 12: certify it on a 8-fiber bench/);
+  });
+
+  it('refuses a serial that is not one of the named product\'s (its serial pattern)', async () => {
+    const refused = await job({ serial: 'GOOD-1', product: 'MPO12-OM4-LOSS' });
+    expect(refused.status).toBe(400);
+    expect(refused.json.message).toMatch(/^GOOD-1 is not a serial of product MPO12-OM4-LOSS \(its serials match \^\(\?:MPO-\[0-9\]\+\)\$\)/);
   });
 
   it('refuses a product that declares polarity on a bench that cannot measure it', async () => {

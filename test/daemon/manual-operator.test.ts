@@ -89,7 +89,10 @@ describe('a manual bench asks for every physical step', () => {
     const atB = await waitFor(started.json.id, (v) => v.progress.waitingFor?.id === 'turn-assembly');
     expect(atB.progress.waitingFor!.instruction).toBe('turn GOOD-1 round: end B to launch cord LC-1, end A to the detector');
     expect(await simControl(sim, 'DUT TURN')).toBe('OK B');
-    expect((await daemon.api('POST', '/benches/m1/confirm', { step: 'turn-assembly' })).status).toBe(200);
+    // A button is not enough: scanning the serial again is what proves the assembly is on the bench.
+    const button = await daemon.api<{ message: string }>('POST', '/benches/m1/confirm', { step: 'turn-assembly' });
+    expect([button.status, button.json.message]).toEqual([400, 'scan GOOD-1\'s serial to confirm "turn GOOD-1 round: end B to launch cord LC-1, end A to the detector" (bench=m1 step=turn-assembly)']);
+    expect((await daemon.api('POST', '/benches/m1/confirm', { step: 'turn-assembly', serial: 'GOOD-1' })).status).toBe(200);
     const done = await waitFor(started.json.id, (v) => v.state !== 'running');
     expect([done.state, done.verdict]).toEqual(['completed', 'PASS']);
   });
@@ -117,12 +120,14 @@ describe('a manual bench asks for every physical step', () => {
       expect(out).toContain(text);
     };
     await until('>> connect end A of BAD-7 to launch cord LC-1, end B to the detector');
-    expect(out).toContain('   scan BAD-7 (or press Enter) when done; the bench waits 60 s');
+    expect(out).toContain('   scan BAD-7 when done; the bench waits 60 s');
     await simControl(sim, 'DUT INSERT mtp12-om4-fiber7-0.9dB');
     cli.stdin.write('BAD-7\n'); // the barcode scanner types the serial and Enter
     await until('>> turn BAD-7 round: end B to launch cord LC-1, end A to the detector');
     await simControl(sim, 'DUT TURN');
-    cli.stdin.write('\n');
+    cli.stdin.write('\n'); // Enter alone is refused: the CLI says so and asks again
+    await until('   not confirmed: scan BAD-7\'s serial to confirm');
+    cli.stdin.write('BAD-7\n');
     const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
     expect(code, out).toBe(1); // FAIL
     expect(out).toMatch(/^BAD-7: FAIL {2}\(certificate \d+, job [0-9a-f-]+\)$/m);

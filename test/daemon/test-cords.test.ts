@@ -146,7 +146,7 @@ describe('reference cords', () => {
 });
 
 describe('a person who leaves the device in the path, or never connects it', () => {
-  it('refuses a reference well below the last accepted one through the same cord, stores nothing, and accepts it only with a reason', async () => {
+  it('refuses a reference well below the last accepted one through the same cord, stores nothing, and a device left in the path even when a person overrides', async () => {
     const first = await reference('drop');
     expect(first.status).toBe(200);
     await simControl(sim, 'DUT INSERT mtp12-om4-good');
@@ -157,19 +157,41 @@ describe('a person who leaves the device in the path, or never connects it', () 
       expect(refused.json.error).toBe('REFERENCE_IMPLAUSIBLE');
       // mtp12-om4-good loses 0.21 0.18 0.33 0.27 0.15 0.4 0.24 0.3 0.19 0.45 0.26 0.22 dB at 850 nm:
       // every fiber above 0.2 dB is named (fibers 2, 5 and 9 drop by less).
-      expect(refused.json.message).toContain(
-        'at 850 nm the reference is lower than the last accepted one through LC-R',
-      );
+      expect(refused.json.message).toContain('at 850 nm the reference is lower than the last accepted one through LC-R');
       expect(refused.json.message).toContain('by more than 0.20 dB on fiber 1 0.21 dB, fiber 3 0.33 dB, fiber 4 0.27 dB, fiber 6 0.40 dB, fiber 7 0.24 dB, fiber 8 0.30 dB, fiber 10 0.45 dB, fiber 11 0.26 dB, fiber 12 0.22 dB');
       expect(refused.json.message).toContain('a device or adapter still in the light path');
       const status = await daemon.api<{ benches: { id: string; reference: { takenAt: string } | null }[] }>('GET', '/status');
       expect(status.json.benches.find((b) => b.id === 'drop')!.reference!.takenAt).toBe(first.json.takenAt);
-      const accepted = await reference('drop', { acceptDespite: 'source module replaced, work order 4711' });
-      expect(accepted.status).toBe(200);
-      expect(accepted.json.acceptedDespite!.reason).toBe('source module replaced, work order 4711');
+      // Overriding the drop check does not get a device-in-path reference through: the cord
+      // verification then reads about 0 dB (the plug never reached the launch cord).
+      const overridden = await reference('drop', { acceptDespite: 'source module replaced, work order 4711' });
+      expect(overridden.status).toBe(422);
+      expect(overridden.json.message).toMatch(/^reference refused, nothing stored: the launch cord reads within 0\.03 dB of 0 dB on every fiber through reference plug RP-1: the plug was not in the light path/);
     } finally {
       await simControl(sim, 'OPERATOR NORMAL');
       await simControl(sim, 'DUT REMOVE');
+    }
+  });
+
+  it('accepts a lower reference with a reason (a weaker source fitted), and the certificate says so', async () => {
+    expect((await reference('drop')).status).toBe(200);
+    await simControl(sim, 'SOURCE OFFSET -0.5');
+    try {
+      expect((await reference('drop')).json.error).toBe('REFERENCE_IMPLAUSIBLE');
+      const accepted = await reference('drop', { acceptDespite: 'source module replaced, work order 4711' });
+      expect(accepted.status).toBe(200);
+      // Both wavelengths dropped 0.50 dB on every fiber: two checks overridden, each recorded.
+      expect(accepted.json.acceptedDespite!.reason).toBe('source module replaced, work order 4711');
+      expect(accepted.json.acceptedDespite!.checks.map((c) => c.slice(0, 60))).toEqual([
+        'at 850 nm the reference is lower than the last accepted one ',
+        'at 1300 nm the reference is lower than the last accepted one',
+      ]);
+      const job = await certify('drop', 'GOOD-1');
+      const c = (await daemon.api<{ certificate: { reference: { acceptedDespite?: { reason: string } }; subject: { product: string } } }>('GET', `/certificates/${job.json.certificateId}`)).json;
+      expect(c.certificate.reference.acceptedDespite?.reason).toBe('source module replaced, work order 4711');
+      expect(c.certificate.subject.product).toBe('MTP12-OM4-LOSS');
+    } finally {
+      await simControl(sim, 'SOURCE OFFSET 0');
     }
   });
 

@@ -156,7 +156,7 @@ describe('daemon end to end on the simulated bench', () => {
     const csv = await api('GET', `/certificates/${c.id}?format=csv`);
     const rows = csv.text.trim().split('\r\n');
     expect(rows).toHaveLength(1 + 48);
-    expect(rows[0]).toBe('certificate,subject,verdict,limit_set,fiber,wavelength_nm,end,quantity,value_db,limit_db,limit_kind,limit_basis,margin_db,outcome,reason,headroom_db');
+    expect(rows[0]).toBe('certificate,subject,verdict,limit_set,fiber,wavelength_nm,end,quantity,value_db,limit_db,limit_kind,limit_basis,margin_db,outcome,reason,headroom_db,integrity');
     const fields = rows.find((r) => r.includes(',7,850,A,'))!.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.map((f) => f.replace(/,$/, '').replace(/^"|"$/g, ''));
     expect(fields.slice(1, 8)).toEqual(['BAD-7', 'FAIL', 'mtp-mpo-connector-grades@1.1.0', '7', '850', 'A', 'insertion loss']);
     expect(Number(fields[8])).toBeCloseTo(0.9, 9);
@@ -182,7 +182,7 @@ describe('daemon end to end on the simulated bench', () => {
     const openapi = await api<{ openapi: string; paths: Record<string, Record<string, unknown>> }>('GET', '/openapi.json');
     expect(openapi.json.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.json.paths).sort()).toEqual(
-      ['/benches/{id}/confirm', '/benches/{id}/cords', '/benches/{id}/reference', '/certificates', '/certificates/{id}', '/certificates/{id}/verify', '/healthz', '/jobs', '/jobs/{id}', '/signing-keys', '/status'].sort(),
+      ['/benches/{id}/confirm', '/benches/{id}/cords', '/benches/{id}/reference', '/checkpoints', '/certificates', '/certificates/{id}', '/certificates/{id}/verify', '/healthz', '/jobs', '/jobs/{id}', '/signing-keys', '/status'].sort(),
     );
     expect(openapi.json.paths['/jobs']!.post).toMatchObject({ security: [{ bearer: [] }] });
   });
@@ -190,10 +190,12 @@ describe('daemon end to end on the simulated bench', () => {
   it('answers bad requests with 4xx and a message', async () => {
     expect((await api('GET', '/certificates/999999')).status).toBe(404);
     expect((await api('GET', '/certificates/abc')).status).toBe(400);
-    // Ajv coerces 1e400 to Infinity and passes it as an integer; the route must still say 400.
-    const huge = await api<{ message: string }>('GET', '/certificates/1e400');
-    expect(huge.status).toBe(400);
-    expect(huge.json.message).toBe('id must be a whole number below 2^53 (id=Infinity)');
+    // Ids are plain decimal: 1e400, 0x1, 01 and +1 name nothing (they would alias certificate 1).
+    for (const id of ['1e400', '0x1', '01', '+1', '1.0', '99999999999999999999']) {
+      const r = await api<{ message: string }>('GET', `/certificates/${encodeURIComponent(id)}`);
+      expect(r.status, id).toBe(400);
+      expect(r.json.message).toBe('params/id must match pattern "^[1-9][0-9]{0,15}$"');
+    }
     expect((await api('GET', '/certificates/1e400/verify')).status).toBe(400);
     const unknownBench = await api<{ message: string }>('POST', '/jobs', { bench: 'nope', operator: 'ci', serial: 'X' });
     expect(unknownBench.status).toBe(404);

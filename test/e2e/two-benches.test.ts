@@ -8,6 +8,7 @@ import {
   benchConfig,
   DaemonProcess,
   root,
+  simControl,
   SAMPLE_ASSEMBLIES,
   startSimulatorProcess,
   tempDir,
@@ -121,6 +122,19 @@ describe('two benches at once: Modbus loss-test set over TCP and PM100 + DiCon o
     expect(pty.certificate.polarityMeasured).toBe(false);
   });
 
+  it('refuses a loss-test-set reference taken through a device: the cord verification reads about 0 dB', async () => {
+    await simControl(tcpSim, 'DUT INSERT mtp12-om4-good');
+    await simControl(tcpSim, 'OPERATOR STICKY');
+    try {
+      const refused = await daemon.api<{ error: string; message: string }>('POST', '/benches/lts/reference');
+      expect([refused.status, refused.json.error]).toEqual([422, 'REFERENCE_IMPLAUSIBLE']);
+      expect(refused.json.message).toMatch(/the launch cord reads within 0\.03 dB of 0 dB on every fiber through reference plug RP-1/);
+    } finally {
+      await simControl(tcpSim, 'OPERATOR NORMAL');
+      await simControl(tcpSim, 'DUT REMOVE');
+    }
+  });
+
   it('chains each bench separately and signs every certificate; verify catches one edited row', async () => {
     const list = await daemon.api<{ items: { id: number; benchId: string }[] }>('GET', '/certificates?limit=100');
     expect(list.json.items).toHaveLength(6);
@@ -134,7 +148,7 @@ describe('two benches at once: Modbus loss-test set over TCP and PM100 + DiCon o
     }
 
     const cli = [join(root, 'dist/src/cli/main.js'), 'verify', '--config', daemon.configPath];
-    expect((await run(process.execPath, cli)).stdout).toBe('6 certificate(s) checked, all intact\n');
+    expect((await run(process.execPath, cli)).stdout).toBe('6 certificate(s) checked against 1 trusted key(s), all intact\n');
 
     // Someone with the database file turns the first FAIL into a PASS.
     const failed = (await daemon.api<{ items: { id: number }[] }>('GET', '/certificates?verdict=FAIL&bench=lts')).json.items.at(-1)!.id;
@@ -146,12 +160,17 @@ describe('two benches at once: Modbus loss-test set over TCP and PM100 + DiCon o
     const verdictNow = await daemon.api<{ valid: boolean; problems: { problem: string }[] }>('GET', `/certificates/${failed}/verify`);
     expect(verdictNow.json.valid).toBe(false);
     expect(verdictNow.json.problems.map((p) => p.problem)).toEqual(['content', 'signature']);
+    // Served flagged, never as if it were valid: the page says so instead of PASS.
+    const page = await daemon.api('GET', `/certificates/${failed}?format=html`);
+    expect(page.headers['x-mpocert-integrity']).toBe('FAILED');
+    expect(page.text).toContain('<p class="verdict" style="color:#5b2c83;border-color:#5b2c83">INTEGRITY CHECK FAILED</p>');
+    expect(page.text).not.toContain('<p class="verdict">PASS</p>');
     const err = await run(process.execPath, cli).catch((e: { code: number; stdout: string }) => e);
     expect('code' in err && err.code).toBe(1);
     expect(err.stdout).toBe(
       `certificate ${failed}: content: content does not match its recorded hash\n` +
         `certificate ${failed}: signature: signature does not match the content\n` +
-        '6 certificate(s) checked, 1 with problems\n',
+        '6 certificate(s) checked against 1 trusted key(s), 2 problem(s)\n',
     );
     expect(SAMPLE_ASSEMBLIES['SWAP-34']).toBe('mtp12-om4-polarity-swap-3-4');
   });

@@ -11,6 +11,8 @@ const sr8 = (lossDb: number, over: Partial<LinkRecord> = {}): LinkRecord =>
 
 /** A single-mode launch cord states its polish and is verified at 1310 nm. */
 const smCord = verifiedCord({ family: 'MTP', gender: 'male', polish: 'APC' }, [1310]);
+/** Single-mode link connectors state their polish, APC like the cord. */
+const apc = { A: { family: 'MTP' as const, gender: 'female' as const, polish: 'APC' as const }, B: { family: 'MTP' as const, gender: 'female' as const, polish: 'APC' as const } };
 
 describe('link commissioning: budget = connections x 0.75 + splices x 0.3 + length x attenuation', () => {
   it('computes the TIA-568.3 budget by wavelength: 2 pairs, 1 splice, 300 m OM3', () => {
@@ -92,6 +94,7 @@ describe('link commissioning: budget = connections x 0.75 + splices x 0.3 + leng
       wavelengthsNm: [1310],
       lengthM: 400,
       application: '400GBASE-DR4',
+      connectors: apc,
       setup: { launchCord: smCord },
       polarity: { declared: 'B', measuredMap: typeB(12) },
       readings: readingsFor(12, [1310], 1.0),
@@ -110,7 +113,7 @@ describe('link commissioning: budget = connections x 0.75 + splices x 0.3 + leng
   it('refuses an application the set does not have, or one without a channel on the fiber type', () => {
     expect(() => evaluateRecord(link({ application: '1.6TBASE-SR8' }), library)).toThrow(/^\/application: 1.6TBASE-SR8 is not in limit set mpocert-default@1.1.0/);
     expect(() =>
-      evaluateRecord(link({ application: '400GBASE-SR8', fiberType: 'OS2', wavelengthsNm: [1310], setup: { launchCord: smCord }, readings: readingsFor(12, [1310], 1) }), library),
+      evaluateRecord(link({ application: '400GBASE-SR8', fiberType: 'OS2', wavelengthsNm: [1310], connectors: apc, setup: { launchCord: smCord }, readings: readingsFor(12, [1310], 1) }), library),
     ).toThrow('/fiberType: 400GBASE-SR8 in limit set mpocert-default@1.1.0 defines no channel on OS2 (OM3, OM4, OM5)');
     expect(() => evaluateRecord(link({ limitSet: { id: 'ieee-802.3-channels', version: '1.1.0' } }), library)).toThrow(
       '/connections: limit set ieee-802.3-channels@1.1.0 has no matedPairDb allowance for the link budget',

@@ -54,7 +54,7 @@ describe('parseTestRecord names the bad field by JSON path', () => {
     ],
     ['a reading with no value', () => assembly({ readings: [{ fiber: 1, wavelengthNm: 850 }] }), '/readings/0/lossDb: is required (or referenceDbm + measuredDbm, or noLight / saturated)'],
     ['loss and powers together', () => assembly({ readings: [{ fiber: 1, wavelengthNm: 850, lossDb: 0.2, referenceDbm: -20, measuredDbm: -20.2 }] }), '/readings/0/lossDb: give lossDb or referenceDbm + measuredDbm, not both'],
-    ['one power only', () => assembly({ readings: [{ fiber: 1, wavelengthNm: 850, referenceDbm: -20 }] }), '/readings/0/measuredDbm: is required with the other power'],
+    ['one power only', () => assembly({ readings: [{ fiber: 1, wavelengthNm: 850, referenceDbm: -20 }] }), '/readings/0/measuredDbm: is required with referenceDbm'],
     ['a duplicate reading', () => assembly({ readings: [{ fiber: 1, wavelengthNm: 850, lossDb: 0.2 }, { fiber: 1, wavelengthNm: 850, lossDb: 0.3 }] }), '/readings/1: duplicate reading for fiber 1 at 850 nm, end A (first at /readings/0)'],
     ['a map position out of range', () => assembly({ polarity: { declared: 'B', measuredMap: { '13': 1 } } }), '/polarity/measuredMap/13: position 13 is not used by a 12-fiber connector (positions 1-12)'],
   ])('semantics: %s', (_what, make, message) => {

@@ -34,7 +34,7 @@ export function verifiedCord(connector: TestCord['connector'], wavelengthsNm: re
     id: 'LC-1',
     connector,
     matingCount: 110,
-    verification: { id: 'V-1', at: '2026-11-23T09:00:00.000Z', matingCount: 100, against: 'RP-1', wavelengthsNm: [...wavelengthsNm], maxLossDb: 0.05 },
+    verification: { id: 'V-1', at: '2026-11-23T09:00:00.000Z', matingCount: 100, against: 'RP-1', wavelengthsNm: [...wavelengthsNm], maxLossDb: 0.05, minLossDb: 0.03 },
     ...overrides,
   };
 }
@@ -71,7 +71,9 @@ export function link(overrides: Partial<LinkRecord> = {}): LinkRecord {
     linkId: 'L-1',
     limitSet: { id: 'mpocert-default', version: '1.1.0' },
     testedAt: TESTED_AT,
+    connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
     setup: { launchCord: verifiedCord({ family: 'MTP', gender: 'male' }) },
+    requiredQuantities: ['insertionLoss'],
     ...budget,
     ...twelveFiberOm4(1.0, ['A']),
     ...overrides,

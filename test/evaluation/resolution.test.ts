@@ -49,8 +49,8 @@ describe('the certificate carries the rounded numbers', () => {
     const csv = renderCertificateCsv({ id: 1, serial: 'SN-1', limitSetId: ev.limitSet.id, limitSetVersion: ev.limitSet.version, verdict: ev.verdict, document: { evaluation: ev } } as unknown as StoredCertificate);
     expect(ev.verdict).toBe('PASS');
     // The basis has commas, so its cell is quoted (RFC 4180).
-    expect(csv.split('\r\n')[1]).toBe('1,SN-1,PASS,mtp-mpo-connector-grades@1.1.0,1,850,A,insertion loss,0.21,0.6,max,"end A grade MTP 0.60 dB (own grade, one connector per reading) (multimode)",0.39,PASS,,');
-    expect(csv.split('\r\n')[2]).toBe('1,SN-1,PASS,mtp-mpo-connector-grades@1.1.0,1,850,B,insertion loss,0.21,0.6,max,"end B grade MTP 0.60 dB (own grade, one connector per reading) (multimode)",0.39,PASS,,');
+    expect(csv.split('\r\n')[1]).toBe('1,SN-1,PASS,mtp-mpo-connector-grades@1.1.0,1,850,A,insertion loss,0.21,0.6,max,"end A grade MTP 0.60 dB (own grade, one connector per reading) (multimode)",0.39,PASS,,,valid');
+    expect(csv.split('\r\n')[2]).toBe('1,SN-1,PASS,mtp-mpo-connector-grades@1.1.0,1,850,B,insertion loss,0.21,0.6,max,"end B grade MTP 0.60 dB (own grade, one connector per reading) (multimode)",0.39,PASS,,,valid');
   });
 
   it('judges the rounded value at the limit: 0.6000000000000014 dB is 0.600 dB (MARGINAL), 0.6005 dB is 0.601 dB (FAIL)', () => {

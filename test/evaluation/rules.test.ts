@@ -37,12 +37,21 @@ describe('1. nothing in the light path', () => {
     expect(il(e, 1)).toMatchObject({ outcome: 'INVALID', noDeviceInPath: true });
   });
 
-  it('the boundary: all within 0.03 dB is INVALID; one fiber at 0.04 dB and the test is judged', () => {
+  it('the boundaries: near 0 dB, or the same small loss on every fiber (a drifted source), is INVALID; a spread is judged', () => {
     expect(evaluateRecord(assembly({ readings: readings(0.03) }), library).verdict).toBe('INVALID');
     expect(evaluateRecord(assembly({ readings: readings(-0.02) }), library).verdict).toBe('INVALID');
-    const one = evaluateRecord(assembly({ readings: readings(0.03, { '5/850': { lossDb: 0.04 }, '5/1300': { lossDb: 0.04 }, '5/850/B': { lossDb: 0.04 }, '5/1300/B': { lossDb: 0.04 } }) }), library);
-    expect(one.verdict).toBe('PASS');
-    expect(il(one, 1).margin).toBe(0.57); // 0.60 - 0.03
+    // The source drifted 0.04 dB since the reference and nothing is connected: every fiber 0.04 dB.
+    const drifted = evaluateRecord(assembly({ readings: readings(0.04) }), library);
+    expect(drifted.verdict).toBe('INVALID');
+    expect(drifted.reasons[0]).toMatch(/^every fiber at 850 nm, end A reads the same small loss \(median 0\.04 dB, all within 0\.00 dB of each other\)/);
+    // Fibers alternating 0.04 and 0.07 dB (spread 0.03 dB): a device, judged.
+    const alternate: Record<string, Partial<Reading>> = {};
+    for (const f of [2, 4, 6, 8, 10, 12]) for (const k of [`${f}/850`, `${f}/1300`, `${f}/850/B`, `${f}/1300/B`]) alternate[k] = { lossDb: 0.07 };
+    const spread = evaluateRecord(assembly({ readings: readings(0.04, alternate) }), library);
+    expect(spread.verdict).toBe('PASS');
+    expect(il(spread, 1).margin).toBe(0.56); // 0.60 - 0.04
+    // Every fiber 0.07 dB: median above 0.06 dB, judged.
+    expect(evaluateRecord(assembly({ readings: readings(0.07) }), library).verdict).toBe('PASS');
   });
 });
 
@@ -66,7 +75,7 @@ describe('2. the meter noise floor applies offline as in the daemon (-60 dBm)', 
 
 describe('3. reference-grade test cords, verified', () => {
   const cord = (over: Parameters<typeof verifiedCord>[2] = {}, wl?: number[], connector = { family: 'MTP' as const, gender: 'male' as const }) => ({ launchCord: verifiedCord(connector, wl, over) });
-  const v = (maxLossDb: number, at = '2026-11-23T09:00:00.000Z', matingCount = 100) => ({ id: 'V-9', at, matingCount, against: 'RP-1', wavelengthsNm: [850, 1300], maxLossDb });
+  const v = (maxLossDb: number, at = '2026-11-23T09:00:00.000Z', matingCount = 100) => ({ id: 'V-9', at, matingCount, against: 'RP-1', wavelengthsNm: [850, 1300], maxLossDb, minLossDb: Math.min(0.03, maxLossDb) });
 
   it('multimode: 0.10 dB is reference grade, 0.11 dB is refused', () => {
     expect(evaluateRecord(assembly({ setup: cord({ verification: v(0.1) }) }), library).verdict).toBe('PASS');
@@ -190,6 +199,7 @@ describe('10-12. applications constrain the test', () => {
         fiberType: 'OS2',
         fiberCount: 12,
         wavelengthsNm: [1550],
+        connectors: { A: { family: 'MTP', gender: 'female', polish: 'APC' }, B: { family: 'MTP', gender: 'female', polish: 'APC' } },
         polarity: { declared: 'B', measuredMap: typeMap('B', 12) },
         readings: readingsFor(12, [1550], 0.5),
         setup: { launchCord: verifiedCord({ family: 'MTP', gender: 'male', polish: 'APC' }, [1550]) },
@@ -246,6 +256,46 @@ describe('13. a declared polarity is measured, or the certificate cannot pass', 
     const e = evaluateRecord(assembly({ polarity: { declared: 'B', measuredMap: swapped } }), library);
     expect(e.verdict).toBe('FAIL');
     expect(e.reasons[0]).toMatch(/^polarity: declared B \(expected type B\) but 2 position\(s\) differ \(3 swapped, 4 swapped\)/);
+  });
+});
+
+describe("an independent auditor's findings", () => {
+  const v = (over: Record<string, unknown>) => ({ id: 'V-9', at: '2026-11-23T09:00:00.000Z', matingCount: 100, against: 'RP-1', wavelengthsNm: [850, 1300], maxLossDb: 0.05, minLossDb: 0.03, ...over });
+  const withVerification = (over: Record<string, unknown>) => assembly({ setup: { launchCord: verifiedCord({ family: 'MTP', gender: 'male' }, undefined, { verification: v(over) as never }) } });
+
+  it('a cord verification with a negative loss (reference taken through a device) or about 0 dB everywhere (no plug) is refused', () => {
+    const negative = evaluateRecord(withVerification({ minLossDb: -0.08, maxLossDb: -0.01 }), library);
+    expect([negative.verdict, ...refusals(negative)]).toEqual(['INVALID', 'CORD_VERIFICATION_IMPLAUSIBLE']);
+    expect(negative.setup.refusals[0]!.message).toMatch(/reads as low as -0\.08 dB against RP-1: a negative loss is a reference error/);
+    const zero = evaluateRecord(withVerification({ minLossDb: 0, maxLossDb: 0 }), library);
+    expect([zero.verdict, ...refusals(zero)]).toEqual(['INVALID', 'CORD_VERIFICATION_IMPLAUSIBLE']);
+    // The boundary: -0.05 dB and 0.04 dB are a real (if excellent) pair.
+    expect(refusals(evaluateRecord(withVerification({ minLossDb: -0.05, maxLossDb: 0.04 }), library))).toEqual([]);
+  });
+
+  it('rounding is on the strict side: 0.6004 dB is judged 0.601 dB (FAIL), return loss 25.9996 dB is 25.999 dB (FAIL)', () => {
+    const il6004 = evaluateRecord(assembly({ readings: readings(0.3, { '1/850': { lossDb: 0.6004 } }) }), library);
+    expect(il(il6004, 1)).toMatchObject({ value: 0.601, margin: -0.001, outcome: 'FAIL' });
+    const rl = evaluateRecord(assembly({ requiredQuantities: undefined, readings: readings(0.3).map((r) => ({ ...r, returnLossDb: r.fiber === 1 && r.wavelengthNm === 850 && r.end === undefined ? 25.9996 : 40 })) }), library);
+    expect(rl.fibers[0]!.judgments.find((j) => j.quantity === 'returnLoss')).toMatchObject({ value: 25.999, limit: 26, margin: -0.001, outcome: 'FAIL' });
+  });
+
+  it('a loss-test set reading at the noise floor is INVALID even with its loss given; a +60 dBm power is not a measurement', () => {
+    const lts = evaluateRecord(assembly({ readings: readings(0.3, { '2/850': { lossDb: 0.3, measuredDbm: -75 } }) }), library);
+    expect(il(lts, 2)).toMatchObject({ value: null, outcome: 'INVALID' });
+    const hot = evaluateRecord(assembly({ readings: readings(0.3, { '2/850': { lossDb: undefined, referenceDbm: 60.3, measuredDbm: 60 } }).map(({ lossDb, ...r }) => (r.referenceDbm !== undefined ? r : { ...r, lossDb })) }), library);
+    expect(il(hot, 2).reason).toMatch(/^reference 60\.3 dBm on fiber 2 at 850 nm, end A is above \+10 dBm/);
+  });
+
+  it('a link whose connectors are not declared cannot have its matings checked: refused', () => {
+    const { connectors: _c, ...rest } = link();
+    expect(refusals(evaluateRecord(rest as LinkRecord, library))).toEqual(['DEVICE_CONNECTORS_UNKNOWN']);
+  });
+
+  it('implausible inputs are bad input: a map key "01", a free-text testedAt, a 100 km multimode link', () => {
+    expect(() => parseTestRecord({ ...assembly(), polarity: { declared: 'B', measuredMap: { '01': 5 } } })).toThrow('/polarity/measuredMap/01: is not an allowed property');
+    expect(() => parseTestRecord({ ...assembly(), testedAt: 'Thu Nov 20 2025' })).toThrow(/^\/testedAt: /);
+    expect(() => parseTestRecord({ ...link(), lengthM: 100_000 })).toThrow('/lengthM: 100000 m is longer than any multimode link (2000 m)');
   });
 });
 

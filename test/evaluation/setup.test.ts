@@ -15,6 +15,7 @@ const verification = (matingCount: number): NonNullable<TestCord['verification']
   against: 'RP-1',
   wavelengthsNm: [850, 1300],
   maxLossDb: 0.05,
+  minLossDb: 0.03,
 });
 const plan = (over: Partial<SetupPlan> = {}): SetupPlan => ({
   kind: 'assembly',

@@ -28,7 +28,7 @@ function cert(serial: string): StoredCertificate {
 describe('certificate CSV', () => {
   it('writes one row per judged value, numbers as numbers', () => {
     expect(renderCertificateCsv(cert('SN-1')).split('\r\n')[1]).toBe(
-      '7,SN-1,PASS,mtp-mpo-connector-grades@1.0.0,1,850,A,insertion loss,0.21,0.6,max,MTP mated pair 0.60 dB (multimode),0.39,PASS,,',
+      '7,SN-1,PASS,mtp-mpo-connector-grades@1.0.0,1,850,A,insertion loss,0.21,0.6,max,MTP mated pair 0.60 dB (multimode),0.39,PASS,,,valid',
     );
   });
 
