@@ -5,6 +5,7 @@ import { certifyCommand, referenceCommand, statusCommand } from './client-comman
 import { demoCommand, DEMO_CONFIG } from './demo.js';
 import { serveCommand } from './serve.js';
 import { verifyCommand } from './verify.js';
+import { backupCommand, keysRotateCommand, usersAddCommand, usersDisableCommand, usersListCommand } from './admin-commands.js';
 import { runEvaluateCommand } from '../evaluation/index.js';
 
 /**
@@ -86,6 +87,43 @@ program
   .option('--checkpoints <file...>', 'checkpoint files QA kept (default: the data directory\'s)')
   .addOption(configOption())
   .action((opts: { id?: number; config: string; db?: string; trust?: string; checkpoints?: string[] }) => run(() => verifyCommand(opts))());
+
+const ROLES = ['operator', 'qa', 'admin'] as const;
+const users = program.command('users').description('people who may use the HTTP API, each with their own token and role');
+users
+  .command('add')
+  .description('add a person and print their token once (operator: reference/certify on their benches; qa: read; admin: everything)')
+  .argument('<name>', 'user name (recorded on the certificates they run)')
+  .addOption(new Option('-r, --role <role>', 'what they may do').choices(ROLES).makeOptionMandatory())
+  .option('-b, --bench <id...>', 'benches an operator may use ("*" for all)')
+  .addOption(configOption())
+  .action((name: string, opts: { role: (typeof ROLES)[number]; bench?: string[]; config: string }) => run(() => usersAddCommand({ ...opts, name }))());
+users
+  .command('list')
+  .description('list people, roles, benches and whether they are active')
+  .addOption(configOption())
+  .action((opts: { config: string }) => run(() => usersListCommand(opts))());
+users
+  .command('disable')
+  .description('disable a person: their token stops working at once (their certificates stay)')
+  .argument('<name>', 'user name')
+  .addOption(configOption())
+  .action((name: string, opts: { config: string }) => run(() => usersDisableCommand({ ...opts, name }))());
+
+program
+  .command('backup')
+  .description('copy the evidence (database, checkpoints, trusted keys) consistently into a new directory, daemon running or not')
+  .argument('<dest>', 'a new or empty directory')
+  .addOption(configOption())
+  .action((dest: string, opts: { config: string }) => run(() => backupCommand({ ...opts, dest }))());
+
+program
+  .command('keys')
+  .description('signing keys')
+  .command('rotate')
+  .description('replace the signing key by one the old key vouches for (stop the daemon first)')
+  .addOption(configOption())
+  .action((opts: { config: string }) => run(() => keysRotateCommand(opts))());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors.js';
@@ -45,14 +45,23 @@ export function resolveConfig(raw: unknown, file: string): DaemonConfig {
 
   let token = cfg.http.token;
   if (token === undefined && cfg.http.tokenFile !== undefined) {
+    const tokenFile = abs(cfg.http.tokenFile);
     try {
-      token = readFileSync(abs(cfg.http.tokenFile), 'utf8').trim();
+      // Anyone who can read the token can certify: the file must be the daemon user's alone.
+      if ((statSync(tokenFile).mode & 0o077) !== 0) {
+        throw new ConfigError(`http.tokenFile ${tokenFile} is readable or writable by others: chmod 600 it`, { file, key: 'http/tokenFile' });
+      }
+      token = readFileSync(tokenFile, 'utf8').trim();
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       throw new ConfigError(`cannot read http.tokenFile: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
         file,
         key: 'http/tokenFile',
       });
     }
+  }
+  if (token !== undefined && /\s/.test(token)) {
+    throw new ConfigError('config key http: the token contains whitespace; use a token of printable characters (openssl rand -hex 32)', { file, key: 'http/token' });
   }
   if (token === undefined || token.length < 16) {
     throw new ConfigError('config key http: set token or tokenFile to a bearer token of at least 16 characters; every write needs it', {

@@ -11,6 +11,7 @@ import { DaemonMetrics } from './metrics.js';
 import { JobStore } from '../store/job-store.js';
 import { layoutOf } from '../store/data-dir.js';
 import { openCustody } from './custody.js';
+import { UserStore } from '../store/user-store.js';
 import { ReferenceStore } from '../store/reference-store.js';
 import { CordStore } from '../store/cord-store.js';
 
@@ -65,7 +66,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
 
   let app: FastifyInstance;
   try {
-    app = await buildHttpServer({ benches, runner, certificates, custody, parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords });
+    app = await buildHttpServer({ benches, runner, certificates, custody, users: new UserStore(db), parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords });
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     custody.close();

@@ -79,7 +79,7 @@ export const SigningKeys = Type.Object({
 export const JobBody = Type.Object(
   {
     bench: Type.String({ minLength: 1, maxLength: 64 }),
-    operator: Type.String({ minLength: 1, maxLength: 128, description: 'who runs the job' }),
+    operator: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who runs the job: required with the shared token; with a personal token it is that person' })),
     serial: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'assembly serial number' })),
     linkId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'installed link id' })),
     product: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'product from the config that describes what is tested' })),

@@ -7,6 +7,7 @@ import { describeError, InputError, JobRefusedError, MpocertError } from '../err
 import type { JobRunner } from '../pipeline/job-runner.js';
 import type { BenchRuntime } from '../pipeline/bench-runtime.js';
 import type { CertificateStore, VerifyProblem } from '../store/certificate-store.js';
+import { mayOperate, type Principal, type UserStore } from '../store/user-store.js';
 import type { CordStore } from '../store/cord-store.js';
 import type { SubjectRequestParser } from '../pipeline/judge-job.js';
 import type { DaemonMetrics } from '../daemon/metrics.js';
@@ -25,6 +26,7 @@ export interface CustodyView {
 }
 
 export interface HttpDeps {
+  users: UserStore;
   benches: Map<string, BenchRuntime>;
   runner: JobRunner;
   certificates: CertificateStore;
@@ -38,6 +40,8 @@ export interface HttpDeps {
 }
 
 const REFUSAL_STATUS: Record<string, number> = {
+  FORBIDDEN: 403,
+  STORAGE_LOST: 503,
   BENCH_BUSY: 409,
   SHUTTING_DOWN: 503,
   UNKNOWN_BENCH: 404,
@@ -60,12 +64,30 @@ function safeInteger(value: number, name: string): number {
   return value;
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer (.+)$/.exec(header ?? '');
-  if (!m) return false;
-  const given = Buffer.from(m[1]!);
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+function bearerOf(header: string | undefined): string | undefined {
+  return /^Bearer (\S+)$/.exec(header ?? '')?.[1];
+}
+
+function tokenMatches(given: string, token: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The config's shared token: it may do everything, and certificates say it was nobody in particular. */
+const SHARED: Principal = { name: 'shared-token', role: 'admin', benches: '*', shared: true };
+
+/**
+ * Text a person reads on a certificate, normalised once (NFC, so the same serial has one
+ * spelling), and refused when it cannot be represented faithfully: lone surrogates (no UTF-8 form:
+ * a certificate holding one could not verify its own signature) and control characters.
+ */
+export function cleanText(field: string, value: string): string {
+  // \p{Cs} under the u flag matches exactly the unpaired surrogates (pairs are one code point).
+  if (/[\p{Cc}\p{Cs}]/u.test(value)) {
+    throw new InputError(`${field}: contains a control character or an unpaired surrogate; use printable text`, { field });
+  }
+  return value.normalize('NFC');
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -107,9 +129,24 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   // onRequest, before the body is parsed or validated: an unauthenticated client learns nothing
   // about the schema. Returning the reply ends the request here (fastify's async-hook contract).
+  // A token is the config's shared one or a person's (mpocert users add); the person is recorded.
+  const principals = new WeakMap<FastifyRequest, Principal>();
   const requireToken = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    if (tokenMatches(req.headers.authorization, deps.token)) return undefined;
+    const token = bearerOf(req.headers.authorization);
+    const principal = token === undefined ? undefined : tokenMatches(token, deps.token) ? SHARED : deps.users.authenticate(token);
+    if (principal) {
+      principals.set(req, principal);
+      return undefined;
+    }
     return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required for writes' });
+  };
+  /** The authenticated person, allowed to operate on this bench, or a 403 naming what is missing. */
+  const operatorOn = (req: FastifyRequest, benchId: string): Principal => {
+    const p = principals.get(req)!;
+    if (!mayOperate(p, benchId)) {
+      throw new JobRefusedError('FORBIDDEN', `${p.name} (${p.role}) may not reference or certify on bench "${benchId}"`, { bench: benchId });
+    }
+    return p;
   };
 
   app.setErrorHandler((err: unknown, req, reply) => {
@@ -227,9 +264,22 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
 
   app.post('/jobs', { onRequest: requireToken, schema: { body: S.JobBody, security: [{ bearer: [] }] } }, async (req, reply) => {
-    const body = req.body as S.JobBodyT;
+    const raw = req.body as S.JobBodyT;
+    const principal = operatorOn(req, raw.bench);
+    const body = {
+      ...raw,
+      ...(raw.serial !== undefined ? { serial: cleanText('serial', raw.serial) } : {}),
+      ...(raw.linkId !== undefined ? { linkId: cleanText('linkId', raw.linkId) } : {}),
+      ...(raw.product !== undefined ? { product: cleanText('product', raw.product) } : {}),
+    };
+    const given = raw.operator === undefined ? undefined : cleanText('operator', raw.operator);
+    // A person's token names the operator; only the shared token takes a name from the request.
+    if (!principal.shared && given !== undefined && given !== principal.name) {
+      throw new InputError(`operator: you are ${principal.name}; a job is recorded under the person whose token started it`);
+    }
+    if (principal.shared && given === undefined) throw new InputError('operator: with the shared token, name who runs the job');
     const subject = deps.parseSubject(body);
-    const view = deps.runner.start({ benchId: body.bench, operator: body.operator, subject });
+    const view = deps.runner.start({ benchId: body.bench, operator: principal.shared ? given! : principal.name, authenticatedAs: principal.shared ? 'shared token' : principal.name, subject });
     if (body.wait) {
       const done = await deps.runner.waitFor(view.id);
       return reply.code(200).send(done);
@@ -256,8 +306,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     },
     async (req) => {
       const { id } = req.params as { id: string };
+      const principal = operatorOn(req, id);
       const body = req.body as NonNullable<S.ReferenceBodyT>;
-      const { reference: ref, verification } = await deps.runner.reference(id, { operator: body.operator, acceptDespite: body.acceptDespite });
+      const operator = principal.shared ? (body.operator === undefined ? 'shared token' : cleanText('operator', body.operator)) : principal.name;
+      const acceptDespite = body.acceptDespite === undefined ? undefined : cleanText('acceptDespite', body.acceptDespite);
+      const { reference: ref, verification } = await deps.runner.reference(id, { operator, acceptDespite });
       return {
         benchId: ref.benchId,
         takenAt: ref.takenAt,
@@ -277,8 +330,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     { onRequest: requireToken, schema: { params: S.BenchIdParam, body: S.ConfirmBody, security: [{ bearer: [] }] } },
     async (req) => {
       const { id } = req.params as { id: string };
+      operatorOn(req, id);
       const body = req.body as S.ConfirmBodyT;
-      return { confirmed: deps.runner.confirm(id, body.step, body.serial) };
+      return { confirmed: deps.runner.confirm(id, body.step, body.serial === undefined ? undefined : cleanText('serial', body.serial)) };
     },
   );
 

@@ -20,6 +20,8 @@ import { assertSameInstruments } from './instrument-identity.js';
 export interface JobRequest {
   benchId: string;
   operator: string;
+  /** Whose token started the job: a person, or "shared token". */
+  authenticatedAs: string;
   subject: JobSubject;
 }
 
@@ -354,7 +356,7 @@ export class JobRunner extends EventEmitter {
         formatVersion: 1,
         issuedAt,
         software: SOFTWARE,
-        job: { id: view.id, operator: request.operator, testedAt },
+        job: { id: view.id, operator: request.operator, authenticatedAs: request.authenticatedAs, testedAt },
         bench: { id: bench.id, title: bench.config.title ?? bench.id, method: bench.config.method.kind, instruments: identities },
         reference: {
           takenAt: reference.takenAt,

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -133,11 +133,29 @@ describe('config loading', () => {
   });
 
   it('reads the token from tokenFile, relative to the config', () => {
-    writeFileSync(join(tmp.dir, 'token'), 'file-token-0123456789\n');
+    writeFileSync(join(tmp.dir, 'token'), 'file-token-0123456789\n', { mode: 0o600 });
     const c = valid();
     delete c.http.token;
     c.http.tokenFile = 'token';
     expect(loadConfig(write(c)).http.token).toBe('file-token-0123456789');
+  });
+
+  it('refuses a token file others can read (whoever reads it can certify)', () => {
+    const tokenFile = join(tmp.dir, 'token');
+    writeFileSync(tokenFile, 'file-token-0123456789\n');
+    chmodSync(tokenFile, 0o640);
+    const c = valid();
+    delete c.http.token;
+    c.http.tokenFile = 'token';
+    expect(errorOf(() => loadConfig(write(c))).message).toBe(`http.tokenFile ${tokenFile} is readable or writable by others: chmod 600 it`);
+  });
+
+  it('refuses a token with whitespace inside (a Bearer header could never carry it)', () => {
+    const c = valid();
+    c.http.token = 'two words token 0123456789';
+    expect(errorOf(() => loadConfig(write(c))).message).toBe(
+      'config key http: the token contains whitespace; use a token of printable characters (openssl rand -hex 32)',
+    );
   });
 
   it('reports YAML syntax errors with the line', () => {

@@ -1,0 +1,123 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { loadConfig } from '../config/load.js';
+import { MpocertError } from '../errors.js';
+import { DataDirLock, layoutOf } from '../store/data-dir.js';
+import { openDatabase } from '../store/database.js';
+import { loadOrCreateSigningKey } from '../store/signing-key.js';
+import { signRotation, TrustedKeys, writeTrustedKeys } from '../store/trusted-keys.js';
+import { UserStore, type Role } from '../store/user-store.js';
+
+const out = (s: string): void => void process.stdout.write(s + '\n');
+
+function usersOf(configPath: string): { users: UserStore; close(): void } {
+  const cfg = loadConfig(configPath);
+  const layout = layoutOf(cfg.dataDir);
+  if (!existsSync(layout.database)) throw new MpocertError('NO_DATABASE', `no database at ${layout.database}: start the daemon once first`);
+  const db = openDatabase(layout.database);
+  return { users: new UserStore(db), close: () => db.close() };
+}
+
+/** Adds a person; prints their token once (it is not stored, only its hash). */
+export async function usersAddCommand(opts: { config: string; name: string; role: Role; bench?: string[] }): Promise<number> {
+  if (opts.role === 'operator' && (opts.bench ?? []).length === 0) throw new MpocertError('NO_BENCHES', 'an operator needs the benches they may use: --bench ID (repeat), or --bench "*" for all');
+  const benches = opts.bench?.includes('*') || opts.role !== 'operator' ? '*' : opts.bench!;
+  const { users, close } = usersOf(opts.config);
+  try {
+    const { user, token } = users.add(opts.name, opts.role, benches, new Date().toISOString());
+    out(`added ${user.name} (${user.role}${user.role === 'operator' ? `, benches ${benches === '*' ? 'all' : benches.join(', ')}` : ''})`);
+    out(`token (shown once; give it to ${user.name} only): ${token}`);
+    return 0;
+  } finally {
+    close();
+  }
+}
+
+export async function usersListCommand(opts: { config: string }): Promise<number> {
+  const { users, close } = usersOf(opts.config);
+  try {
+    for (const u of users.list()) out(`${u.name}\t${u.role}\t${u.benches === '*' ? '*' : u.benches.join(',')}\t${u.disabledAt ? `disabled ${u.disabledAt}` : 'active'}`);
+    return 0;
+  } finally {
+    close();
+  }
+}
+
+export async function usersDisableCommand(opts: { config: string; name: string }): Promise<number> {
+  const { users, close } = usersOf(opts.config);
+  try {
+    if (!users.disable(opts.name, new Date().toISOString())) throw new MpocertError('NO_USER', `no active user ${opts.name}`);
+    out(`${opts.name} disabled: their token no longer works`);
+    return 0;
+  } finally {
+    close();
+  }
+}
+
+/**
+ * A consistent online copy of the data directory's evidence (SQLite's backup API, so the daemon
+ * may keep running): the database, the checkpoints and the trusted (public) keys. The private
+ * signing key is not copied: it is backed up on its own, kept apart from the evidence it signs.
+ * The copy is a self-contained database (not WAL), so `mpocert verify --db` reads it read-only.
+ */
+export async function backupCommand(opts: { config: string; dest: string }): Promise<number> {
+  const cfg = loadConfig(opts.config);
+  const layout = layoutOf(cfg.dataDir);
+  if (!existsSync(layout.database)) throw new MpocertError('NO_DATABASE', `no database at ${layout.database}`);
+  mkdirSync(opts.dest, { recursive: true, mode: 0o700 });
+  if (readdirSync(opts.dest).length > 0) throw new MpocertError('BACKUP_NOT_EMPTY', `${opts.dest} is not empty: back up into a new directory`);
+  const dbCopy = join(opts.dest, 'mpocert.db');
+  // Checkpoints first: every checkpoint copied then names a certificate the database copy holds.
+  if (existsSync(layout.checkpoints)) copyFileSync(layout.checkpoints, join(opts.dest, 'checkpoints.jsonl'));
+  const source = new Database(layout.database, { readonly: true, fileMustExist: true });
+  try {
+    await source.backup(dbCopy);
+  } finally {
+    source.close();
+  }
+  const copy = new Database(dbCopy);
+  copy.pragma('journal_mode = DELETE');
+  const certificates = copy.prepare('SELECT count(*) FROM certificates').pluck().get() as number;
+  copy.close();
+  const trustPath = cfg.trust.keysFile ?? layout.trustedKeys;
+  if (existsSync(trustPath)) copyFileSync(trustPath, join(opts.dest, 'trusted-keys.json'));
+  out(`backed up ${certificates} certificate(s) to ${opts.dest} (mpocert.db, checkpoints.jsonl, trusted-keys.json)`);
+  out(`prove it: mpocert verify --db ${dbCopy} --trust ${join(opts.dest, 'trusted-keys.json')} --checkpoints ${join(opts.dest, 'checkpoints.jsonl')}`);
+  return 0;
+}
+
+/**
+ * Replaces the bench's signing key with a new one, by a rotation statement signed with the old
+ * key (the daemon must be stopped: the data directory is locked for it). The statement is added
+ * to the trusted keys file when it is writable here; otherwise it is printed for the person who
+ * keeps that file. The old key is kept, renamed, so its certificates stay verifiable.
+ */
+export async function keysRotateCommand(opts: { config: string }): Promise<number> {
+  const cfg = loadConfig(opts.config);
+  const layout = layoutOf(cfg.dataDir);
+  if (!existsSync(layout.signingKey)) throw new MpocertError('SIGNING_KEY_MISSING', `no signing key at ${layout.signingKey} to rotate from`);
+  const lock = DataDirLock.acquire(layout);
+  try {
+    const trustPath = cfg.trust.keysFile ?? layout.trustedKeys;
+    const trust = TrustedKeys.load(trustPath);
+    const oldKey = loadOrCreateSigningKey(layout.signingKey);
+    if (trust.publicKeyPem(oldKey.keyId) === undefined) throw new MpocertError('KEY_NOT_TRUSTED', `the current key ${oldKey.keyId} is not trusted in ${trustPath}: it cannot vouch for a new one`);
+    const retired = join(layout.dir, `signing-key.${oldKey.keyId.slice(0, 16)}.retired.pem`);
+    renameSync(layout.signingKey, retired);
+    const newKey = loadOrCreateSigningKey(layout.signingKey);
+    const rotation = signRotation(oldKey, newKey, new Date().toISOString());
+    const updated = { ...trust.file, rotations: [...trust.file.rotations, rotation] };
+    try {
+      writeTrustedKeys(trustPath, updated, 'w');
+      out(`rotated to key ${newKey.keyId}; the rotation, signed by ${oldKey.keyId}, is in ${trustPath}: give QA the new file`);
+    } catch (err) {
+      out(`rotated to key ${newKey.keyId}, but ${trustPath} is not writable here (${(err as NodeJS.ErrnoException).code}): add this rotation to its "rotations" list, then give QA the file:`);
+      out(JSON.stringify(rotation, null, 2));
+    }
+    out(`the old key is kept as ${retired}`);
+    return 0;
+  } finally {
+    lock.release();
+  }
+}
