@@ -1,0 +1,347 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openCustody, type Custody } from '../../src/daemon/custody.js';
+import { canonicalJson } from '../../src/store/canonical-json.js';
+import type { NewCertificate } from '../../src/store/certificate-store.js';
+import { CheckpointLog } from '../../src/store/checkpoints.js';
+import { DataDirLock, layoutOf } from '../../src/store/data-dir.js';
+import { describePublicKey, loadOrCreateSigningKey, signBytes, sha256Hex } from '../../src/store/signing-key.js';
+import { signRotation, TrustedKeys, writeTrustedKeys } from '../../src/store/trusted-keys.js';
+import { tempDir } from '../support/daemon-harness.js';
+
+/**
+ * The chain of custody attacked as someone with the files would: every way of making stored
+ * evidence say something it did not, or of making evidence vanish, must be noticed, and no way of
+ * starting the daemon may paper over it.
+ */
+const silent = pino({ level: 'silent' });
+let tmp: ReturnType<typeof tempDir>;
+let dataDir: string;
+let open: Custody[] = [];
+
+const custodyOf = (opts: { trustedKeysFile?: string } = {}): Custody => {
+  const c = openCustody({ dataDir, logger: silent, ...opts });
+  open.push(c);
+  return c;
+};
+const closeAll = (): void => {
+  for (const c of open) c.close();
+  open = [];
+};
+
+function doc(bench: string, n: number, verdict = 'PASS'): NewCertificate {
+  const issuedAt = `2026-11-30T08:00:${String(n).padStart(2, '0')}.000Z`;
+  return {
+    benchId: bench,
+    jobId: `${bench}-j${n}`,
+    subjectKind: 'assembly',
+    serial: `${bench}-S${n}`,
+    linkId: null,
+    verdict,
+    limitSetId: 'mtp-mpo-connector-grades',
+    limitSetVersion: '1.1.0',
+    issuedAt,
+    document: { issuedAt, job: { id: `${bench}-j${n}` }, bench: { id: bench }, subject: { kind: 'assembly', id: `${bench}-S${n}` }, limitSet: { id: 'mtp-mpo-connector-grades', version: '1.1.0' }, verdict, fibers: [{ fiber: 1, lossDb: 0.21 }] },
+  };
+}
+
+/** Certifies as the daemon does: the certificate, then its signed checkpoint. */
+function issue(c: Custody, bench: string, n: number, verdict = 'PASS'): void {
+  const stored = c.certificates.insert(doc(bench, n, verdict));
+  c.checkpoint({ ...stored, benchId: stored.benchId });
+}
+
+/** Raw SQL on the database file, as an attacker with the file would (guard triggers dropped). */
+function tamper(...statements: [string, ...unknown[]][]): void {
+  const db = new Database(layoutOf(dataDir).database);
+  db.exec('DROP TRIGGER IF EXISTS certificates_no_update; DROP TRIGGER IF EXISTS certificates_no_delete;');
+  db.pragma('foreign_keys = OFF');
+  for (const [sql, ...params] of statements) db.prepare(sql).run(...params);
+  db.close();
+}
+
+const problemsAtStart = (): { problem: string; detail: string; certificateId: number }[] => {
+  const c = custodyOf();
+  const found = c.problems.map((p) => ({ problem: p.problem, detail: p.detail, certificateId: p.certificateId }));
+  closeAll();
+  return found;
+};
+
+beforeEach(() => {
+  tmp = tempDir('mpocert-custody-');
+  dataDir = join(tmp.dir, 'data');
+});
+afterEach(() => {
+  closeAll();
+  tmp.remove();
+});
+
+describe('a new data directory', () => {
+  it('is created private: directory 0700, database, key and checkpoints 0600; the key pinned in trusted-keys.json', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    const layout = layoutOf(dataDir);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    for (const f of [layout.database, layout.signingKey, layout.checkpoints]) expect(statSync(f).mode & 0o777).toBe(0o600);
+    const trust = TrustedKeys.load(layout.trustedKeys);
+    expect(trust.entries.map((e) => [e.keyId, e.via])).toEqual([[c.key.keyId, 'pinned']]);
+    expect(c.problems).toEqual([]);
+  });
+
+  it('starts again cleanly: certificates and checkpoints agree', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b1', 2);
+    issue(c, 'b2', 1);
+    closeAll();
+    expect(problemsAtStart()).toEqual([]);
+  });
+});
+
+describe('one daemon per data directory', () => {
+  it('refuses a second opener while the first holds it, and changes nothing', () => {
+    const first = custodyOf();
+    issue(first, 'b1', 1);
+    expect(() => openCustody({ dataDir, logger: silent })).toThrow(
+      expect.objectContaining({ code: 'DATA_DIR_LOCKED', message: expect.stringContaining(`another mpocert (pid ${process.pid}`) }),
+    );
+    issue(first, 'b1', 2); // the first one is untouched by the attempt
+    expect(first.certificates.verify().problems).toEqual([]);
+  });
+
+  it('takes over a lock whose process is gone (kill -9, power cut)', () => {
+    custodyOf();
+    closeAll();
+    const layout = layoutOf(dataDir);
+    // pid 2^22+1 is above Linux's pid_max default range: no such process.
+    writeFileSync(layout.lock, JSON.stringify({ pid: 4194305, host: hostname(), since: '2026-11-29T00:00:00Z' }));
+    expect(() => custodyOf()).not.toThrow();
+  });
+
+  it('refuses a lock held from another host (a shared disk): a data directory belongs to one machine', () => {
+    const layout = layoutOf(dataDir);
+    custodyOf();
+    closeAll();
+    writeFileSync(layout.lock, JSON.stringify({ pid: 1, host: 'bench-07', since: '2026-11-29T00:00:00Z' }));
+    expect(() => DataDirLock.acquire(layout)).toThrow(expect.objectContaining({ code: 'DATA_DIR_LOCKED', message: expect.stringContaining('locked by mpocert on host bench-07') }));
+  });
+});
+
+describe('starting over the remains of a bench is refused, creating nothing', () => {
+  it('the database is gone but the key and checkpoints are here', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    closeAll();
+    const layout = layoutOf(dataDir);
+    unlinkSync(layout.database);
+    for (const f of ['-wal', '-shm']) rmSync(layout.database + f, { force: true });
+    expect(() => custodyOf()).toThrow(expect.objectContaining({ code: 'DATABASE_MISSING' }));
+    expect(existsSync(layout.database)).toBe(false);
+  });
+
+  it('the signing key is gone for a database with certificates (a new key would re-sign the bench unnoticed)', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    closeAll();
+    const layout = layoutOf(dataDir);
+    unlinkSync(layout.signingKey);
+    expect(() => custodyOf()).toThrow(expect.objectContaining({ code: 'SIGNING_KEY_MISSING' }));
+    expect(existsSync(layout.signingKey)).toBe(false);
+  });
+
+  it('the trusted keys file is gone for a database with certificates', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    closeAll();
+    unlinkSync(layoutOf(dataDir).trustedKeys);
+    expect(() => custodyOf()).toThrow(expect.objectContaining({ code: 'TRUSTED_KEYS_MISSING' }));
+  });
+
+  it('the signing key was swapped for one the trusted keys file does not name', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    closeAll();
+    const layout = layoutOf(dataDir);
+    unlinkSync(layout.signingKey);
+    loadOrCreateSigningKey(layout.signingKey); // an attacker's fresh key in its place
+    expect(() => custodyOf()).toThrow(expect.objectContaining({ code: 'KEY_NOT_TRUSTED' }));
+  });
+});
+
+describe('what tampering with the database shows', () => {
+  it('a forged certificate re-signed with the attacker key, that key added to the database: untrusted, and the checkpoint says replaced', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1, 'FAIL');
+    closeAll();
+    // The attacker rewrites FAIL to PASS, recomputes hash and signature with their own key and
+    // records that key in the database's legacy key table: nothing outside the database changed.
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const attacker = { ...describePublicKey(publicKey), privateKey, publicKey };
+    const db = new Database(layoutOf(dataDir).database);
+    const row = db.prepare('SELECT * FROM certificates WHERE id = 1').get() as Record<string, unknown>;
+    db.close();
+    const body = JSON.parse(row.body as string) as Record<string, unknown>;
+    body.verdict = 'PASS';
+    const forgedBody = canonicalJson(body);
+    const payload = canonicalJson({
+      uuid: row.uuid, benchId: row.bench_id, jobId: row.job_id, subjectKind: row.subject_kind, serial: row.serial, linkId: row.link_id,
+      verdict: 'PASS', limitSetId: row.limit_set_id, limitSetVersion: row.limit_set_version, issuedAt: row.issued_at, document: body, prevHash: row.prev_hash,
+    });
+    const hash = sha256Hex(payload);
+    tamper(
+      ['INSERT OR REPLACE INTO signing_keys (key_id, public_key_pem, first_used_at) VALUES (?, ?, ?)', attacker.keyId, attacker.publicKeyPem, '2026-11-30T00:00:00Z'],
+      ["UPDATE certificates SET verdict = 'PASS', body = ?, hash = ?, signature = ?, key_id = ? WHERE id = 1", forgedBody, hash, signBytes(attacker, payload), attacker.keyId],
+    );
+    const found = problemsAtStart();
+    expect(found.map((p) => p.problem)).toEqual(expect.arrayContaining(['untrusted-key', 'checkpoint']));
+    expect(found.find((p) => p.problem === 'checkpoint')!.detail).toMatch(/^checkpoint of .* names hash [0-9a-f]{64} for certificate 1; the database holds [0-9a-f]{64}: it was replaced$/);
+  });
+
+  it('the newest certificate and its job deleted: the chain cannot show it, the checkpoint does', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b1', 2, 'FAIL');
+    closeAll();
+    tamper(['DELETE FROM certificates WHERE id = 2']);
+    expect(problemsAtStart()).toEqual([
+      {
+        certificateId: 2,
+        problem: 'missing',
+        detail: 'checkpoint of 2026-11-30T08:00:02.000Z says bench b1 had 2 certificate(s), the newest certificate 2; it is not in the database, which holds 1 for the bench: certificates were removed',
+      },
+    ]);
+  });
+
+  it('both tables emptied: the checkpoints still name what was there', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b2', 1);
+    closeAll();
+    tamper(['DELETE FROM certificates'], ['DELETE FROM jobs']);
+    expect(problemsAtStart().map((p) => [p.certificateId, p.problem])).toEqual([
+      [1, 'missing'],
+      [2, 'missing'],
+    ]);
+  });
+
+  it('the checkpoint file deleted for a database with certificates', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    closeAll();
+    unlinkSync(layoutOf(dataDir).checkpoints);
+    expect(problemsAtStart()).toEqual([{ certificateId: 0, problem: 'checkpoint', detail: 'the database holds 1 certificate(s) but there is no checkpoint file: it was removed' }]);
+  });
+
+  it('a checkpoint line edited to match a shorter database: its signature fails', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b1', 2);
+    closeAll();
+    const layout = layoutOf(dataDir);
+    tamper(['DELETE FROM certificates WHERE id = 2']);
+    const lines = readFileSync(layout.checkpoints, 'utf8').trim().split('\n');
+    writeFileSync(layout.checkpoints, `${lines[0]}\n${lines[1]!.replace('"sequence":2', '"sequence":1')}\n`);
+    const found = problemsAtStart();
+    expect(found).toContainEqual({ certificateId: 0, problem: 'checkpoint', detail: `${layout.checkpoints} line 2: checkpoint of bench b1 #1 does not match its signature` });
+  });
+
+  it('a broken chain stops that bench issuing, and only that bench', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b1', 2);
+    issue(c, 'b2', 1);
+    closeAll();
+    tamper(["UPDATE certificates SET body = replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
+    const again = custodyOf();
+    expect(again.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN' });
+    expect(again.refusal('b2')).toBeUndefined();
+  });
+
+  it('the full background check finds a tampered certificate older than every checkpoint', async () => {
+    const c = custodyOf();
+    for (let n = 1; n <= 5; n++) issue(c, 'b1', n);
+    closeAll();
+    tamper(["UPDATE certificates SET body = replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
+    const again = custodyOf();
+    expect(again.problems).toEqual([]); // start-up checks only what came after the last checkpoint
+    await again.checkEverything();
+    expect(again.fullCheck).toMatchObject({ state: 'done', checked: 5 });
+    expect(again.problems.map((p) => [p.certificateId, p.problem])).toEqual([
+      [2, 'content'],
+      [2, 'signature'],
+    ]);
+    expect(again.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN' });
+  });
+
+  it('the database file removed while open: refused from then on', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    const layout = layoutOf(dataDir);
+    renameSync(layout.database, `${layout.database}.moved`);
+    expect(c.refusal('b1')).toMatchObject({ code: 'STORAGE_LOST', message: expect.stringContaining(`the database file ${layout.database} was removed while the daemon had it open`) });
+  });
+});
+
+describe('trusted keys', () => {
+  const keysIn = (dir: string) => ({
+    a: loadOrCreateSigningKey(join(dir, 'a.pem')),
+    b: loadOrCreateSigningKey(join(dir, 'b.pem')),
+    c: loadOrCreateSigningKey(join(dir, 'c.pem')),
+  });
+
+  it('trusts a pinned key and the chain of rotations it signed, in any order', () => {
+    const { a, b, c } = keysIn(tmp.dir);
+    const file = { ...TrustedKeys.pin(a, '2026-01-01T00:00:00Z'), rotations: [signRotation(b, c, '2026-03-01T00:00:00Z'), signRotation(a, b, '2026-02-01T00:00:00Z')] };
+    const t = new TrustedKeys(file, 'test');
+    expect(t.entries.map((e) => [e.keyId, e.via])).toEqual([
+      [a.keyId, 'pinned'],
+      [b.keyId, 'rotation'],
+      [c.keyId, 'rotation'],
+    ]);
+  });
+
+  it('refuses a rotation signed by a key it does not trust (an attacker adding their own key)', () => {
+    const { a, b, c } = keysIn(tmp.dir);
+    const file = { ...TrustedKeys.pin(a, '2026-01-01T00:00:00Z'), rotations: [signRotation(b, c, '2026-03-01T00:00:00Z')] };
+    expect(() => new TrustedKeys(file, 'test')).toThrow(`test: rotation(s) to ${c.keyId} are signed by keys that are not trusted`);
+  });
+
+  it('refuses a rotation whose key was swapped after signing', () => {
+    const { a, b, c } = keysIn(tmp.dir);
+    const rotation = { ...signRotation(a, b, '2026-02-01T00:00:00Z'), to: c.keyId, publicKeyPem: c.publicKeyPem };
+    expect(() => new TrustedKeys({ ...TrustedKeys.pin(a, '2026-01-01T00:00:00Z'), rotations: [rotation] }, 'test')).toThrow(
+      `test: the rotation from ${a.keyId} to ${c.keyId} is not validly signed by ${a.keyId}: the file was altered`,
+    );
+  });
+
+  it('refuses a pinned key whose id is not its hash', () => {
+    const { a, b } = keysIn(tmp.dir);
+    const file = { ...TrustedKeys.pin(a, '2026-01-01T00:00:00Z') };
+    const altered = { ...file, keys: [{ ...file.keys[0]!, publicKeyPem: b.publicKeyPem }] };
+    expect(() => new TrustedKeys(altered, 'test')).toThrow(`test: pinned key ${a.keyId} does not hash to its id: the file was altered`);
+  });
+
+  it('a daemon whose trust file is root-owned elsewhere: verified against that file', () => {
+    const elsewhere = join(tmp.dir, 'etc-trusted-keys.json');
+    const c = custodyOf({ trustedKeysFile: elsewhere });
+    issue(c, 'b1', 1);
+    closeAll();
+    expect(existsSync(layoutOf(dataDir).trustedKeys)).toBe(false);
+    chmodSync(elsewhere, 0o444);
+    // QA's copy pins a different key: the same database fails against it.
+    const other = loadOrCreateSigningKey(join(tmp.dir, 'other.pem'));
+    const qa = join(tmp.dir, 'qa-trust.json');
+    writeTrustedKeys(qa, TrustedKeys.pin(other, '2026-01-01T00:00:00Z'));
+    const c2 = custodyOf({ trustedKeysFile: elsewhere });
+    expect(c2.problems).toEqual([]);
+    expect(new CheckpointLog(layoutOf(dataDir).checkpoints).read(TrustedKeys.load(qa)).problems).toEqual([
+      `${layoutOf(dataDir).checkpoints} line 1: checkpoint of bench b1 #1 is signed by key ${c2.key.keyId}, which is not trusted`,
+    ]);
+    expect(readdirSync(dataDir).sort()).toEqual(['checkpoints.jsonl', 'mpocert.db', 'mpocert.db-shm', 'mpocert.db-wal', 'mpocert.lock', 'signing-key.pem']);
+  });
+});
