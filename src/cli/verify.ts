@@ -6,6 +6,7 @@ import { CertificateStore, type VerifyProblem } from '../store/certificate-store
 import { CheckpointLog } from '../store/checkpoints.js';
 import { layoutOf } from '../store/data-dir.js';
 import { TrustedKeys } from '../store/trusted-keys.js';
+import { schemaChanges } from '../store/schema-guard.js';
 
 export interface VerifyOptions {
   id?: number;
@@ -41,6 +42,8 @@ export async function verifyCommand(opts: VerifyOptions): Promise<number> {
   try {
     const store = new CertificateStore(db, undefined, trust);
     const problems: VerifyProblem[] = [];
+    // Read-only: a dropped guard is reported, not put back (the daemon does that at start-up).
+    problems.push(...schemaChanges(db).map((c) => ({ certificateId: 0, problem: 'schema' as const, detail: c.found })));
     let checked: number;
     if (opts.id !== undefined) {
       if (!store.exists(opts.id)) throw new MpocertError('NO_CERTIFICATE', `no certificate ${opts.id}`, { database: dbPath });

@@ -7,6 +7,7 @@ import { assertNotOrphaned, DatabaseFileWatch, DataDirError, DataDirLock, layout
 import { openDatabase, type Db } from '../store/database.js';
 import { loadOrCreateSigningKey, type SigningKey } from '../store/signing-key.js';
 import { TrustedKeys, writeTrustedKeys } from '../store/trusted-keys.js';
+import { restoreSchemaGuards } from '../store/schema-guard.js';
 
 /**
  * The chain of custody of a bench's certificates while the daemon runs: what was found wrong with
@@ -122,6 +123,7 @@ export function openCustody(opts: OpenCustodyOptions): Custody {
     assertNotOrphaned(layout);
     const firstStart = !existsSync(layout.database);
     db = openDatabase(layout.database);
+    const repairs = restoreSchemaGuards(db);
     tightenFiles(layout);
     const certificates = db.prepare('SELECT count(*) FROM certificates').pluck().get() as number;
     if (!existsSync(layout.signingKey) && (certificates > 0 || existsSync(layout.checkpoints))) {
@@ -152,6 +154,10 @@ export function openCustody(opts: OpenCustodyOptions): Custody {
     const store = new CertificateStore(db, key, trust);
     const checkpoints = new CheckpointLog(layout.checkpoints);
     const custody = new Custody(layout, db, key, trust, store, checkpoints, lock, new DatabaseFileWatch(layout.database), opts.logger);
+    custody.record(
+      repairs.map((r) => ({ certificateId: 0, problem: 'schema' as const, detail: `${r.found}: ${r.restored ? 'restored' : `could not be restored (${r.detail ?? 'unknown'})`}` })),
+      'start-up',
+    );
     checkSinceLastCheckpoint(custody, certificates);
     return custody;
   } catch (err) {

@@ -23,6 +23,8 @@ export interface CustodyView {
   readonly fullCheck: { state: string; checked: number; problems: number; seconds?: number };
   readonly checkpoints: { readonly path: string };
   checkStorage(): string | undefined;
+  /** Remembers problems found while serving: the bench then issues nothing more, as at start-up. */
+  record(problems: readonly VerifyProblem[], where: string): void;
 }
 
 export interface HttpDeps {
@@ -47,11 +49,17 @@ const REFUSAL_STATUS: Record<string, number> = {
   UNKNOWN_BENCH: 404,
 };
 
+/** Custody refusals: the store, not the bench or the request, is why. */
+const CUSTODY_STATUS: Record<string, number> = {
+  STORAGE_LOST: 503,
+  CHAIN_BROKEN: 409,
+};
+
 /** Maps our typed errors to HTTP: a client error is always 4xx with a message, never a 500. */
 function statusFor(err: unknown): number {
   if (err instanceof JobRefusedError) return REFUSAL_STATUS[err.code] ?? 422;
   if (err instanceof InputError) return 400;
-  if (err instanceof MpocertError) return 502; // an instrument or bench failed, not the request
+  if (err instanceof MpocertError) return CUSTODY_STATUS[err.code] ?? 502; // else an instrument or bench failed, not the request
   return 500;
 }
 
@@ -161,7 +169,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     if (status >= 500) req.log.error({ err }, 'request failed');
     return reply.code(status).send({
       error: err instanceof MpocertError ? err.code : 'internal',
-      message: status === 500 ? 'internal error; see the daemon log' : describeError(err),
+      message: status === 500 && !(err instanceof MpocertError) ? 'internal error; see the daemon log' : describeError(err),
     });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not-found', message: `no route ${req.method} ${req.url}` }));
@@ -235,6 +243,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     const integrity = deps.certificates.integrityOf(id);
     // Every certificate is verified as it is served; one whose stored bytes fail is served flagged.
     reply.header('x-mpocert-integrity', integrity.valid ? 'valid' : 'FAILED');
+    if (!integrity.valid) deps.custody.record(integrity.problems, `serving certificate ${id}`);
     if (format === 'json') {
       // The stored canonical JSON goes out as it is: it is exactly what was signed.
       const served = deps.certificates.getJsonReply(id);

@@ -8,20 +8,29 @@
  * These texts are part of the schema: an index is only used for a query whose expression is
  * identical. Never edit one; add a migration with new ones (a test pins the query plans).
  */
+/**
+ * A field of the signed body, NULL when the body is not JSON at all: a body replaced by garbage
+ * (outside mpocert) must not make every list and chain lookup fail with "malformed JSON";
+ * verification reports that row, and the rest stays readable.
+ */
+const field = (path: string): string => `CASE WHEN json_valid(body) THEN json_extract(body, '${path}') END`;
+
 export const BODY = {
-  verdict: "json_extract(body, '$.verdict')",
-  issuedAt: "json_extract(body, '$.issuedAt')",
-  benchId: "json_extract(body, '$.bench.id')",
-  subjectKind: "json_extract(body, '$.subject.kind')",
-  subjectId: "json_extract(body, '$.subject.id')",
-  limitSetId: "json_extract(body, '$.limitSet.id')",
+  verdict: field('$.verdict'),
+  issuedAt: field('$.issuedAt'),
+  benchId: field('$.bench.id'),
+  subjectKind: field('$.subject.kind'),
+  subjectId: field('$.subject.id'),
+  limitSetId: field('$.limitSet.id'),
+  limitSetVersion: field('$.limitSet.version'),
+  jobId: field('$.job.id'),
 } as const;
 
 /** A list item, from the body (id and uuid are the row's own, covered by the signature). */
 export const LIST_ITEM_JSON = `json_object('id', id, 'uuid', uuid, 'benchId', ${BODY.benchId}, 'subjectKind', ${BODY.subjectKind},
   'serial', CASE ${BODY.subjectKind} WHEN 'assembly' THEN ${BODY.subjectId} END,
   'linkId', CASE ${BODY.subjectKind} WHEN 'link' THEN ${BODY.subjectId} END,
-  'verdict', ${BODY.verdict}, 'limitSetId', ${BODY.limitSetId}, 'limitSetVersion', json_extract(body, '$.limitSet.version'),
+  'verdict', ${BODY.verdict}, 'limitSetId', ${BODY.limitSetId}, 'limitSetVersion', ${BODY.limitSetVersion},
   'issuedAt', ${BODY.issuedAt})`;
 
 /** The indexes migration 4 creates over the body expressions. */

@@ -57,7 +57,7 @@ export interface CertificateFilter {
   offset: number;
 }
 
-export type ProblemKind = 'content' | 'signature' | 'chain' | 'untrusted-key' | 'missing' | 'checkpoint';
+export type ProblemKind = 'content' | 'signature' | 'chain' | 'untrusted-key' | 'missing' | 'checkpoint' | 'schema';
 
 export interface VerifyProblem {
   certificateId: number;
@@ -213,9 +213,9 @@ export class CertificateStore {
       byId: db.prepare('SELECT * FROM certificates WHERE id = ?'),
       // As bytes: the reply is written without decoding 20 kB of UTF-8 into a JS string and back.
       rawById: db.prepare(
-        `SELECT CAST(json_object('id', id, 'uuid', uuid, 'benchId', ${BODY.benchId}, 'jobId', json_extract(body, '$.job.id'),
+        `SELECT CAST(json_object('id', id, 'uuid', uuid, 'benchId', ${BODY.benchId}, 'jobId', ${BODY.jobId},
            'verdict', ${BODY.verdict}, 'issuedAt', ${BODY.issuedAt},
-           'limitSet', json_object('id', ${BODY.limitSetId}, 'version', json_extract(body, '$.limitSet.version')),
+           'limitSet', json_object('id', ${BODY.limitSetId}, 'version', ${BODY.limitSetVersion}),
            'signature', json_object('algorithm', 'Ed25519', 'keyId', key_id, 'value', signature, 'hash', hash, 'prevHash', prev_hash)) AS BLOB) AS head,
            CAST(body AS BLOB) AS body FROM certificates WHERE id = ? AND json_valid(body)`,
       ),

@@ -168,9 +168,11 @@ describe('two benches at once: Modbus loss-test set over TCP and PM100 + DiCon o
     const err = await run(process.execPath, cli).catch((e: { code: number; stdout: string }) => e);
     expect('code' in err && err.code).toBe(1);
     expect(err.stdout).toBe(
-      `certificate ${failed}: content: content does not match its recorded hash\n` +
+      // The edit dropped the append-only guard first: verify reports that too (read-only; the daemon restores it at start-up).
+      'certificate 0: schema: the trigger certificates_no_update was dropped outside mpocert\n' +
+        `certificate ${failed}: content: content does not match its recorded hash\n` +
         `certificate ${failed}: signature: signature does not match the content\n` +
-        '6 certificate(s) checked against 1 trusted key(s), 2 problem(s)\n',
+        '6 certificate(s) checked against 1 trusted key(s), 3 problem(s)\n',
     );
     expect(SAMPLE_ASSEMBLIES['SWAP-34']).toBe('mtp12-om4-polarity-swap-3-4');
   });

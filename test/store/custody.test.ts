@@ -62,6 +62,11 @@ function tamper(...statements: [string, ...unknown[]][]): void {
   db.exec('DROP TRIGGER IF EXISTS certificates_no_update; DROP TRIGGER IF EXISTS certificates_no_delete;');
   db.pragma('foreign_keys = OFF');
   for (const [sql, ...params] of statements) db.prepare(sql).run(...params);
+  // A careful attacker puts the guards back: what follows must be found without them.
+  db.exec(`CREATE TRIGGER certificates_no_update BEFORE UPDATE ON certificates
+    BEGIN SELECT RAISE(ABORT, 'certificates are append-only'); END;
+  CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates
+    BEGIN SELECT RAISE(ABORT, 'certificates are append-only'); END;`);
   db.close();
 }
 
@@ -276,6 +281,39 @@ describe('what tampering with the database shows', () => {
       [2, 'signature'],
     ]);
     expect(again.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN' });
+  });
+
+  it('a careless attacker who leaves the append-only guard dropped and an index gone: reported and put back', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    closeAll();
+    const db = new Database(layoutOf(dataDir).database);
+    db.exec('DROP TRIGGER certificates_no_delete; DROP INDEX certificates_body_bench;');
+    db.close();
+    expect(problemsAtStart()).toEqual([
+      { certificateId: 0, problem: 'schema', detail: 'the trigger certificates_no_delete was dropped outside mpocert: restored' },
+      { certificateId: 0, problem: 'schema', detail: 'the index certificates_body_bench was dropped outside mpocert: restored' },
+    ]);
+    expect(problemsAtStart()).toEqual([]);
+  });
+
+  it('a body replaced by bytes that are not JSON: named by verification, lists and chains still read', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b1', 2);
+    issue(c, 'b1', 3);
+    closeAll();
+    tamper(['UPDATE certificates SET body = substr(body, 1, 30) WHERE id = 1']);
+    const again = custodyOf();
+    expect(again.certificates.verify().problems.map((p) => [p.certificateId, p.problem, p.detail])).toEqual([
+      [1, 'content', 'the stored body is not valid JSON: it was altered'],
+      [2, 'chain', 'previous-certificate link of bench b1 does not match (a certificate before it was changed or removed)'],
+    ]);
+    expect(again.certificates.list({ limit: 10, offset: 0 }).items.map((i) => [i.id, i.verdict])).toEqual([
+      [3, 'PASS'],
+      [2, 'PASS'],
+      [1, null],
+    ]);
   });
 
   it('the database file removed while open: refused from then on', () => {
