@@ -183,13 +183,17 @@ class SerialLink extends EventEmitter implements Link {
       parity: e.parity ?? 'none',
       stopBits: e.stopBits ?? 1,
       rtscts: e.rtscts ?? false,
+      // An exclusive lock (flock on Linux): a second program, or a second daemon, on the same
+      // instrument would interleave commands with ours and read our replies.
+      lock: true,
       autoOpen: false,
     });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`open timed out after ${timeoutMs} ms`)), timeoutMs);
       port.open((err) => {
         clearTimeout(timer);
-        if (err) reject(err);
+        if (err && /Cannot lock port/.test(err.message)) reject(new Error(`${e.path} is in use by another program (its exclusive lock is held): one owner per instrument`));
+        else if (err) reject(err);
         else resolve();
       });
     });

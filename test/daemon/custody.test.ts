@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, existsSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { describePublicKey } from '../../src/store/signing-key.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchConfig, DaemonProcess, root, send, startSimulatorProcess, tempDir, TOKEN, writeConfig, type SimulatorProcess } from '../support/daemon-harness.js';
 
@@ -172,10 +174,17 @@ describe('custody and access on a running daemon', () => {
   it('serves a certificate whose stored bytes were edited flagged, never a 500, and stops its bench', async () => {
     const db = new Database(join(dataDir, 'mpocert.db'));
     db.exec('DROP TRIGGER IF EXISTS certificates_no_update');
+    // A key written into the database vouches for nothing and is never published.
+    const attackerKey = generateKeyPairSync('ed25519').publicKey;
+    const described = describePublicKey(attackerKey);
+    db.prepare('INSERT INTO signing_keys (key_id, public_key_pem, first_used_at) VALUES (?, ?, ?)').run(described.keyId, described.publicKeyPem, '2026-11-30T00:00:00Z');
     // Whitespace is not content (the signature covers canonical JSON); a name is.
     db.prepare(`UPDATE certificates SET body = replace(body, '"operator":"alice"', '"operator":"bob"') WHERE id = ?`).run(firstCert);
     db.prepare(`UPDATE certificates SET body = substr(body, 1, 40) WHERE id = 2`).run();
     db.close();
+    const trusted = (await daemon.api<{ keys: { keyId: string }[] }>('GET', '/signing-keys')).json.keys.map((k) => k.keyId);
+    expect(trusted).toHaveLength(2); // the pinned key and the one it rotated to
+    expect(trusted).not.toContain(described.keyId);
     const json = await daemon.api<{ integrity: { valid: boolean } }>('GET', `/certificates/${firstCert}`);
     expect(json.status).toBe(200);
     expect(json.headers['x-mpocert-integrity']).toBe('FAILED');
@@ -190,6 +199,14 @@ describe('custody and access on a running daemon', () => {
     expect(broken.headers['x-mpocert-integrity']).toBe('FAILED');
     expect(broken.json.storedBody).toHaveLength(40);
     expect((await send(daemon.base, { method: 'GET', path: '/certificates/2?format=html' })).text).toContain('INTEGRITY CHECK FAILED');
+    const verifyRoute = await daemon.api<{ valid: boolean; problems: { problem: string; detail: string }[] }>('GET', '/certificates/2/verify');
+    expect(verifyRoute.status).toBe(200);
+    expect(verifyRoute.json.valid).toBe(false);
+    expect(verifyRoute.json.problems[0]).toMatchObject({ problem: 'content', detail: 'the stored body is not valid JSON: it was altered' });
+    expect(mpocert('verify', '--id', '2')).toMatchObject({ status: 1, stdout:
+        'certificate 0: schema: the trigger certificates_no_update was dropped outside mpocert\n' +
+        'certificate 2: content: the stored body is not valid JSON: it was altered\n1 certificate(s) checked against 2 trusted key(s), 2 problem(s)\n',
+    });
     // The list reads the signed bodies: one that is not JSON lists with nothing it could vouch for.
     const list = await daemon.api<{ items: { id: number; verdict: string | null; serial: string | null }[] }>('GET', '/certificates?limit=10');
     expect(list.status).toBe(200);

@@ -154,4 +154,18 @@ describe('LineTransport over a socat pty (native serialport binding)', () => {
     expect(reply).toBe('R:PING3');
     await new Promise<void>((r) => dev.close(() => r()));
   });
+
+  it('holds the port exclusively: a second opener (another daemon, a terminal program) is refused by name', async () => {
+    const pair = await ptyPair();
+    const first = new LineTransport({ endpoint: { kind: 'serial', path: pair.hostEnd, baudRate: 115200 }, timeoutMs: 500, reconnect: { enabled: false } });
+    cleanups.push(() => first.close());
+    await first.open();
+    const second = new LineTransport({ endpoint: { kind: 'serial', path: pair.hostEnd, baudRate: 115200 }, timeoutMs: 500, reconnect: { enabled: false } });
+    cleanups.push(() => second.close());
+    const err = (await second.query('*IDN?').catch((e: unknown) => e)) as InstrumentDisconnectedError;
+    expect(err).toBeInstanceOf(InstrumentDisconnectedError);
+    expect(err.message).toBe(`cannot open ${pair.hostEnd}: ${pair.hostEnd} is in use by another program (its exclusive lock is held): one owner per instrument`);
+    const other = new SerialPort({ path: pair.hostEnd, baudRate: 115200, autoOpen: false });
+    await expect(new Promise<void>((res, rej) => other.open((e) => (e ? rej(e) : res())))).rejects.toThrow('Cannot lock port');
+  });
 });
