@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { benchCustody } from './custody.js';
 import { benchEvaluation } from './evaluation.js';
 import { benchHttp } from './http.js';
 import { benchMemory } from './memory.js';
@@ -108,6 +109,19 @@ export async function runAll(quick = false): Promise<{ results: Record<string, u
     const memory = await benchMemory({ dataDir, count, ...(quick ? { seconds: 2 } : {}) });
     results.memory = memory;
     row('memory: daemon RSS under HTTP load, MiB', `${memory.daemonPeakUnderLoadMiB} (idle ${memory.daemonIdleMiB})`, `${memory.helloPeakUnderLoadMiB} hello-world`, memory.ratioToHello, '-');
+
+    progress('custody (start-up and full verification)');
+    const custody = await benchCustody({ dataDir, ...(quick ? { rounds: 1 } : {}) });
+    results.custody = custody;
+    row(
+      `custody: start-up s at ${custody.certificates} certificates (lock, guards, checkpoints, verify since)`,
+      `${custody.startUp.medianSeconds}`,
+      `${custody.startUp.bareMedianSeconds} bare open + count`,
+      round(custody.startUp.medianSeconds / Math.max(custody.startUp.bareMedianSeconds, 1e-4), 1),
+      '< 2 s',
+      custody.startUp.medianSeconds < 2,
+    );
+    row('custody: full verification, certificates/s', `${custody.fullCheck.certificatesPerSec}`, `${custody.fullCheck.bareHashesPerSec} bare read + SHA-256`, custody.fullCheck.ratio, '-');
   } finally {
     data.remove();
   }

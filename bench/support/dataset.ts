@@ -55,9 +55,10 @@ export function nthCertificate(t: TemplateCertificate, i: number, count: number)
   const serial = `MTP24-${String(i).padStart(7, '0')}`;
   const jobId = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
   const verdict = verdictOf(i);
-  const d = t.document as { job: Record<string, unknown>; subject: Record<string, unknown> };
+  const d = t.document as { job: Record<string, unknown>; subject: Record<string, unknown>; bench: Record<string, unknown> };
+  const benchId = `b${(i % 4) + 1}`;
   return {
-    benchId: `b${(i % 4) + 1}`,
+    benchId,
     jobId,
     subjectKind: 'assembly',
     serial,
@@ -66,7 +67,7 @@ export function nthCertificate(t: TemplateCertificate, i: number, count: number)
     limitSetId: t.limitSetId,
     limitSetVersion: t.limitSetVersion,
     issuedAt,
-    document: { ...t.document, issuedAt, job: { ...d.job, id: jobId, testedAt: issuedAt }, subject: { ...d.subject, id: serial }, verdict },
+    document: { ...t.document, issuedAt, bench: { ...d.bench, id: benchId }, job: { ...d.job, id: jobId, testedAt: issuedAt }, subject: { ...d.subject, id: serial }, verdict },
   };
 }
 

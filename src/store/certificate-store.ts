@@ -98,8 +98,8 @@ type Unsigned = Omit<CertificateRow, 'id' | 'hash' | 'signature' | 'key_id'>;
  * What is signed: the certificate's columns, its document and the hash of the previous
  * certificate of the same bench. Throws when the stored body is not JSON (verify reports that).
  */
-function signedPayload(row: Unsigned): string {
-  return canonicalJson({ ...columnFields(row), document: JSON.parse(row.body) as unknown, prevHash: row.prev_hash });
+function signedPayload(row: Unsigned, document: unknown = JSON.parse(row.body)): string {
+  return canonicalJson({ ...columnFields(row), document, prevHash: row.prev_hash });
 }
 
 function columnFields(row: Omit<CertificateRow, 'id' | 'body' | 'prev_hash' | 'hash' | 'signature' | 'key_id'>) {
@@ -424,7 +424,7 @@ export class CertificateStore {
       let payload: string;
       try {
         document = JSON.parse(row.body) as Record<string, unknown>;
-        payload = signedPayload(row);
+        payload = signedPayload(row, document);
       } catch {
         problem('content', 'the stored body is not valid JSON: it was altered');
         continue;

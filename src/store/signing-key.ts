@@ -38,9 +38,22 @@ export function signBytes(key: SigningKey, bytes: string): string {
   return sign(null, Buffer.from(bytes, 'utf8'), key.privateKey).toString('base64');
 }
 
+/** Parsed public keys by PEM: verifying 100,000 certificates must not parse the same key each time. */
+const publicKeys = new Map<string, KeyObject>();
+
+function publicKeyOf(pem: string): KeyObject {
+  let key = publicKeys.get(pem);
+  if (!key) {
+    key = createPublicKey(pem);
+    if (publicKeys.size > 64) publicKeys.clear();
+    publicKeys.set(pem, key);
+  }
+  return key;
+}
+
 export function verifyBytes(publicKeyPem: string, bytes: string, signatureB64: string): boolean {
   try {
-    return verify(null, Buffer.from(bytes, 'utf8'), createPublicKey(publicKeyPem), Buffer.from(signatureB64, 'base64'));
+    return verify(null, Buffer.from(bytes, 'utf8'), publicKeyOf(publicKeyPem), Buffer.from(signatureB64, 'base64'));
   } catch {
     return false;
   }
