@@ -8,6 +8,7 @@ import { openDatabase } from '../store/database.js';
 import { loadOrCreateSigningKey } from '../store/signing-key.js';
 import { signRotation, TrustedKeys, writeTrustedKeys } from '../store/trusted-keys.js';
 import { UserStore, type Role } from '../store/user-store.js';
+import { AcknowledgementStore } from '../store/acknowledgements.js';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 
@@ -120,4 +121,24 @@ export async function keysRotateCommand(opts: { config: string }): Promise<numbe
   } finally {
     lock.release();
   }
+}
+
+/**
+ * QA's acknowledgement of a certificate that fails verification, after looking at it: its bench
+ * may issue again (the daemon reads this at the next job, no restart). The certificate still fails
+ * `mpocert verify`, which shows the acknowledgement beside the problem.
+ */
+export async function acknowledgeCommand(opts: { config: string; certificate: number; problem: string; by: string; reason: string }): Promise<number> {
+  const cfg = loadConfig(opts.config);
+  const layout = layoutOf(cfg.dataDir);
+  if (!existsSync(layout.database)) throw new MpocertError('NO_DATABASE', `no database at ${layout.database}`);
+  if (opts.reason.trim().length < 10) throw new MpocertError('REASON_REQUIRED', '--reason: say what was found and done (at least 10 characters); it is kept with the certificate');
+  const db = openDatabase(layout.database);
+  try {
+    new AcknowledgementStore(db).add({ certificateId: opts.certificate, problem: opts.problem, by: opts.by, reason: opts.reason.trim(), at: new Date().toISOString() });
+  } finally {
+    db.close();
+  }
+  out(`acknowledged ${opts.problem === '*' ? 'every problem' : `the ${opts.problem} problem`} of certificate ${opts.certificate} (by ${opts.by}): its bench may certify again; verify still reports it`);
+  return 0;
 }

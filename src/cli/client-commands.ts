@@ -3,7 +3,7 @@ import { fiberRows, fmtDb } from '../http/certificate-view.js';
 import type { JobView } from '../pipeline/job-runner.js';
 import { createInterface } from 'node:readline';
 import { describeError, MpocertError } from '../errors.js';
-import { clientFor } from './http-client.js';
+import { clientFor, type DaemonClient } from './http-client.js';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 
@@ -16,10 +16,16 @@ interface ReferenceReply {
   cordVerification?: { cordId: string; against: string; maxLossDb: number | null; lossDb: Record<string, (number | null)[]> };
 }
 
+/** With a person's token the daemon knows who it is; with the shared token, name them ($USER by default). */
+function operatorFor(client: DaemonClient, given: string | undefined): string | undefined {
+  return given ?? (client.personal ? undefined : (process.env.USER ?? 'operator'));
+}
+
 export async function referenceCommand(opts: { bench: string; config: string; operator?: string; acceptDespite?: string }): Promise<number> {
   const client = clientFor(opts.config);
+  const operator = operatorFor(client, opts.operator);
   const ref = await client.request<ReferenceReply>('POST', `/benches/${encodeURIComponent(opts.bench)}/reference`, {
-    ...(opts.operator !== undefined ? { operator: opts.operator } : {}),
+    ...(operator !== undefined ? { operator } : {}),
     ...(opts.acceptDespite !== undefined ? { acceptDespite: opts.acceptDespite } : {}),
   });
   out(`bench ${opts.bench} referenced at ${ref.takenAt}: ${ref.fiberCount} fibers at ${ref.wavelengthsNm.join(', ')} nm`);
@@ -43,7 +49,7 @@ export async function certifyCommand(opts: {
   serial?: string;
   link?: string;
   product?: string;
-  operator: string;
+  operator?: string;
   config: string;
 }): Promise<number> {
   if ((opts.serial === undefined) === (opts.link === undefined)) {
@@ -51,9 +57,10 @@ export async function certifyCommand(opts: {
     return 2;
   }
   const client = clientFor(opts.config);
+  const operator = operatorFor(client, opts.operator);
   let job = await client.request<JobView>('POST', '/jobs', {
     bench: opts.bench,
-    operator: opts.operator,
+    ...(operator !== undefined ? { operator } : {}),
     ...(opts.serial !== undefined ? { serial: opts.serial } : { linkId: opts.link }),
     ...(opts.product !== undefined ? { product: opts.product } : {}),
   });

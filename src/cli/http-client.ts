@@ -4,22 +4,28 @@ import { MpocertError } from '../errors.js';
 /** Talks to a running daemon, found through the same config file the daemon was started with. */
 export interface DaemonClient {
   baseUrl: string;
+  /** A person's own token (MPOCERT_TOKEN): the daemon records them; no operator name is sent. */
+  personal: boolean;
   request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
 }
 
 export function clientFor(configPath: string): DaemonClient {
-  const cfg = loadConfig(configPath);
+  // A person's token (mpocert users add) from the environment, else the config's shared token.
+  const personalToken = process.env.MPOCERT_TOKEN?.trim() || undefined;
+  const cfg = loadConfig(configPath, { tokenOptional: personalToken !== undefined });
+  const token = personalToken ?? cfg.http.token;
   const host = cfg.http.host === '0.0.0.0' || cfg.http.host === '::' ? '127.0.0.1' : cfg.http.host;
   const baseUrl = process.env.MPOCERT_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${cfg.http.port}`;
   return {
     baseUrl,
+    personal: personalToken !== undefined,
     async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
       let res: Response;
       try {
         res = await fetch(baseUrl + path, {
           method,
           headers: {
-            authorization: `Bearer ${cfg.http.token}`,
+            authorization: `Bearer ${token}`,
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),

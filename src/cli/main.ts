@@ -5,7 +5,7 @@ import { certifyCommand, referenceCommand, statusCommand } from './client-comman
 import { demoCommand, DEMO_CONFIG } from './demo.js';
 import { serveCommand } from './serve.js';
 import { verifyCommand } from './verify.js';
-import { backupCommand, keysRotateCommand, usersAddCommand, usersDisableCommand, usersListCommand } from './admin-commands.js';
+import { acknowledgeCommand, backupCommand, keysRotateCommand, usersAddCommand, usersDisableCommand, usersListCommand } from './admin-commands.js';
 import { runEvaluateCommand } from '../evaluation/index.js';
 
 /**
@@ -47,10 +47,10 @@ program
   .command('reference')
   .description('take a 1-cord reference on a bench (launch cord only, no device under test), then verify the launch cord against the reference plug')
   .requiredOption('-b, --bench <id>', 'bench id')
-  .option('-o, --operator <name>', 'who references the bench', process.env.USER ?? 'operator')
+  .option('-o, --operator <name>', 'who references the bench (with the shared token; default $USER). With MPOCERT_TOKEN, your own token names you')
   .option('--accept-despite <reason>', 'store a reference the plausibility checks refuse (e.g. a new source was fitted), with the reason')
   .addOption(configOption())
-  .action((opts: { bench: string; config: string; operator: string; acceptDespite?: string }) => run(() => referenceCommand(opts))());
+  .action((opts: { bench: string; config: string; operator?: string; acceptDespite?: string }) => run(() => referenceCommand(opts))());
 
 program
   .command('certify')
@@ -59,9 +59,9 @@ program
   .option('-s, --serial <serial>', 'assembly serial number')
   .option('-l, --link <linkId>', 'installed link id')
   .option('-p, --product <name>', 'product from the config describing what is tested (default: the bench\'s)')
-  .option('-o, --operator <name>', 'who runs the job', process.env.USER ?? 'operator')
+  .option('-o, --operator <name>', 'who runs the job (with the shared token; default $USER). With MPOCERT_TOKEN, your own token names you')
   .addOption(configOption())
-  .action((opts: { bench: string; serial?: string; link?: string; product?: string; operator: string; config: string }) =>
+  .action((opts: { bench: string; serial?: string; link?: string; product?: string; operator?: string; config: string }) =>
     run(() => certifyCommand(opts))(),
   );
 
@@ -124,6 +124,18 @@ program
   .description('replace the signing key by one the old key vouches for (stop the daemon first)')
   .addOption(configOption())
   .action((opts: { config: string }) => run(() => keysRotateCommand(opts))());
+
+program
+  .command('custody')
+  .description('the chain of custody')
+  .command('acknowledge')
+  .description('after QA has looked at a certificate failing verification, let its bench certify again (verify still reports it)')
+  .requiredOption('--certificate <n>', 'the certificate id verify named (0 for problems not tied to one)', (v) => (v === '0' ? 0 : parsePositiveInt(v, '--certificate')))
+  .addOption(new Option('--problem <kind>', 'which problem').choices(['*', 'content', 'signature', 'chain', 'untrusted-key', 'missing', 'checkpoint', 'schema']).default('*', 'all of them'))
+  .requiredOption('--reason <text>', 'what was found and done, kept with the acknowledgement')
+  .option('--by <name>', 'who acknowledges', process.env.USER ?? 'qa')
+  .addOption(configOption())
+  .action((opts: { certificate: number; problem: string; reason: string; by: string; config: string }) => run(() => acknowledgeCommand(opts))());
 
 try {
   await program.parseAsync(process.argv);

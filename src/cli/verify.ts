@@ -7,6 +7,7 @@ import { CheckpointLog } from '../store/checkpoints.js';
 import { layoutOf } from '../store/data-dir.js';
 import { TrustedKeys } from '../store/trusted-keys.js';
 import { schemaChanges } from '../store/schema-guard.js';
+import { AcknowledgementStore } from '../store/acknowledgements.js';
 
 export interface VerifyOptions {
   id?: number;
@@ -66,7 +67,13 @@ export async function verifyCommand(opts: VerifyOptions): Promise<number> {
         problems.push(...store.compareWithCheckpoints(latest));
       }
     }
-    for (const p of problems) process.stdout.write(`certificate ${p.certificateId}: ${p.problem}: ${p.detail}\n`);
+    const hasAcks = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'custody_acknowledgements'").get() !== undefined;
+    const acks = hasAcks ? new AcknowledgementStore(db).all() : [];
+    for (const p of problems) {
+      const ack = acks.find((a) => a.certificateId === p.certificateId && (a.problem === p.problem || a.problem === '*'));
+      const note = ack ? ` (acknowledged by ${ack.by} at ${ack.at}: ${ack.reason})` : '';
+      process.stdout.write(`certificate ${p.certificateId}: ${p.problem}: ${p.detail}${note}\n`);
+    }
     process.stdout.write(`${checked} certificate(s) checked against ${trust.entries.length} trusted key(s), ${problems.length === 0 ? 'all intact' : `${problems.length} problem(s)`}\n`);
     return problems.length === 0 ? 0 : 1;
   } finally {

@@ -13,7 +13,11 @@ const validate = ajv.compile<DaemonConfigFile>(DaemonConfigSchema);
  * Reads, validates and resolves a daemon config file (YAML or JSON). Every problem becomes a
  * ConfigError naming the file and the key, e.g. `benches/0/instruments/1/transport/port`.
  */
-export function loadConfig(path: string): DaemonConfig {
+/**
+ * `tokenOptional`: for CLI clients that bring their own token (MPOCERT_TOKEN): a token file they
+ * may not read is not an error for them.
+ */
+export function loadConfig(path: string, opts: { tokenOptional?: boolean } = {}): DaemonConfig {
   const file = resolve(path);
   let text: string;
   try {
@@ -28,11 +32,11 @@ export function loadConfig(path: string): DaemonConfig {
     const line = err instanceof YAMLParseError ? err.linePos?.[0]?.line : undefined;
     throw new ConfigError(`config file is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { file, line });
   }
-  return resolveConfig(raw, file);
+  return resolveConfig(raw, file, opts);
 }
 
 /** Validates an already-parsed config object; `file` is what messages and relative paths refer to. */
-export function resolveConfig(raw: unknown, file: string): DaemonConfig {
+export function resolveConfig(raw: unknown, file: string, opts: { tokenOptional?: boolean } = {}): DaemonConfig {
   if (!validate(raw)) {
     const first = mostSpecificError(validate.errors ?? []);
     throw new ConfigError(`config key ${first.key}: ${first.message}`, { file, key: first.key });
@@ -44,12 +48,16 @@ export function resolveConfig(raw: unknown, file: string): DaemonConfig {
   checkCrossReferences(cfg, file);
 
   let token = cfg.http.token;
-  if (token === undefined && cfg.http.tokenFile !== undefined) {
+  if (token === undefined && cfg.http.tokenFile !== undefined && opts.tokenOptional) {
+    token = '';
+  } else if (token === undefined && cfg.http.tokenFile !== undefined) {
     const tokenFile = abs(cfg.http.tokenFile);
     try {
-      // Anyone who can read the token can certify: the file must be the daemon user's alone.
-      if ((statSync(tokenFile).mode & 0o077) !== 0) {
-        throw new ConfigError(`http.tokenFile ${tokenFile} is readable or writable by others: chmod 600 it`, { file, key: 'http/tokenFile' });
+      // Anyone who can read the token can certify: no permission for other users, and no group
+      // write (root-owned 0640 with the daemon's group, as systemd/README.md installs it, is right).
+      const mode = statSync(tokenFile).mode & 0o777;
+      if ((mode & 0o027) !== 0) {
+        throw new ConfigError(`http.tokenFile ${tokenFile} has mode ${mode.toString(8).padStart(4, '0')}: other users may read or change it; chmod 0600 (or 0640 root:mpocert)`, { file, key: 'http/tokenFile' });
       }
       token = readFileSync(tokenFile, 'utf8').trim();
     } catch (err) {
@@ -63,7 +71,7 @@ export function resolveConfig(raw: unknown, file: string): DaemonConfig {
   if (token !== undefined && /\s/.test(token)) {
     throw new ConfigError('config key http: the token contains whitespace; use a token of printable characters (openssl rand -hex 32)', { file, key: 'http/token' });
   }
-  if (token === undefined || token.length < 16) {
+  if (!(opts.tokenOptional && token === '') && (token === undefined || token.length < 16)) {
     throw new ConfigError('config key http: set token or tokenFile to a bearer token of at least 16 characters; every write needs it', {
       file,
       key: 'http/token',

@@ -8,6 +8,7 @@ import { openDatabase, type Db } from '../store/database.js';
 import { loadOrCreateSigningKey, type SigningKey } from '../store/signing-key.js';
 import { TrustedKeys, writeTrustedKeys } from '../store/trusted-keys.js';
 import { restoreSchemaGuards } from '../store/schema-guard.js';
+import { AcknowledgementStore } from '../store/acknowledgements.js';
 
 /**
  * The chain of custody of a bench's certificates while the daemon runs: what was found wrong with
@@ -17,8 +18,7 @@ import { restoreSchemaGuards } from '../store/schema-guard.js';
  */
 export class Custody {
   readonly problems: VerifyProblem[] = [];
-  /** Benches whose chain fails verification: a new certificate would extend a broken chain. */
-  readonly brokenBenches = new Map<string, string>();
+  readonly acknowledgements: AcknowledgementStore;
   storageLost: string | undefined;
   fullCheck: { state: 'pending' | 'running' | 'done'; checked: number; problems: number; seconds?: number } = { state: 'pending', checked: 0, problems: 0 };
 
@@ -32,14 +32,36 @@ export class Custody {
     private readonly lock: DataDirLock,
     private readonly watch: DatabaseFileWatch,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.acknowledgements = new AcknowledgementStore(db);
+  }
+
+  /**
+   * Benches with a certificate failing verification that QA has not acknowledged: a new
+   * certificate would extend a chain nobody has looked at. (Read each time: QA acknowledges with
+   * `mpocert custody acknowledge` while the daemon runs.)
+   */
+  get brokenBenches(): Map<string, string> {
+    const broken = new Map<string, string>();
+    for (const p of this.problems) {
+      if (!p.bench || broken.has(p.bench) || this.acknowledgements.covers(p.certificateId, p.problem)) continue;
+      broken.set(p.bench, `certificate ${p.certificateId}: ${p.problem}`);
+    }
+    return broken;
+  }
 
   /** Why nothing may be certified on this bench now, or undefined. */
   refusal(benchId: string): MpocertError | undefined {
     const lost = this.checkStorage();
     if (lost) return new MpocertError('STORAGE_LOST', `${lost}: the daemon accepts no more jobs; restart it to find out what happened (nothing certified since would be kept)`, { bench: benchId });
     const broken = this.brokenBenches.get(benchId);
-    if (broken) return new MpocertError('CHAIN_BROKEN', `bench "${benchId}"'s certificate chain fails verification (${broken}): nothing more is certified on it until QA has looked (mpocert verify)`, { bench: benchId });
+    if (broken) {
+      return new MpocertError(
+        'CHAIN_BROKEN',
+        `bench "${benchId}"'s certificate chain fails verification (${broken}): nothing more is certified on it until QA has looked (mpocert verify, then mpocert custody acknowledge)`,
+        { bench: benchId },
+      );
+    }
     return undefined;
   }
 
@@ -58,9 +80,8 @@ export class Custody {
     for (const p of problems) {
       if (this.problems.some((q) => q.certificateId === p.certificateId && q.problem === p.problem && q.detail === p.detail)) continue;
       this.problems.push(p);
-      const bench = p.bench;
-      if (bench && !this.brokenBenches.has(bench)) this.brokenBenches.set(bench, `certificate ${p.certificateId}: ${p.problem}`);
-      this.logger.error({ certificate: p.certificateId, problem: p.problem, bench }, `${where}: ${p.detail}`);
+      const acknowledged = this.acknowledgements.covers(p.certificateId, p.problem);
+      this.logger[acknowledged ? 'warn' : 'error']({ certificate: p.certificateId, problem: p.problem, bench: p.bench, acknowledged }, `${where}: ${p.detail}`);
     }
   }
 

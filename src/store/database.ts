@@ -123,6 +123,21 @@ const MIGRATIONS: readonly string[] = [
     disabled_at TEXT
   );
   `,
+  `
+  -- QA's acknowledgement that they looked at a certificate failing verification: the bench may
+  -- issue again; the certificate still fails verification. Append-only.
+  CREATE TABLE custody_acknowledgements (
+    certificate_id INTEGER NOT NULL,
+    problem        TEXT NOT NULL,
+    by             TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    at             TEXT NOT NULL
+  );
+  CREATE TRIGGER custody_acknowledgements_no_update BEFORE UPDATE ON custody_acknowledgements
+    BEGIN SELECT RAISE(ABORT, 'acknowledgements are append-only'); END;
+  CREATE TRIGGER custody_acknowledgements_no_delete BEFORE DELETE ON custody_acknowledgements
+    BEGIN SELECT RAISE(ABORT, 'acknowledgements are append-only'); END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

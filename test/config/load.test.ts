@@ -143,11 +143,16 @@ describe('config loading', () => {
   it('refuses a token file others can read (whoever reads it can certify)', () => {
     const tokenFile = join(tmp.dir, 'token');
     writeFileSync(tokenFile, 'file-token-0123456789\n');
-    chmodSync(tokenFile, 0o640);
+    chmodSync(tokenFile, 0o644);
     const c = valid();
     delete c.http.token;
     c.http.tokenFile = 'token';
-    expect(errorOf(() => loadConfig(write(c))).message).toBe(`http.tokenFile ${tokenFile} is readable or writable by others: chmod 600 it`);
+    expect(errorOf(() => loadConfig(write(c))).message).toBe(`http.tokenFile ${tokenFile} has mode 0644: other users may read or change it; chmod 0600 (or 0640 root:mpocert)`);
+    chmodSync(tokenFile, 0o660);
+    expect(errorOf(() => loadConfig(write(c))).message).toBe(`http.tokenFile ${tokenFile} has mode 0660: other users may read or change it; chmod 0600 (or 0640 root:mpocert)`);
+    // Root-owned, readable by the daemon's group only: the daemon cannot change it.
+    chmodSync(tokenFile, 0o640);
+    expect(loadConfig(write(c)).http.token).toBe('file-token-0123456789');
   });
 
   it('refuses a token with whitespace inside (a Bearer header could never carry it)', () => {

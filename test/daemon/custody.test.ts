@@ -20,7 +20,15 @@ let dataDir: string;
 let daemon: DaemonProcess;
 
 function mpocert(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), ...args, '--config', configPath], { encoding: 'utf8', timeout: 60_000 });
+  return mpocertAs({}, ...args);
+}
+
+function mpocertAs(env: NodeJS.ProcessEnv, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), ...args, '--config', configPath], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, MPOCERT_URL: daemon.base, ...env },
+  });
   expect(r.stderr).not.toMatch(/^\s+at /m);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -108,6 +116,13 @@ describe('custody and access on a running daemon', () => {
     const namedCert = await daemon.api<{ certificate: { job: { operator: string; authenticatedAs: string } } }>('GET', `/certificates/${named.json.certificateId}`);
     expect(namedCert.json.certificate.job).toMatchObject({ operator: 'night shift', authenticatedAs: 'shared token' });
 
+    // At the bench, alice uses her own token from the environment: the CLI sends no name, the daemon records hers.
+    const cli = mpocertAs({ MPOCERT_TOKEN: alice, USER: 'someone-else' }, 'certify', '--bench', 'b1', '--serial', 'GOOD-1');
+    expect(cli.status).toBe(0);
+    const cliCert = Number(/certificate (\d+)/.exec(cli.stdout)?.[1]);
+    const cliJob = await daemon.api<{ certificate: { job: { operator: string; authenticatedAs: string } } }>('GET', `/certificates/${cliCert}`);
+    expect(cliJob.json.certificate.job).toMatchObject({ operator: 'alice', authenticatedAs: 'alice' });
+
     expect(mpocert('users', 'disable', 'alice')).toMatchObject({ status: 0, stdout: 'alice disabled: their token no longer works\n' });
     expect((await certify('GOOD-1', alice)).status).toBe(401);
     expect(mpocert('users', 'list').stdout).toMatch(/^alice\toperator\tb1\tdisabled \d{4}-\d\d-\d\dT.*\nquinn\tqa\t\*\tactive\n$/);
@@ -129,17 +144,17 @@ describe('custody and access on a running daemon', () => {
   it('verifies read-only beside the running daemon, and a backup taken while it runs verifies on its own', () => {
     const before = readdirSync(dataDir).sort();
     const live = mpocert('verify');
-    expect(live).toMatchObject({ status: 0, stdout: '2 certificate(s) checked against 1 trusted key(s), all intact\n' });
+    expect(live).toMatchObject({ status: 0, stdout: '3 certificate(s) checked against 1 trusted key(s), all intact\n' });
     expect(readdirSync(dataDir).sort()).toEqual(before);
 
     const dest = join(tmp.dir, 'backup-1');
     const backup = mpocert('backup', dest);
     expect(backup.status).toBe(0);
-    expect(backup.stdout.split('\n')[0]).toBe(`backed up 2 certificate(s) to ${dest} (mpocert.db, checkpoints.jsonl, trusted-keys.json)`);
+    expect(backup.stdout.split('\n')[0]).toBe(`backed up 3 certificate(s) to ${dest} (mpocert.db, checkpoints.jsonl, trusted-keys.json)`);
     expect(readdirSync(dest).sort()).toEqual(['checkpoints.jsonl', 'mpocert.db', 'trusted-keys.json']);
     expect(existsSync(join(dest, 'signing-key.pem'))).toBe(false); // the private key is backed up on its own
     const copy = mpocert('verify', '--db', join(dest, 'mpocert.db'), '--trust', join(dest, 'trusted-keys.json'), '--checkpoints', join(dest, 'checkpoints.jsonl'));
-    expect(copy).toMatchObject({ status: 0, stdout: '2 certificate(s) checked against 1 trusted key(s), all intact\n' });
+    expect(copy).toMatchObject({ status: 0, stdout: '3 certificate(s) checked against 1 trusted key(s), all intact\n' });
     expect(mpocert('backup', dest)).toMatchObject({ status: 2, stderr: `mpocert: ${dest} is not empty: back up into a new directory\n` });
   });
 
@@ -149,7 +164,7 @@ describe('custody and access on a running daemon', () => {
     expect(second.stderr).toContain(`another mpocert (pid ${daemon.pid}`);
     expect(second.stderr).toContain('one daemon per data directory; nothing was changed');
     expect((await daemon.api('GET', '/healthz')).status).toBe(200);
-    expect((await certify('GOOD-1', TOKEN, { operator: 'ci' })).json).toMatchObject({ state: 'completed', certificateId: 3 });
+    expect((await certify('GOOD-1', TOKEN, { operator: 'ci' })).json).toMatchObject({ state: 'completed', certificateId: 4 });
   });
 
   it('rotates the signing key: old and new certificates verify against the rotated trust file, not against a stale copy', async () => {
@@ -163,12 +178,16 @@ describe('custody and access on a running daemon', () => {
     expect(rotated.stdout).toMatch(/^rotated to key [0-9a-f]{64}; the rotation, signed by [0-9a-f]{64}, is in .*trusted-keys\.json: give QA the new file\n/);
     daemon = await new DaemonProcess(configPath).start();
     expect((await daemon.api('POST', '/benches/b1/reference', {}, TOKEN)).status).toBe(200);
-    expect((await certify('GOOD-2', TOKEN, { operator: 'ci' })).json).toMatchObject({ state: 'completed', certificateId: 4 });
-    expect(mpocert('verify')).toMatchObject({ status: 0, stdout: '4 certificate(s) checked against 2 trusted key(s), all intact\n' });
+    expect((await certify('GOOD-2', TOKEN, { operator: 'ci' })).json).toMatchObject({ state: 'completed', certificateId: 5 });
+    expect(mpocert('verify')).toMatchObject({ status: 0, stdout: '5 certificate(s) checked against 2 trusted key(s), all intact\n' });
     const stale = mpocert('verify', '--trust', qaStaleCopy);
     expect(stale.status).toBe(1);
-    expect(stale.stdout).toMatch(/^certificate 4: untrusted-key: /m);
-    expect(stale.stdout).toMatch(/1 problem\(s\)|problem\(s\)\n$/);
+    const newKey = /^rotated to key ([0-9a-f]{64})/.exec(rotated.stdout)![1]!;
+    expect(stale.stdout).toBe(
+      `certificate 5: untrusted-key: signing key ${newKey} is not a trusted key (${qaStaleCopy})\n` +
+        `certificate 0: checkpoint: ${join(dataDir, 'checkpoints.jsonl')} line 5: checkpoint of bench b1 #5 is signed by key ${newKey}, which is not trusted\n` +
+        '5 certificate(s) checked against 1 trusted key(s), 2 problem(s)\n',
+    );
   });
 
   it('serves a certificate whose stored bytes were edited flagged, never a 500, and stops its bench', async () => {
@@ -219,6 +238,20 @@ describe('custody and access on a running daemon', () => {
     expect(verify).toMatchObject({ status: 1, stderr: '' });
     expect(verify.stdout).toContain('certificate 0: schema: the trigger certificates_no_update was dropped outside mpocert\n');
     expect(verify.stdout).toContain('certificate 2: content: ');
+
+    // QA looks, and acknowledges: the bench certifies again; verify still reports both, annotated.
+    expect(mpocert('custody', 'acknowledge', '--certificate', String(firstCert), '--reason', 'short')).toMatchObject({
+      status: 2,
+      stderr: 'mpocert: --reason: say what was found and done (at least 10 characters); it is kept with the certificate\n',
+    });
+    const ack = mpocert('custody', 'acknowledge', '--certificate', String(firstCert), '--by', 'qa-lead', '--reason', 'operator name edited in the file; ticket QA-17');
+    expect(ack).toMatchObject({ status: 0, stdout: `acknowledged every problem of certificate ${firstCert} (by qa-lead): its bench may certify again; verify still reports it\n` });
+    expect((await certify('GOOD-1', TOKEN, { operator: 'ci' })).json).toMatchObject({ error: 'CHAIN_BROKEN', message: expect.stringContaining('certificate 2: content') });
+    mpocert('custody', 'acknowledge', '--certificate', '2', '--problem', 'content', '--by', 'qa-lead', '--reason', 'body truncated in the file; ticket QA-18');
+    expect((await certify('GOOD-1', TOKEN, { operator: 'ci' })).json).toMatchObject({ state: 'completed', verdict: 'PASS' });
+    const after = mpocert('verify');
+    expect(after.status).toBe(1);
+    expect(after.stdout).toMatch(new RegExp(`^certificate ${firstCert}: content: .* \\(acknowledged by qa-lead at \\S+: operator name edited in the file; ticket QA-17\\)$`, 'm'));
   });
 
   it('notices the database removed underneath it: no more jobs, /healthz 503; restarting over the remains is refused', async () => {
