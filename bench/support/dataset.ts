@@ -4,13 +4,14 @@
  * cost), in transactions of 5,000, from one real certificate the daemon issued for an MTP-24
  * assembly at two wavelengths; serial, job, date (spread over 2025) and verdict vary.
  */
+import { writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CertificateStore, type NewCertificate } from '../../src/store/certificate-store.js';
 import { openDatabase } from '../../src/store/database.js';
 import { loadOrCreateSigningKey } from '../../src/store/signing-key.js';
-import { CheckpointLog } from '../../src/store/checkpoints.js';
+import { signCheckpoint } from '../../src/store/checkpoints.js';
 import { layoutOf, prepareDataDir } from '../../src/store/data-dir.js';
 import { TrustedKeys, writeTrustedKeys } from '../../src/store/trusted-keys.js';
 import { benchEntry, certify, Daemon, reference, root, SimHost, tempDir, writeConfig, writeMtp24 } from './harness.js';
@@ -90,12 +91,15 @@ export function fillDatabase(dataDir: string, t: TemplateCertificate, count: num
       onProgress?.(Math.min(count, from + 5000));
     }
     const seconds = (performance.now() - t0) / 1000;
-    // The daemon starts only over a sealed directory: each bench's newest certificate checkpointed.
-    const log = new CheckpointLog(layout.checkpoints);
-    for (const row of db.prepare(`SELECT bench_id AS bench, max(id) AS id, count(*) AS n FROM certificates GROUP BY bench_id`).all() as { bench: string; id: number; n: number }[]) {
-      const head = db.prepare('SELECT hash, issued_at FROM certificates WHERE id = ?').get(row.id) as { hash: string; issued_at: string };
-      log.append(key, { bench: row.bench, sequence: row.n, certificateId: row.id, headHash: head.hash, at: head.issued_at });
+    // A checkpoint per certificate, as the daemon writes them (start-up reads them all).
+    const lines: string[] = [];
+    const sequence = new Map<string, number>();
+    for (const row of db.prepare('SELECT id, bench_id AS bench, hash, issued_at FROM certificates ORDER BY id').iterate() as Iterable<{ id: number; bench: string; hash: string; issued_at: string }>) {
+      const n = (sequence.get(row.bench) ?? 0) + 1;
+      sequence.set(row.bench, n);
+      lines.push(JSON.stringify(signCheckpoint(key, { bench: row.bench, sequence: n, certificateId: row.id, headHash: row.hash, at: row.issued_at })));
     }
+    writeFileSync(layout.checkpoints, `${lines.join('\n')}\n`, { mode: 0o600 });
     db.pragma('wal_checkpoint(TRUNCATE)');
     return { seconds, perSecond: count / seconds };
   } finally {

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../config/load.js';
@@ -92,7 +92,8 @@ export async function backupCommand(opts: { config: string; dest: string }): Pro
  * Replaces the bench's signing key with a new one, by a rotation statement signed with the old
  * key (the daemon must be stopped: the data directory is locked for it). The statement is added
  * to the trusted keys file when it is writable here; otherwise it is printed for the person who
- * keeps that file. The old key is kept, renamed, so its certificates stay verifiable.
+ * keeps that file. The old PRIVATE key is destroyed: its certificates verify with its public half
+ * (in the trusted keys file), and a retired key that still exists could sign a backdated forgery.
  */
 export async function keysRotateCommand(opts: { config: string }): Promise<number> {
   const cfg = loadConfig(opts.config);
@@ -104,25 +105,28 @@ export async function keysRotateCommand(opts: { config: string }): Promise<numbe
     const trust = TrustedKeys.load(trustPath);
     const oldKey = loadOrCreateSigningKey(layout.signingKey);
     if (trust.publicKeyPem(oldKey.keyId) === undefined) throw new MpocertError('KEY_NOT_TRUSTED', `the current key ${oldKey.keyId} is not trusted in ${trustPath}: it cannot vouch for a new one`);
-    const retired = join(layout.dir, `signing-key.${oldKey.keyId.slice(0, 16)}.retired.pem`);
-    renameSync(layout.signingKey, retired);
-    const newKey = loadOrCreateSigningKey(layout.signingKey);
+    // The new key is made beside the old one, and replaces it only once the rotation is recorded.
+    const staged = join(layout.dir, 'signing-key.new.pem');
+    rmSync(staged, { force: true });
+    const newKey = loadOrCreateSigningKey(staged);
     const rotation = signRotation(oldKey, newKey, new Date().toISOString());
     const updated = { ...trust.file, rotations: [...trust.file.rotations, rotation] };
+    let recorded = true;
     try {
       writeTrustedKeys(trustPath, updated, 'w');
-      out(`rotated to key ${newKey.keyId}; the rotation, signed by ${oldKey.keyId}, is in ${trustPath}: give QA the new file`);
     } catch (err) {
-      out(`rotated to key ${newKey.keyId}, but ${trustPath} is not writable here (${(err as NodeJS.ErrnoException).code}): add this rotation to its "rotations" list, then give QA the file:`);
+      recorded = false;
+      out(`${trustPath} is not writable here (${(err as NodeJS.ErrnoException).code}): add this rotation to its "rotations" list, then give QA the file:`);
       out(JSON.stringify(rotation, null, 2));
     }
-    out(`the old key is kept as ${retired}`);
+    renameSync(staged, layout.signingKey);
+    out(`rotated to key ${newKey.keyId}; the rotation, signed by ${oldKey.keyId}, ${recorded ? `is in ${trustPath}: give QA the new file` : 'is printed above: the daemon starts once the file has it'}`);
+    out(`the old private key is destroyed: its certificates verify with its public key in the trusted keys file`);
     return 0;
   } finally {
     lock.release();
   }
 }
-
 /**
  * QA's acknowledgement of a certificate that fails verification, after looking at it: its bench
  * may issue again (the daemon reads this at the next job, no restart). The certificate still fails

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../config/load.js';
 import { MpocertError } from '../errors.js';
 import { CertificateStore, type VerifyProblem } from '../store/certificate-store.js';
-import { CheckpointLog } from '../store/checkpoints.js';
+import { CheckpointLog, type Checkpoint } from '../store/checkpoints.js';
 import { layoutOf } from '../store/data-dir.js';
 import { TrustedKeys } from '../store/trusted-keys.js';
 import { schemaChanges } from '../store/schema-guard.js';
@@ -45,6 +45,14 @@ export async function verifyCommand(opts: VerifyOptions): Promise<number> {
     const problems: VerifyProblem[] = [];
     // Read-only: a dropped guard is reported, not put back (the daemon does that at start-up).
     problems.push(...schemaChanges(db).map((c) => ({ certificateId: 0, problem: 'schema' as const, detail: c.found })));
+    // Every index agrees with its table: QA's lists are answered from indexes alone, and an index
+    // rebuilt from other expressions would list what no certificate says.
+    if (opts.id === undefined) {
+      const check = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
+      if (!(check.length === 1 && check[0] === 'ok')) {
+        problems.push(...check.slice(0, 20).map((detail) => ({ certificateId: 0, problem: 'schema' as const, detail: `integrity_check: ${detail}` })));
+      }
+    }
     let checked: number;
     if (opts.id !== undefined) {
       if (!store.exists(opts.id)) throw new MpocertError('NO_CERTIFICATE', `no certificate ${opts.id}`, { database: dbPath });
@@ -55,16 +63,28 @@ export async function verifyCommand(opts: VerifyOptions): Promise<number> {
       const r = store.verify();
       checked = r.checked;
       problems.push(...r.problems, ...store.orphanedJobs());
-      const files = opts.checkpoints ?? (layout ? [layout.checkpoints] : []);
+      const files = opts.checkpoints ?? (layout && opts.db === undefined ? [layout.checkpoints] : []);
+      // Without checkpoints nothing can show that the newest certificates were removed: say so.
+      if (files.length === 0 && checked > 0) {
+        problems.push({ certificateId: 0, problem: 'checkpoint', detail: `no checkpoints given for ${checked} certificate(s): removed certificates cannot be detected; pass --checkpoints FILE (QA's copy of GET /checkpoints)` });
+      }
+      const all: Checkpoint[] = [];
       for (const file of files) {
         const log = new CheckpointLog(file);
         if (!log.exists()) {
           if (checked > 0) problems.push({ certificateId: 0, problem: 'checkpoint', detail: `no checkpoint file at ${file} for ${checked} certificate(s)` });
           continue;
         }
-        const { latest, problems: lineProblems } = log.latestByBench(trust);
+        const { checkpoints, problems: lineProblems } = log.read(trust);
         problems.push(...lineProblems.map((detail) => ({ certificateId: 0, problem: 'checkpoint' as const, detail })));
-        problems.push(...store.compareWithCheckpoints(latest));
+        all.push(...checkpoints);
+      }
+      if (files.length > 0) {
+        problems.push(...store.compareWithCheckpoints(all));
+        const anchored = new Set(all.map((c) => c.bench));
+        for (const bench of store.benches()) {
+          if (!anchored.has(bench)) problems.push({ certificateId: 0, problem: 'checkpoint', bench, detail: `bench ${bench} has certificates but no checkpoint: removals from its chain cannot be detected` });
+        }
       }
     }
     const hasAcks = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'custody_acknowledgements'").get() !== undefined;

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { MpocertError } from '../errors.js';
 import { CertificateStore, type VerifyProblem } from '../store/certificate-store.js';
-import { CheckpointLog, type Checkpoint } from '../store/checkpoints.js';
+import { checkpointSignatureProblem, CheckpointLog, latestOf, type Checkpoint } from '../store/checkpoints.js';
 import { assertNotOrphaned, DatabaseFileWatch, DataDirError, DataDirLock, layoutOf, prepareDataDir, tightenFiles, type DataDirLayout } from '../store/data-dir.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { loadOrCreateSigningKey, type SigningKey } from '../store/signing-key.js';
@@ -44,17 +45,26 @@ export class Custody {
   get brokenBenches(): Map<string, string> {
     const broken = new Map<string, string>();
     for (const p of this.problems) {
-      if (!p.bench || broken.has(p.bench) || this.acknowledgements.covers(p.certificateId, p.problem)) continue;
-      broken.set(p.bench, `certificate ${p.certificateId}: ${p.problem}`);
+      if (this.acknowledgements.covers(p.certificateId, p.problem)) continue;
+      // A problem tied to no bench (a removed checkpoint file, a completed job without its
+      // certificate, an altered schema) stops every bench: nobody can say which chain it hides.
+      for (const bench of [p.bench ?? '*', ...(p.otherBench !== undefined ? [p.otherBench] : [])]) {
+        if (!broken.has(bench)) broken.set(bench, `certificate ${p.certificateId}: ${p.problem}`);
+      }
     }
     return broken;
   }
+
+  /** Each bench's newest certificate as its last checkpoint says: the daemon's own memory of the chain heads. */
+  readonly heads = new Map<string, { certificateId: number; hash: string }>();
 
   /** Why nothing may be certified on this bench now, or undefined. */
   refusal(benchId: string): MpocertError | undefined {
     const lost = this.checkStorage();
     if (lost) return new MpocertError('STORAGE_LOST', `${lost}: the daemon accepts no more jobs; restart it to find out what happened (nothing certified since would be kept)`, { bench: benchId });
-    const broken = this.brokenBenches.get(benchId);
+    this.checkHead(benchId);
+    const brokenNow = this.brokenBenches;
+    const broken = brokenNow.get(benchId) ?? brokenNow.get('*');
     if (broken) {
       return new MpocertError(
         'CHAIN_BROKEN',
@@ -63,6 +73,22 @@ export class Custody {
       );
     }
     return undefined;
+  }
+
+  /**
+   * The bench's newest certificate in the database must be the one this daemon last checkpointed:
+   * otherwise certificates were deleted (or replaced) underneath it, and a new certificate would
+   * chain onto the rewritten head (and reuse a deleted id) as if nothing happened.
+   */
+  private checkHead(benchId: string): void {
+    const known = this.heads.get(benchId);
+    if (!known) return;
+    const head = this.certificates.headOf(benchId);
+    if (head === known.hash) return;
+    this.record(
+      [{ certificateId: known.certificateId, problem: 'missing', bench: benchId, detail: `bench ${benchId}'s newest certificate should be ${known.certificateId} (hash ${known.hash.slice(0, 16)}…) as checkpointed; the database's newest is ${head === null ? 'none' : `hash ${head.slice(0, 16)}…`}: certificates were removed or replaced while the daemon ran` }],
+      'before a job',
+    );
   }
 
   /** Checks the database file is still the one opened; remembers and logs the first loss. */
@@ -87,7 +113,9 @@ export class Custody {
 
   /** Appends a signed checkpoint for a certificate just committed. */
   checkpoint(c: { benchId: string; id: number; hash: string; benchSequence: number; issuedAt: string }): Checkpoint {
-    return this.checkpoints.append(this.key, { bench: c.benchId, sequence: c.benchSequence, certificateId: c.id, headHash: c.hash, at: c.issuedAt });
+    const written = this.checkpoints.append(this.key, { bench: c.benchId, sequence: c.benchSequence, certificateId: c.id, headHash: c.hash, at: c.issuedAt });
+    this.heads.set(c.benchId, { certificateId: c.id, hash: c.hash });
+    return written;
   }
 
   /**
@@ -109,6 +137,10 @@ export class Custody {
     const orphans = this.certificates.orphanedJobs();
     this.fullCheck.problems += orphans.length;
     this.record(orphans, 'full check');
+    // Every checkpoint line's signature (start-up checked only each bench's newest).
+    const lines = this.checkpoints.read(this.trust).problems.map((detail) => ({ certificateId: 0, problem: 'checkpoint' as const, detail }));
+    this.fullCheck.problems += lines.length;
+    this.record(lines, 'full check');
     this.fullCheck = { ...this.fullCheck, state: 'done', seconds: Number(process.hrtime.bigint() - started) / 1e9 };
     this.logger.info({ checked: this.fullCheck.checked, problems: this.fullCheck.problems, seconds: this.fullCheck.seconds }, 'full certificate check done');
   }
@@ -166,6 +198,9 @@ export function openCustody(opts: OpenCustodyOptions): Custody {
       opts.logger.warn({ file: trustPath, keyId: key.keyId }, 'new bench: its signing key is pinned in the trusted keys file; give QA a copy');
     }
     const trust = TrustedKeys.load(trustPath);
+    if (resolve(dirname(trustPath)) === resolve(layout.dir)) {
+      opts.logger.warn({ file: trustPath }, 'the trusted keys file is inside the data directory: whoever can change the certificates can change it too; on a production bench set trust.keysFile to a root-owned copy (systemd/README.md)');
+    }
     if (trust.publicKeyPem(key.keyId) === undefined) {
       throw new DataDirError(
         'KEY_NOT_TRUSTED',
@@ -189,14 +224,25 @@ export function openCustody(opts: OpenCustodyOptions): Custody {
   }
 }
 
-/** What start-up checks: the checkpoints against the database, and the certificates after them. */
+/**
+ * What start-up checks: every checkpoint line against the database (JSON and an indexed lookup
+ * each, cheap at any size), each bench's newest checkpoint's signature (every line's signature is
+ * checked by the background full check: an Ed25519 verify per line would cost seconds at 100,000),
+ * and the certificates after the oldest of the newest checkpoints.
+ */
 function checkSinceLastCheckpoint(custody: Custody, certificates: number): void {
-  const { latest, problems: lineProblems } = custody.checkpoints.latestByBench(custody.trust);
+  const { checkpoints, problems: lineProblems } = custody.checkpoints.read();
   for (const detail of lineProblems) custody.record([{ certificateId: 0, problem: 'checkpoint', detail }], 'start-up');
-  if (certificates > 0 && latest.size === 0) {
+  const latest = latestOf(checkpoints);
+  for (const c of latest.values()) {
+    const bad = checkpointSignatureProblem(c, custody.trust);
+    if (bad) custody.record([{ certificateId: c.certificateId, problem: 'checkpoint', bench: c.bench, detail: `${custody.checkpoints.path}: ${bad}` }], 'start-up');
+    custody.heads.set(c.bench, { certificateId: c.certificateId, hash: c.headHash });
+  }
+  if (certificates > 0 && checkpoints.length === 0) {
     custody.record([{ certificateId: 0, problem: 'checkpoint', detail: `the database holds ${certificates} certificate(s) but there is no checkpoint file: it was removed` }], 'start-up');
   }
-  custody.record(custody.certificates.compareWithCheckpoints(latest), 'start-up');
+  custody.record(custody.certificates.compareWithCheckpoints(checkpoints), 'start-up');
   const oldestHead = Math.min(...[...latest.values()].map((c) => c.certificateId - 1), Number.MAX_SAFE_INTEGER);
   const since = latest.size === 0 ? 0 : oldestHead;
   custody.record(custody.certificates.verify({ afterId: since }).problems, 'start-up');

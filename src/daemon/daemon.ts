@@ -17,6 +17,8 @@ import { CordStore } from '../store/cord-store.js';
 
 /** How often idle benches retry instruments that are not online (fault suite: back within 2 s). */
 const RECONNECT_MONITOR_MS = 500;
+/** How often every stored certificate is verified again while the daemon runs. */
+const FULL_CHECK_INTERVAL_MS = 6 * 3600 * 1000;
 
 export interface RunningDaemon {
   url: string;
@@ -73,8 +75,14 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     throw err;
   }
   if (custody.problems.length > 0) logger.error({ problems: custody.problems.length, benches: [...custody.brokenBenches.keys()] }, 'certificates fail verification: those benches issue nothing more until QA has looked');
-  // Every certificate, checked in the background a chunk at a time; served ones are checked as served.
-  void custody.checkEverything();
+  // Every certificate, checked in the background a chunk at a time, at start and every few hours
+  // (an edit made while the daemon runs is found without a restart); served ones as served.
+  const fullCheck = (): void => void custody.checkEverything().catch((err: unknown) => logger.error({ err }, 'full certificate check failed'));
+  fullCheck();
+  const recheck = setInterval(() => {
+    if (custody.fullCheck.state !== 'running') fullCheck();
+  }, FULL_CHECK_INTERVAL_MS);
+  recheck.unref();
   const storageWatch = setInterval(() => custody.checkStorage(), 1000);
   storageWatch.unref();
   const addr = app.server.address();
@@ -101,6 +109,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
       logger.info({ reason }, 'stopping: finishing running jobs');
       clearInterval(monitor);
       clearInterval(storageWatch);
+      clearInterval(recheck);
       await runner.stop();
       await app.close();
       await Promise.allSettled([...benches.values()].map((b) => b.close()));

@@ -27,3 +27,9 @@ export function renderCertificateCsv(cert: StoredCertificate, integrity: Integri
   );
   return [header.join(','), ...rows].join('\r\n') + '\r\n';
 }
+
+/** A certificate failing verification: the problems only, never its (untrusted) content as values. */
+export function renderIntegrityFailureCsv(id: number, integrity: Integrity): string {
+  const rows = integrity.problems.map((p) => [id, p.problem, p.detail, 'FAILED'].map(field).join(','));
+  return ['certificate,problem,detail,integrity', ...rows].join('\r\n') + '\r\n';
+}

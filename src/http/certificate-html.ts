@@ -32,12 +32,12 @@ function lossChart(rows: FiberRow[]): string {
         parts.push(`<text x="${x + barW / 2}" y="${y(0) - 4}" font-size="10" text-anchor="middle" fill="${OUTCOME_COLOUR.INVALID}">?</text>`);
       } else {
         parts.push(
-          `<rect x="${x}" y="${y(r.valueDb)}" width="${barW - 1}" height="${y(0) - y(r.valueDb)}" fill="${OUTCOME_COLOUR[r.outcome] ?? '#555'}" opacity="${wi === 0 ? 1 : 0.6}"><title>fiber ${fiber} ${wl} nm: ${fmtDb(r.valueDb)} dB (limit ${fmtDb(r.limitDb)})</title></rect>`,
+          `<rect x="${x}" y="${y(r.valueDb)}" width="${barW - 1}" height="${y(0) - y(r.valueDb)}" fill="${OUTCOME_COLOUR[r.outcome] ?? '#555'}" opacity="${wi === 0 ? 1 : 0.6}"><title>fiber ${esc(fiber)} ${esc(wl)} nm: ${fmtDb(r.valueDb)} dB (limit ${fmtDb(r.limitDb)})</title></rect>`,
         );
       }
       parts.push(`<line x1="${x}" x2="${x + barW - 1}" y1="${y(r.limitDb)}" y2="${y(r.limitDb)}" stroke="#000" stroke-width="2"/>`);
     });
-    parts.push(`<text x="${x0 + (groupW - 6) / 2}" y="${H - 12}" font-size="11" text-anchor="middle">${fiber}</text>`);
+    parts.push(`<text x="${x0 + (groupW - 6) / 2}" y="${H - 12}" font-size="11" text-anchor="middle">${esc(fiber)}</text>`);
   });
   const ticks = [0, top / 2, top].map(
     (v) => `<text x="${left - 4}" y="${y(v) + 4}" font-size="10" text-anchor="end">${v.toFixed(2)}</text><line x1="${left}" x2="${W}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`,
@@ -67,12 +67,31 @@ export function endsLine(ev: Evaluation): string {
   return `${ends.certified.join(' and ')}${elsewhere}`;
 }
 
+/**
+ * The page of a certificate whose stored bytes fail verification: nothing of its content is
+ * rendered as content (it is not what the bench signed, and may be crafted to look like a PASS),
+ * only the notice, the problems and the stored bytes, escaped.
+ */
+export function renderIntegrityFailure(id: number, integrity: Integrity, storedBody: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Certificate ${id}: INTEGRITY CHECK FAILED</title>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}.verdict{font-size:2em;font-weight:bold;color:#5b2c83;border:3px solid #5b2c83;display:inline-block;padding:.1em .5em}pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:1em}</style></head><body>
+<h1>Certificate ${id}</h1>
+<p class="verdict">INTEGRITY CHECK FAILED</p>
+<p><b>Do not rely on this certificate.</b> Its stored bytes are not what the bench signed:</p>
+<ul>${integrity.problems.map((p) => `<li>${esc(p.problem)}: ${esc(p.detail)}</li>`).join('')}</ul>
+<h2>Stored bytes, as found</h2>
+<pre>${esc(storedBody)}</pre>
+</body></html>
+`;
+}
+
 export function renderCertificateHtml(cert: StoredCertificate, integrity: Integrity = { valid: true, problems: [] }): string {
   const ev = evaluationOf(cert);
   const doc = cert.document as {
     bench?: { id: string; title: string; instruments?: { raw: string }[] };
     reference?: { takenAt: string };
-    job?: { operator: string; testedAt: string };
+    job?: { operator: string; testedAt: string; authenticatedAs?: string };
     subject?: { description?: Record<string, unknown> };
     software?: { name: string; version: string };
   };
@@ -96,7 +115,7 @@ export function renderCertificateHtml(cert: StoredCertificate, integrity: Integr
         return `<td class="n" style="color:${colour}" title="${esc(r.outcome)}; limit ${r.limitKind === 'max' ? '≤' : '≥'} ${fmtDb(r.limitDb)} dB: ${esc(r.basis)}">${fmtDb(r.valueDb)} <small>(${fmtDb(r.marginDb)})</small></td>`;
       });
       const reasons = rows.filter((x) => x.fiber === f.fiber && x.reason).map((x) => esc(x.reason));
-      return `<tr class="${esc(f.outcome)}"><td>${f.fiber}</td>${cells.join('')}<td style="color:${OUTCOME_COLOUR[f.outcome] ?? '#333'}"><b>${esc(f.outcome)}</b></td><td>${reasons.join('<br>')}</td></tr>`;
+      return `<tr class="${esc(f.outcome)}"><td>${esc(f.fiber)}</td>${cells.join('')}<td style="color:${OUTCOME_COLOUR[f.outcome] ?? '#333'}"><b>${esc(f.outcome)}</b></td><td>${reasons.join('<br>')}</td></tr>`;
     })
     .join('\n');
   const limitsLine = [...new Set(columns.map((c) => `${c.quantity} ${c.limitKind === 'max' ? '≤' : '≥'} ${fmtDb(c.limitDb)} dB`))].join(', ');
@@ -105,7 +124,7 @@ export function renderCertificateHtml(cert: StoredCertificate, integrity: Integr
     ? `<p>Declared: <b>${esc(pol.declared ?? '—')}</b>${pol.expectedType ? ` (expects type ${esc(pol.expectedType)})` : ''}.
 ${pol.classification ? ` Measured map fits type <b>${esc(pol.classification.bestFit ?? 'none')}</b> at ${pol.classification.matchingPositions}/${pol.classification.positions} positions.` : ' <b>Polarity NOT verified</b>: this bench cannot see where each fiber\'s light arrives; the verdict covers loss only.'}
 ${pol.outcome ? ` Result: <b style="color:${OUTCOME_COLOUR[pol.outcome]}">${esc(pol.outcome)}</b>.` : ''}</p>
-${(pol.differencesFromDeclared ?? []).length ? `<ul>${pol.differencesFromDeclared!.map((x) => `<li>position ${x.position}: expected ${x.expected}, measured ${x.measured ?? 'dark'} (${esc(x.kind)})</li>`).join('')}</ul>` : ''}`
+${(pol.differencesFromDeclared ?? []).length ? `<ul>${pol.differencesFromDeclared!.map((x) => `<li>position ${esc(x.position)}: expected ${esc(x.expected)}, measured ${esc(x.measured ?? 'dark')} (${esc(x.kind)})</li>`).join('')}</ul>` : ''}`
     : '<p>No polarity declared.</p>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Certificate ${cert.id} — ${esc(subject)} — ${esc(cert.verdict)}</title>
@@ -129,7 +148,7 @@ ${integrity.valid ? `<p class="verdict">${esc(cert.verdict)}</p>` : `<p class="v
 <dt>Reference cords</dt><dd>${(ev.setup?.verifications ?? []).map((v) => esc(`${v.cordId}: verification ${v.verificationId} of ${v.at} against ${v.against}, highest loss ${fmtDb(v.maxLossDb)} dB (reference grade ≤ ${fmtDb(v.limitDb)} dB), ${v.matingsSince} matings since`)).join('<br>') || 'none verified'}</dd>
 <dt>Limit basis</dt><dd>${[...new Set(rows.map((r) => r.basis))].map(esc).join('<br>')}</dd>
 <dt>Guard band</dt><dd>${fmtDb(ev.settings.guardBandDb)} dB (MARGINAL within it)</dd>
-<dt>Tested</dt><dd>${esc(doc.job?.testedAt)} by ${esc(doc.job?.operator)}</dd>
+<dt>Tested</dt><dd>${esc(doc.job?.testedAt)} by ${esc(doc.job?.operator)}${doc.job?.authenticatedAs ? ` (authenticated as ${esc(doc.job.authenticatedAs)})` : ''}</dd>
 <dt>Bench</dt><dd>${esc(doc.bench?.title)} (${esc(doc.bench?.id)})</dd>
 <dt>Instruments</dt><dd>${(doc.bench?.instruments ?? []).map((i) => esc(i.raw)).join('<br>')}</dd>
 <dt>Reference</dt><dd>${esc(doc.reference?.takenAt)}</dd>

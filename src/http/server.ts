@@ -12,8 +12,11 @@ import type { CordStore } from '../store/cord-store.js';
 import type { SubjectRequestParser } from '../pipeline/judge-job.js';
 import type { DaemonMetrics } from '../daemon/metrics.js';
 import { SOFTWARE } from '../pipeline/software.js';
-import { renderCertificateCsv } from './certificate-csv.js';
-import { renderCertificateHtml } from './certificate-html.js';
+import { renderCertificateCsv, renderIntegrityFailureCsv } from './certificate-csv.js';
+import { renderCertificateHtml, renderIntegrityFailure } from './certificate-html.js';
+
+/** Certificate pages run no script and load nothing: stored text can never act in a browser. */
+const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 import * as S from './schemas.js';
 
 /** What the HTTP layer shows of the chain of custody (the daemon's Custody satisfies it). */
@@ -96,6 +99,13 @@ export function cleanText(field: string, value: string): string {
     throw new InputError(`${field}: contains a control character or an unpaired surrogate; use printable text`, { field });
   }
   return value.normalize('NFC');
+}
+
+/** Adds `"integrity":"FAILED"` to list items whose certificate is known to fail verification. */
+function flagFailing(itemsJson: string, failing: ReadonlySet<number>): string {
+  const items = JSON.parse(itemsJson) as { id: number }[];
+  if (!items.some((i) => failing.has(i.id))) return itemsJson;
+  return JSON.stringify(items.map((i) => (failing.has(i.id) ? { ...i, integrity: 'FAILED' } : i)));
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -233,32 +243,37 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
     // The items come from SQLite as JSON already (the list's cost was building and serialising
     // 500 values per page); the response schema documents the shape, a test pins it.
-    return reply.type('application/json; charset=utf-8').send(`{"total":${total},"limit":${q.limit},"offset":${q.offset},"items":${itemsJson}}`);
+    // Items are read from the signed bodies but not verified one by one (that is the background
+    // check's job): those it, start-up or serving found failing are flagged here.
+    const failing = new Set(deps.custody.problems.map((p) => p.certificateId));
+    const items = failing.size === 0 ? itemsJson : flagFailing(itemsJson, failing);
+    return reply.type('application/json; charset=utf-8').send(`{"total":${total},"limit":${q.limit},"offset":${q.offset},"items":${items}}`);
   });
 
   app.get('/certificates/:id', { schema: { params: S.IdParam, querystring: S.FormatQuery } }, async (req, reply) => {
     const id = certificateId(req.params);
     const format = (req.query as { format?: string }).format ?? negotiate(req.headers.accept);
-    if (!deps.certificates.exists(id)) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
-    const integrity = deps.certificates.integrityOf(id);
+    const served = deps.certificates.forServing(id);
+    if (!served) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
+    const { integrity } = served;
     // Every certificate is verified as it is served; one whose stored bytes fail is served flagged.
     reply.header('x-mpocert-integrity', integrity.valid ? 'valid' : 'FAILED');
     if (!integrity.valid) deps.custody.record(integrity.problems, `serving certificate ${id}`);
     if (format === 'json') {
       // The stored canonical JSON goes out as it is: it is exactly what was signed.
-      const served = deps.certificates.getJsonReply(id);
-      if (served) return reply.type('application/json; charset=utf-8').send(served.bytes);
+      if (served.json) return reply.type('application/json; charset=utf-8').send(served.json);
       // The stored body is not even JSON: say so, and show the bytes as they are.
-      return reply.type('application/json; charset=utf-8').send({ id, integrity, storedBody: deps.certificates.storedBody(id) ?? null });
+      return reply.type('application/json; charset=utf-8').send({ id, integrity, storedBody: served.storedBody });
     }
-    const cert = deps.certificates.get(id);
+    const cert = integrity.valid ? served.certificate : undefined;
     if (!cert) {
-      const text = `certificate ${id} is stored corrupt (its body is not JSON) and cannot be shown: ${integrity.problems.map((p) => p.detail).join('; ')}`;
+      // A certificate failing verification is never rendered from its (untrusted) content: the
+      // notice, the problems and the stored bytes, escaped.
       return format === 'html'
-        ? reply.type('text/html; charset=utf-8').send(`<!doctype html><title>Certificate ${id}: INTEGRITY CHECK FAILED</title><h1>Certificate ${id}: integrity check FAILED</h1><p>${escapeHtml(text)}</p>`)
-        : reply.type('text/csv; charset=utf-8').send(`integrity\r\n"FAILED: ${text.replace(/"/g, '""')}"\r\n`);
+        ? reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(renderIntegrityFailure(id, integrity, served.storedBody))
+        : reply.type('text/csv; charset=utf-8').send(renderIntegrityFailureCsv(id, integrity));
     }
-    if (format === 'html') return reply.type('text/html; charset=utf-8').send(renderCertificateHtml(cert, integrity));
+    if (format === 'html') return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(renderCertificateHtml(cert, integrity));
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="certificate-${cert.id}.csv"`)
@@ -287,6 +302,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       throw new InputError(`operator: you are ${principal.name}; a job is recorded under the person whose token started it`);
     }
     if (principal.shared && given === undefined) throw new InputError('operator: with the shared token, name who runs the job');
+    // Once people have their own tokens, a job is started by a person: a name typed with the
+    // shared token would make anyone able to certify as anyone.
+    if (principal.shared && deps.users.hasUsers()) {
+      throw new JobRefusedError('FORBIDDEN', 'people on this daemon have their own tokens (mpocert users add): start jobs with yours (MPOCERT_TOKEN), not the shared token', { bench: raw.bench });
+    }
     const subject = deps.parseSubject(body);
     const view = deps.runner.start({ benchId: body.bench, operator: principal.shared ? given! : principal.name, authenticatedAs: principal.shared ? 'shared token' : principal.name, subject });
     if (body.wait) {
@@ -373,7 +393,6 @@ function certificateId(params: unknown): number {
   return safeInteger(Number((params as { id: string }).id), 'id');
 }
 
-const escapeHtml = (v: string): string => v.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function negotiate(accept: string | undefined): 'json' | 'html' | 'csv' {
   if (!accept) return 'json';

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from './database.js';
 import { canonicalJson } from './canonical-json.js';
 import { BODY, LIST_ITEM_JSON } from './certificate-sql.js';
-import type { Checkpoint } from './checkpoints.js';
+import { latestOf, type Checkpoint } from './checkpoints.js';
 import { sha256Hex, signBytes, verifyBytes, type SigningKey } from './signing-key.js';
 import type { TrustedKeys } from './trusted-keys.js';
 
@@ -65,6 +65,8 @@ export interface VerifyProblem {
   detail: string;
   /** The bench whose chain it concerns, when known. */
   bench?: string;
+  /** When the row's bench column and its body name different benches: the other one (both are suspect). */
+  otherBench?: string;
 }
 
 /** What serving a certificate found about its stored bytes. */
@@ -94,12 +96,21 @@ interface CertificateRow {
 
 type Unsigned = Omit<CertificateRow, 'id' | 'hash' | 'signature' | 'key_id'>;
 
+const DOCUMENT_SLOT = ',"document":0,';
+
 /**
- * What is signed: the certificate's columns, its document and the hash of the previous
- * certificate of the same bench. Throws when the stored body is not JSON (verify reports that).
+ * What is signed: canonical JSON of the certificate's columns, its document and the hash of the
+ * previous certificate of the same bench, with the document as the STORED BYTES (which insert
+ * wrote as canonical JSON). A signature thus vouches for exactly the bytes every reader sees: an
+ * edit that parses to the same value in one parser and to another in a second (a duplicate key
+ * JSON.parse resolves to the last and SQLite to the first, a "__proto__" key) fails.
+ * The slot is found by its exact text: inside a JSON string every quote is escaped, so
+ * `,"document":0,` can only be the key itself (sorted, it is never first or last).
  */
-function signedPayload(row: Unsigned, document: unknown = JSON.parse(row.body)): string {
-  return canonicalJson({ ...columnFields(row), document, prevHash: row.prev_hash });
+function signedPayload(row: Unsigned): string {
+  const frame = canonicalJson({ ...columnFields(row), document: 0, prevHash: row.prev_hash });
+  const at = frame.indexOf(DOCUMENT_SLOT);
+  return `${frame.slice(0, at)},"document":${row.body},${frame.slice(at + DOCUMENT_SLOT.length)}`;
 }
 
 function columnFields(row: Omit<CertificateRow, 'id' | 'body' | 'prev_hash' | 'hash' | 'signature' | 'key_id'>) {
@@ -167,7 +178,9 @@ function fromRow(row: CertificateRow): StoredCertificate {
 
 type Statement = Database.Statement<unknown[]>;
 const COUNT_CACHE_ENTRIES = 1024;
-const INTEGRITY_CACHE_ENTRIES = 4096;
+/** Every certificate of a large bench: about 80 bytes each (a 22-character digest and a shared VALID). */
+const INTEGRITY_CACHE_ENTRIES = 1_000_000;
+const VALID: Integrity = Object.freeze({ valid: true, problems: [] }) as Integrity;
 
 export class CertificateStore {
   /** Prepared once: preparing per call was 5 % of a GET /certificates/:id (profiled). */
@@ -177,6 +190,8 @@ export class CertificateStore {
     insert: Statement;
     byId: Statement;
     rawById: Statement;
+    bodyBench: Statement;
+    allHashes: Statement;
     previousBySubject: Statement;
     prevBefore: Statement;
     dataVersion: Statement;
@@ -190,7 +205,7 @@ export class CertificateStore {
    * commits; a tampering edit is such a commit, so it also clears the integrity cache).
    */
   private readonly countCache = new Map<string, number>();
-  private readonly integrityCache = new Map<number, Integrity>();
+  private readonly integrityCache = new Map<number, { digest: string; integrity: Integrity }>();
   private cacheVersion = '';
   private insertsSeen = 0;
 
@@ -217,8 +232,12 @@ export class CertificateStore {
            'verdict', ${BODY.verdict}, 'issuedAt', ${BODY.issuedAt},
            'limitSet', json_object('id', ${BODY.limitSetId}, 'version', ${BODY.limitSetVersion}),
            'signature', json_object('algorithm', 'Ed25519', 'keyId', key_id, 'value', signature, 'hash', hash, 'prevHash', prev_hash)) AS BLOB) AS head,
-           CAST(body AS BLOB) AS body FROM certificates WHERE id = ? AND json_valid(body)`,
+           id, uuid, bench_id, job_id, subject_kind, serial, link_id, verdict, limit_set_id, limit_set_version, issued_at,
+           prev_hash, hash, signature, key_id, json_valid(body) AS body_is_json, ${BODY.benchId} AS body_bench,
+           CAST(body AS BLOB) AS body FROM certificates WHERE id = ?`,
       ),
+      allHashes: db.prepare('SELECT id, hash FROM certificates INDEXED BY certificates_hash'),
+      bodyBench: db.prepare(`SELECT ${BODY.benchId} FROM certificates WHERE id = ?`).pluck(),
       previousBySubject: db.prepare(`SELECT * FROM certificates WHERE ${BODY.subjectId} = ? AND ${BODY.subjectKind} = ? ORDER BY id DESC LIMIT 1`),
       prevBefore: db.prepare(`SELECT hash FROM certificates WHERE ${BODY.benchId} = ? AND id < ? ORDER BY id DESC LIMIT 1`),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
@@ -292,17 +311,47 @@ export class CertificateStore {
   }
 
   /**
-   * GET /certificates/:id's JSON reply, as bytes: the head (ids, verdict, limit set, signature,
-   * and what verifying the stored bytes found) and the stored canonical JSON as it is, exactly
-   * what was signed, never parsed and re-serialised. Undefined when there is no such row or its
-   * body is not JSON (the caller then serves the row flagged).
+   * A certificate to serve, read ONCE: what verifying these very bytes found, and the reply built
+   * from the same read (so a row changed between a check and the send cannot go out as checked).
+   * `json`: GET /certificates/:id's JSON reply as bytes: the head (ids, verdict, limit set,
+   * signature, integrity) and the stored canonical JSON as it is, exactly what was signed.
+   * `certificate`: parsed, for the page and CSV; undefined when the body does not parse.
    */
-  getJsonReply(id: number): { bytes: Buffer; integrity: Integrity } | undefined {
-    const row = this.stmt.rawById.get(id) as { head: Buffer; body: Buffer } | undefined;
-    if (!row) return undefined;
-    const integrity = this.integrityOf(id);
-    const bytes = Buffer.concat([row.head.subarray(0, -1), Buffer.from(`,"integrity":${JSON.stringify(integrity)},"certificate":`), row.body, Buffer.from('}')]);
-    return { bytes, integrity };
+  forServing(id: number): { integrity: Integrity; json: Buffer | undefined; certificate: StoredCertificate | undefined; storedBody: string } | undefined {
+    const raw = this.stmt.rawById.get(id) as (Omit<CertificateRow, 'body'> & { head: Buffer; body: Buffer; body_is_json: number; body_bench: string | null }) | undefined;
+    if (!raw) return undefined;
+    const cached = this.integrityCache.get(id);
+    let integrity: Integrity | undefined;
+    let row: CertificateRow | undefined;
+    if (cached && cached.digest === this.digestOf(raw, raw.body, raw.body_bench)) integrity = cached.integrity;
+    else {
+      row = { ...raw, body: raw.body.toString('utf8') };
+      const problems = this.verifyRows([row]);
+      integrity = problems.length === 0 ? VALID : { valid: false, problems };
+    }
+    const json = raw.body_is_json
+      ? Buffer.concat([raw.head.subarray(0, -1), Buffer.from(`,"integrity":${JSON.stringify(integrity)},"certificate":`), raw.body, Buffer.from('}')])
+      : undefined;
+    const lazyRow = (): CertificateRow => row ?? { ...raw, body: raw.body.toString('utf8') };
+    let certificate: StoredCertificate | undefined;
+    let storedBody: string | undefined;
+    return {
+      integrity,
+      json,
+      get certificate() {
+        if (certificate === undefined) {
+          try {
+            certificate = fromRow(lazyRow());
+          } catch {
+            certificate = undefined;
+          }
+        }
+        return certificate;
+      },
+      get storedBody() {
+        return (storedBody ??= lazyRow().body);
+      },
+    };
   }
 
   /**
@@ -348,7 +397,6 @@ export class CertificateStore {
     const version = `${this.insertsSeen}/${String(this.stmt.dataVersion.get())}`;
     if (version !== this.cacheVersion) {
       this.countCache.clear();
-      this.integrityCache.clear();
       this.cacheVersion = version;
     }
   }
@@ -365,17 +413,17 @@ export class CertificateStore {
     return n;
   }
 
-  /** Verification of one certificate, as served: cached until the table changes. */
+  /** Verification of one certificate as stored now (see remember: a changed row is verified afresh). */
   integrityOf(id: number): Integrity {
-    this.freshCaches();
-    let integrity = this.integrityCache.get(id);
-    if (!integrity) {
-      const problems = this.verifyRows([this.stmt.byId.get(id) as CertificateRow]);
-      integrity = { valid: problems.length === 0, problems };
-      if (this.integrityCache.size >= INTEGRITY_CACHE_ENTRIES) this.integrityCache.clear();
-      this.integrityCache.set(id, integrity);
-    }
-    return integrity;
+    const row = this.stmt.byId.get(id) as CertificateRow | undefined;
+    return row ? this.integrityOfRow(row) : { valid: false, problems: [{ certificateId: id, problem: 'missing', detail: `certificate ${id} is not in the database` }] };
+  }
+
+  private integrityOfRow(row: CertificateRow): Integrity {
+    const cached = this.integrityCache.get(row.id);
+    if (cached && cached.digest === this.digestOf(row, row.body)) return cached.integrity;
+    const problems = this.verifyRows([row]);
+    return problems.length === 0 ? VALID : { valid: false, problems };
   }
 
   /** The trusted keys (from outside the database), for GET /signing-keys. */
@@ -419,32 +467,77 @@ export class CertificateStore {
     const problems: VerifyProblem[] = [];
     for (const row of rows) {
       if (!row) continue;
-      const problem = (kind: ProblemKind, detail: string): void => void problems.push({ certificateId: row.id, problem: kind, detail, bench: row.bench_id });
-      let document: Record<string, unknown>;
-      let payload: string;
-      try {
-        document = JSON.parse(row.body) as Record<string, unknown>;
-        payload = signedPayload(row, document);
-      } catch {
-        problem('content', 'the stored body is not valid JSON: it was altered');
-        continue;
-      }
-      const disagree = columnsDisagreeing(row, document);
-      if (disagree.length > 0) problem('content', `columns disagree with the signed body: ${disagree.join('; ')}`);
-      if (sha256Hex(payload) !== row.hash) problem('content', 'content does not match its recorded hash');
-      const pem = this.trust.publicKeyPem(row.key_id);
-      if (pem === undefined) {
-        problem('untrusted-key', `signing key ${row.key_id} is not a trusted key (${this.trust.source})`);
-      } else if (!verifyBytes(pem, payload, row.signature)) {
-        problem('signature', 'signature does not match the content');
-      }
-      const bench = typeof (document.bench as { id?: unknown } | undefined)?.id === 'string' ? (document.bench as { id: string }).id : row.bench_id;
-      const prev = this.stmt.prevBefore.get(bench, row.id) as { hash: string } | undefined;
-      if ((prev?.hash ?? null) !== row.prev_hash) {
-        problem('chain', `previous-certificate link of bench ${bench} does not match (a certificate before it was changed or removed)`);
-      }
+      const found = this.verifyRow(row);
+      this.remember(row, found);
+      problems.push(...found);
     }
     return problems;
+  }
+
+  private verifyRow(row: CertificateRow): VerifyProblem[] {
+    const problems: VerifyProblem[] = [];
+    let document: unknown;
+    try {
+      document = JSON.parse(row.body);
+    } catch {
+      document = undefined;
+    }
+    const isObject = typeof document === 'object' && document !== null && !Array.isArray(document);
+    const bodyBench = isObject ? (document as { bench?: { id?: unknown } }).bench?.id : undefined;
+    // Problems are filed under the bench the body names and, when the column names another, both:
+    // an attacker who edits the bench column must not move a failing certificate off its bench.
+    const bench = typeof bodyBench === 'string' ? bodyBench : row.bench_id;
+    const other = bench !== row.bench_id ? row.bench_id : undefined;
+    const problem = (kind: ProblemKind, detail: string): void =>
+      void problems.push({ certificateId: row.id, problem: kind, detail, bench, ...(other !== undefined ? { otherBench: other } : {}) });
+    if (!isObject) {
+      problem('content', document === undefined ? 'the stored body is not valid JSON: it was altered' : 'the stored body is not a JSON object: it was altered');
+      return problems;
+    }
+    const payload = signedPayload(row);
+    const disagree = columnsDisagreeing(row, document as Record<string, unknown>);
+    if (disagree.length > 0) problem('content', `columns disagree with the signed body: ${disagree.join('; ')}`);
+    if (sha256Hex(payload) !== row.hash) problem('content', 'content does not match its recorded hash');
+    const pem = this.trust.publicKeyPem(row.key_id);
+    if (pem === undefined) {
+      problem('untrusted-key', `signing key ${row.key_id} is not a trusted key (${this.trust.source})`);
+    } else if (!verifyBytes(pem, payload, row.signature)) {
+      problem('signature', 'signature does not match the content');
+    } else {
+      const retired = this.trust.retiredAt(row.key_id);
+      if (retired !== undefined && row.issued_at > retired) {
+        problem('untrusted-key', `signed by key ${row.key_id} at ${row.issued_at}, after it was rotated away at ${retired}: a retired key signs nothing new`);
+      }
+    }
+    const prev = this.stmt.prevBefore.get(bench, row.id) as { hash: string } | undefined;
+    if ((prev?.hash ?? null) !== row.prev_hash) {
+      problem('chain', `previous-certificate link of bench ${bench} does not match (a certificate before it was changed or removed)`);
+    }
+    return problems;
+  }
+
+  /**
+   * Remembers what verifying a row found, under a digest of everything the verification read
+   * (every stored field and the hash of the certificate before it): serving it again costs a
+   * SHA-256 of the row instead of a full verification, and any change to the row, or to the
+   * chain before it, makes the digest differ and the row verified afresh.
+   */
+  private remember(row: CertificateRow, problems: VerifyProblem[]): void {
+    if (this.integrityCache.size >= INTEGRITY_CACHE_ENTRIES) this.integrityCache.clear();
+    this.integrityCache.set(row.id, { digest: this.digestOf(row, row.body), integrity: problems.length === 0 ? VALID : { valid: false, problems } });
+  }
+
+  private digestOf(row: Omit<CertificateRow, 'body'>, body: Buffer | string, bodyBench?: string | null): string {
+    const bench = (bodyBench !== undefined ? bodyBench : (this.stmt.bodyBench.get(row.id) as string | null | undefined)) ?? row.bench_id;
+    const prev = (this.stmt.prevBefore.get(bench, row.id) as { hash: string } | undefined)?.hash ?? '';
+    const h = createHash('sha256');
+    for (const v of [row.id, row.uuid, row.bench_id, row.job_id, row.subject_kind, row.serial, row.link_id, row.verdict, row.limit_set_id, row.limit_set_version, row.issued_at, row.prev_hash, row.hash, row.signature, row.key_id, prev]) {
+      const text = v === null ? '\u0000null' : String(v);
+      h.update(`${text.length}:`).update(text);
+    }
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    h.update(`${bytes.length}:`).update(bytes);
+    return h.digest('base64').slice(0, 22);
   }
 
   /** Completed jobs whose certificate is not in the database. */
@@ -456,27 +549,40 @@ export class CertificateStore {
   }
 
   /**
-   * The database against each bench's newest checkpoint: the checkpointed certificate is there
-   * with the hash the checkpoint names, and the bench has at least as many certificates. A
-   * deleted newest certificate, or emptied tables, show here and nowhere else.
+   * The database against checkpoints: EVERY checkpointed certificate is there with the hash the
+   * checkpoint names (an id deleted and then reused by a new certificate shows as replaced);
+   * no two checkpoints of a bench give one sequence number two hashes (a rewritten chain); and
+   * each bench has, up to its newest checkpoint, exactly as many certificates as it says.
+   * Deleted newest certificates, or emptied tables, show here and nowhere else.
    */
-  compareWithCheckpoints(latest: ReadonlyMap<string, Checkpoint>): VerifyProblem[] {
+  compareWithCheckpoints(checkpoints: readonly Checkpoint[]): VerifyProblem[] {
     const problems: VerifyProblem[] = [];
-    for (const [bench, c] of latest) {
-      const row = this.stmt.byId.get(c.certificateId) as CertificateRow | undefined;
-      const count = this.stmt.countOfBench.get(bench, Number.MAX_SAFE_INTEGER) as number;
-      if (!row) {
-        problems.push({
-          certificateId: c.certificateId,
-          problem: 'missing',
-          bench,
-          detail: `checkpoint of ${c.at} says bench ${bench} had ${c.sequence} certificate(s), the newest certificate ${c.certificateId}; it is not in the database, which holds ${count} for the bench: certificates were removed`,
-        });
-        continue;
+    const bySequence = new Map<string, Checkpoint>();
+    const reported = new Set<number>();
+    // Every hash in one pass of the primary key: at 100,000 checkpoints, 100,000 single lookups
+    // were most of the start-up time.
+    const wanted = new Set(checkpoints.map((c) => c.certificateId));
+    const hashes = new Map<number, string>();
+    for (const r of this.stmt.allHashes.iterate() as Iterable<{ id: number; hash: string }>) if (wanted.has(r.id)) hashes.set(r.id, r.hash);
+    for (const c of checkpoints) {
+      const key = `${c.bench}\u0000${c.sequence}`;
+      const twin = bySequence.get(key);
+      if (twin && twin.headHash !== c.headHash) {
+        problems.push({ certificateId: c.certificateId, problem: 'checkpoint', bench: c.bench, detail: `two checkpoints give bench ${c.bench} #${c.sequence} different certificates (${twin.certificateId} ${twin.headHash.slice(0, 12)}…, ${c.certificateId} ${c.headHash.slice(0, 12)}…): the chain was rewritten` });
       }
-      if (row.hash !== c.headHash) {
-        problems.push({ certificateId: c.certificateId, problem: 'checkpoint', bench, detail: `checkpoint of ${c.at} names hash ${c.headHash} for certificate ${c.certificateId}; the database holds ${row.hash}: it was replaced` });
+      bySequence.set(key, c);
+      if (reported.has(c.certificateId)) continue;
+      const hash = hashes.get(c.certificateId);
+      if (hash === undefined) {
+        reported.add(c.certificateId);
+        problems.push({ certificateId: c.certificateId, problem: 'missing', bench: c.bench, detail: `checkpoint of ${c.at} names certificate ${c.certificateId} (bench ${c.bench} #${c.sequence}); it is not in the database: certificates were removed` });
+      } else if (hash !== c.headHash) {
+        reported.add(c.certificateId);
+        problems.push({ certificateId: c.certificateId, problem: 'checkpoint', bench: c.bench, detail: `checkpoint of ${c.at} names hash ${c.headHash} for certificate ${c.certificateId}; the database holds ${hash}: it was replaced` });
       }
+    }
+    for (const [bench, c] of latestOf(checkpoints)) {
+      if (reported.has(c.certificateId)) continue;
       const upTo = this.stmt.countOfBench.get(bench, c.certificateId) as number;
       if (upTo !== c.sequence) {
         problems.push({
@@ -488,5 +594,15 @@ export class CertificateStore {
       }
     }
     return problems;
+  }
+
+  /** The hash of the newest certificate of a bench (by its signed body), or null. */
+  headOf(benchId: string): string | null {
+    return (this.stmt.prevOfBench.get(benchId) as { hash: string } | undefined)?.hash ?? null;
+  }
+
+  /** Benches that have certificates (by the signed body). */
+  benches(): string[] {
+    return this.db.prepare(`SELECT DISTINCT ${BODY.benchId} FROM certificates`).pluck().all() as string[];
   }
 }

@@ -42,8 +42,7 @@ export class CheckpointLog {
 
   /** Signs and appends one checkpoint, and syncs it to disk before returning. */
   append(key: SigningKey, body: CheckpointBody): Checkpoint {
-    const unsigned = { ...body, keyId: key.keyId };
-    const checkpoint: Checkpoint = { ...unsigned, signature: signBytes(key, payload(unsigned)) };
+    const checkpoint = signCheckpoint(key, body);
     const fd = openSync(this.path, 'a', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(checkpoint)}\n`);
@@ -63,13 +62,13 @@ export class CheckpointLog {
   /** The newest checkpoint of each bench (signatures checked when `trust` is given). */
   latestByBench(trust?: TrustedKeys): { latest: Map<string, Checkpoint>; problems: string[] } {
     const { checkpoints, problems } = this.read(trust);
-    const latest = new Map<string, Checkpoint>();
-    for (const c of checkpoints) {
-      const seen = latest.get(c.bench);
-      if (!seen || c.sequence > seen.sequence) latest.set(c.bench, c);
-    }
-    return { latest, problems };
+    return { latest: latestOf(checkpoints), problems };
   }
+}
+
+export function signCheckpoint(key: SigningKey, body: CheckpointBody): Checkpoint {
+  const unsigned = { ...body, keyId: key.keyId };
+  return { ...unsigned, signature: signBytes(key, payload(unsigned)) };
 }
 
 export function parseCheckpoints(text: string, trust: TrustedKeys | undefined, source: string): CheckpointRead {
@@ -89,17 +88,31 @@ export function parseCheckpoints(text: string, trust: TrustedKeys | undefined, s
       return;
     }
     if (trust) {
-      const pem = trust.publicKeyPem(c.keyId);
-      if (pem === undefined) {
-        problems.push(`${source} line ${i + 1}: checkpoint of bench ${c.bench} #${c.sequence} is signed by key ${c.keyId}, which is not trusted`);
-        return;
-      }
-      if (!verifyBytes(pem, payload(c), c.signature)) {
-        problems.push(`${source} line ${i + 1}: checkpoint of bench ${c.bench} #${c.sequence} does not match its signature`);
+      const problem = checkpointSignatureProblem(c, trust);
+      if (problem) {
+        problems.push(`${source} line ${i + 1}: ${problem}`);
         return;
       }
     }
     checkpoints.push(c);
   });
   return { checkpoints, problems };
+}
+
+/** Why this checkpoint's signature is not good by a trusted key, or undefined. */
+export function checkpointSignatureProblem(c: Checkpoint, trust: TrustedKeys): string | undefined {
+  const pem = trust.publicKeyPem(c.keyId);
+  if (pem === undefined) return `checkpoint of bench ${c.bench} #${c.sequence} is signed by key ${c.keyId}, which is not trusted`;
+  if (!verifyBytes(pem, payload(c), c.signature)) return `checkpoint of bench ${c.bench} #${c.sequence} does not match its signature`;
+  return undefined;
+}
+
+/** The newest checkpoint of each bench (by sequence). */
+export function latestOf(checkpoints: readonly Checkpoint[]): Map<string, Checkpoint> {
+  const latest = new Map<string, Checkpoint>();
+  for (const c of checkpoints) {
+    const seen = latest.get(c.bench);
+    if (!seen || c.sequence > seen.sequence) latest.set(c.bench, c);
+  }
+  return latest;
 }

@@ -8,10 +8,20 @@ export interface SchemaRepair {
   readonly detail?: string;
 }
 
-let expectedCache: Map<string, { type: string; sql: string }> | undefined;
+export interface SchemaChange {
+  readonly name: string;
+  readonly type: string;
+  readonly found: string;
+  /** The migrations' SQL for it; undefined for an object no migration creates. */
+  readonly want: string | undefined;
+  readonly kind: 'dropped' | 'altered' | 'added';
+}
 
-/** The triggers and indexes the migrations create, read from a fresh in-memory database. */
-function expectedObjects(): Map<string, { type: string; sql: string }> {
+type Objects = Map<string, { type: string; sql: string }>;
+let expectedCache: Objects | undefined;
+
+/** Tables, triggers and indexes the migrations create, read from a fresh in-memory database. */
+function expectedObjects(): Objects {
   if (!expectedCache) {
     const fresh = openDatabase(':memory:');
     expectedCache = objectsOf(fresh);
@@ -20,48 +30,53 @@ function expectedObjects(): Map<string, { type: string; sql: string }> {
   return expectedCache;
 }
 
-function objectsOf(db: Db): Map<string, { type: string; sql: string }> {
-  const rows = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') AND sql IS NOT NULL").all() as { type: string; name: string; sql: string }[];
+function objectsOf(db: Db): Objects {
+  const rows = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'trigger', 'index', 'view') AND sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").all() as { type: string; name: string; sql: string }[];
   return new Map(rows.map((r) => [r.name, { type: r.type, sql: r.sql }]));
 }
 
-export interface SchemaChange {
-  readonly name: string;
-  readonly type: string;
-  readonly found: string;
-  readonly want: string;
-  readonly altered: boolean;
-}
-
-/** Triggers and indexes that differ from what the migrations create (read-only). */
+/** Schema objects that differ from what the migrations create (read-only). */
 export function schemaChanges(db: Db): SchemaChange[] {
   const actual = objectsOf(db);
+  const expected = expectedObjects();
   const changes: SchemaChange[] = [];
-  for (const [name, want] of expectedObjects()) {
+  for (const [name, want] of expected) {
     const have = actual.get(name);
     if (have?.sql === want.sql) continue;
-    changes.push({ name, type: want.type, want: want.sql, altered: have !== undefined, found: `the ${want.type} ${name} was ${have ? 'altered' : 'dropped'} outside mpocert` });
+    changes.push({ name, type: want.type, want: want.sql, kind: have ? 'altered' : 'dropped', found: `the ${want.type} ${name} was ${have ? 'altered' : 'dropped'} outside mpocert` });
+  }
+  for (const [name, have] of actual) {
+    if (expected.has(name)) continue;
+    // A trigger nobody shipped could acknowledge problems, swallow FAIL certificates or rewrite rows.
+    changes.push({ name, type: have.type, want: undefined, kind: 'added', found: `a ${have.type} ${name} that mpocert does not create was added outside mpocert` });
   }
   return changes;
 }
 
 /**
- * Someone with the database file can drop the append-only triggers (to edit certificates) or the
- * body indexes (which otherwise refuse a body that is not JSON). Neither forges anything the
- * signature check would miss, but both are evidence of editing outside mpocert: each is reported,
- * and put back when it can be (an index over a body that is no longer JSON cannot; the
- * certificates' own verification then names the row).
+ * Someone with the database file can drop the append-only triggers (to edit certificates), drop
+ * the body indexes, or add triggers of their own. Neither forges anything the signature check
+ * would miss, but each is evidence of editing outside mpocert: each is reported, and put back
+ * when it can be (an added trigger or index is dropped; a rebuilt table cannot be put back).
  */
 export function restoreSchemaGuards(db: Db): SchemaRepair[] {
   return schemaChanges(db).map((c) => {
-    try {
-      db.transaction(() => {
-        if (c.altered) db.exec(`DROP ${c.type.toUpperCase()} "${c.name}"`);
-        db.exec(c.want);
-      })();
-      return { found: c.found, restored: true };
-    } catch (err) {
-      return { found: c.found, restored: false, detail: (err as Error).message };
+    if (c.type === 'table' || c.type === 'view') {
+      if (c.kind === 'added' && c.type === 'view') return tryRepair(db, c, () => db.exec(`DROP VIEW "${c.name.replace(/"/g, '""')}"`));
+      return { found: c.found, restored: false, detail: 'a table is not rebuilt automatically; restore the database from a backup' };
     }
+    return tryRepair(db, c, () => {
+      if (c.kind !== 'dropped') db.exec(`DROP ${c.type.toUpperCase()} "${c.name.replace(/"/g, '""')}"`);
+      if (c.want !== undefined) db.exec(c.want);
+    });
   });
+}
+
+function tryRepair(db: Db, c: SchemaChange, repair: () => void): SchemaRepair {
+  try {
+    db.transaction(repair)();
+    return { found: c.found, restored: true };
+  } catch (err) {
+    return { found: c.found, restored: false, detail: (err as Error).message };
+  }
 }

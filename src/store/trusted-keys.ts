@@ -55,6 +55,8 @@ export class TrustedKeys {
   private readonly trustedPem = new Map<string, string>();
   /** How each key came to be trusted, for /signing-keys and verify's report. */
   readonly entries: { keyId: string; publicKeyPem: string; via: 'pinned' | 'rotation'; at: string; from?: string }[] = [];
+  /** When each key was rotated away from: it signs nothing after that. */
+  private readonly retired = new Map<string, string>();
 
   constructor(
     readonly file: TrustedKeysFile,
@@ -64,6 +66,13 @@ export class TrustedKeys {
       if (keyIdOf(k.publicKeyPem) !== k.keyId) throw new ConfigError(`${source}: pinned key ${k.keyId} does not hash to its id: the file was altered`);
       this.trustedPem.set(k.keyId, k.publicKeyPem);
       this.entries.push({ keyId: k.keyId, publicKeyPem: k.publicKeyPem, via: 'pinned', at: k.pinnedAt });
+    }
+    // A key hands over once: two rotations from one key would be two lines of succession, and a
+    // leaked old key could sign its own.
+    const from = new Set<string>();
+    for (const r of file.rotations) {
+      if (from.has(r.from)) throw new ConfigError(`${source}: key ${r.from} is rotated away from twice: a key hands over to one successor; the file was altered`);
+      from.add(r.from);
     }
     // Rotations in any order: apply each whose signer is trusted, until nothing more applies.
     let pending = [...file.rotations];
@@ -76,12 +85,18 @@ export class TrustedKeys {
           throw new ConfigError(`${source}: the rotation from ${r.from} to ${r.to} is not validly signed by ${r.from}: the file was altered`);
         }
         this.trustedPem.set(r.to, r.publicKeyPem);
+        this.retired.set(r.from, r.at);
         this.entries.push({ keyId: r.to, publicKeyPem: r.publicKeyPem, via: 'rotation', at: r.at, from: r.from });
         pending = pending.filter((x) => x !== r);
         progress = true;
       }
     }
     if (pending.length > 0) throw new ConfigError(`${source}: rotation(s) to ${pending.map((r) => r.to).join(', ')} are signed by keys that are not trusted`);
+  }
+
+  /** When this key was rotated away from (ISO time), or undefined while it is current. */
+  retiredAt(keyId: string): string | undefined {
+    return this.retired.get(keyId);
   }
 
   /** The trusted public key with this id, or undefined. */

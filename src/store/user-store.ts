@@ -49,6 +49,11 @@ export class UserStore {
     );
   }
 
+  /** Whether anyone has been given their own token (active or not). */
+  hasUsers(): boolean {
+    return this.db.prepare('SELECT 1 FROM users LIMIT 1').get() !== undefined;
+  }
+
   /** The active user holding this token, or undefined. */
   authenticate(token: string): Principal | undefined {
     const r = this.db.prepare('SELECT name, role, benches FROM users WHERE token_hash = ? AND disabled_at IS NULL').get(hashToken(token)) as

@@ -74,18 +74,39 @@ describe('custody and access on a running daemon', () => {
   let alice: string;
   let quinn: string;
   let firstCert: number;
+  let sharedCert: number;
+  let ci: string;
 
   it('people get their own token; an operator may use only their benches; QA may read only; a job records who ran it', async () => {
+    // Before anyone has a token of their own, the shared token works, and is nobody in particular:
+    // it must name the operator, and the certificate says how it was authenticated.
+    expect((await daemon.api('POST', '/benches/b1/reference', {}, TOKEN)).status).toBe(200);
+    const anonymous = await certify('GOOD-2', TOKEN);
+    expect(anonymous.status).toBe(400);
+    expect(anonymous.json.message).toBe('operator: with the shared token, name who runs the job');
+    const named = await certify('GOOD-2', TOKEN, { operator: 'night shift' });
+    sharedCert = named.json.certificateId;
+    const namedCert = await daemon.api<{ certificate: { job: { operator: string; authenticatedAs: string } } }>('GET', `/certificates/${sharedCert}`);
+    expect(namedCert.json.certificate.job).toMatchObject({ operator: 'night shift', authenticatedAs: 'shared token' });
+    const page = await send(daemon.base, { method: 'GET', path: `/certificates/${sharedCert}?format=html` });
+    expect(page.text).toMatch(/<dt>Tested<\/dt><dd>\S+ by night shift \(authenticated as shared token\)<\/dd>/);
+    expect(page.headers['content-security-policy']).toBe("default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+
     const added = mpocert('users', 'add', 'alice', '--role', 'operator', '--bench', 'b1');
     expect(added.status).toBe(0);
     expect(added.stdout.split('\n')[0]).toBe('added alice (operator, benches b1)');
     alice = tokenOf(added.stdout);
     quinn = tokenOf(mpocert('users', 'add', 'quinn', '--role', 'qa').stdout);
+    ci = tokenOf(mpocert('users', 'add', 'ci', '--role', 'admin').stdout);
     // The database holds only a hash of each token.
     const db = new Database(join(dataDir, 'mpocert.db'), { readonly: true });
     const stored = db.prepare('SELECT token_hash FROM users').pluck().all() as string[];
     db.close();
     expect(stored.some((h) => h.includes(alice) || h.includes(quinn))).toBe(false);
+    // Now that people have their own tokens, a typed name with the shared token certifies nothing.
+    const shared = await certify('GOOD-2', TOKEN, { operator: 'alice' });
+    expect(shared.status).toBe(403);
+    expect(shared.json.message).toBe('people on this daemon have their own tokens (mpocert users add): start jobs with yours (MPOCERT_TOKEN), not the shared token (bench=b1)');
 
     expect((await daemon.api('POST', '/benches/b1/reference', {}, null)).status).toBe(401);
     expect((await daemon.api('POST', '/benches/b1/reference', {}, 'mpc_not-a-token')).status).toBe(401);
@@ -108,14 +129,6 @@ describe('custody and access on a running daemon', () => {
     const cert = await daemon.api<{ certificate: { job: { operator: string; authenticatedAs: string } } }>('GET', `/certificates/${firstCert}`);
     expect(cert.json.certificate.job).toMatchObject({ operator: 'alice', authenticatedAs: 'alice' });
 
-    // The shared token is nobody in particular: it must name the operator, and the certificate says how it was authenticated.
-    const anonymous = await certify('GOOD-2', TOKEN);
-    expect(anonymous.status).toBe(400);
-    expect(anonymous.json.message).toBe('operator: with the shared token, name who runs the job');
-    const named = await certify('GOOD-2', TOKEN, { operator: 'night shift' });
-    const namedCert = await daemon.api<{ certificate: { job: { operator: string; authenticatedAs: string } } }>('GET', `/certificates/${named.json.certificateId}`);
-    expect(namedCert.json.certificate.job).toMatchObject({ operator: 'night shift', authenticatedAs: 'shared token' });
-
     // At the bench, alice uses her own token from the environment: the CLI sends no name, the daemon records hers.
     const cli = mpocertAs({ MPOCERT_TOKEN: alice, USER: 'someone-else' }, 'certify', '--bench', 'b1', '--serial', 'GOOD-1');
     expect(cli.status).toBe(0);
@@ -125,7 +138,7 @@ describe('custody and access on a running daemon', () => {
 
     expect(mpocert('users', 'disable', 'alice')).toMatchObject({ status: 0, stdout: 'alice disabled: their token no longer works\n' });
     expect((await certify('GOOD-1', alice)).status).toBe(401);
-    expect(mpocert('users', 'list').stdout).toMatch(/^alice\toperator\tb1\tdisabled \d{4}-\d\d-\d\dT.*\nquinn\tqa\t\*\tactive\n$/);
+    expect(mpocert('users', 'list').stdout).toMatch(/^alice\toperator\tb1\tdisabled \d{4}-\d\d-\d\dT.*\nci\tadmin\t\*\tactive\nquinn\tqa\t\*\tactive\n$/);
   });
 
   it('refuses text a certificate could not carry faithfully, and ids that are not plain numbers', async () => {
@@ -155,6 +168,14 @@ describe('custody and access on a running daemon', () => {
     expect(existsSync(join(dest, 'signing-key.pem'))).toBe(false); // the private key is backed up on its own
     const copy = mpocert('verify', '--db', join(dest, 'mpocert.db'), '--trust', join(dest, 'trusted-keys.json'), '--checkpoints', join(dest, 'checkpoints.jsonl'));
     expect(copy).toMatchObject({ status: 0, stdout: '3 certificate(s) checked against 1 trusted key(s), all intact\n' });
+    // Without QA's checkpoints, nothing could show a removed newest certificate: verify says so and does not pass.
+    const noAnchor = mpocert('verify', '--db', join(dest, 'mpocert.db'), '--trust', join(dest, 'trusted-keys.json'));
+    expect(noAnchor).toMatchObject({
+      status: 1,
+      stdout:
+        'certificate 0: checkpoint: no checkpoints given for 3 certificate(s): removed certificates cannot be detected; pass --checkpoints FILE (QA\'s copy of GET /checkpoints)\n' +
+        '3 certificate(s) checked against 1 trusted key(s), 1 problem(s)\n',
+    });
     expect(mpocert('backup', dest)).toMatchObject({ status: 2, stderr: `mpocert: ${dest} is not empty: back up into a new directory\n` });
   });
 
@@ -164,7 +185,7 @@ describe('custody and access on a running daemon', () => {
     expect(second.stderr).toContain(`another mpocert (pid ${daemon.pid}`);
     expect(second.stderr).toContain('one daemon per data directory; nothing was changed');
     expect((await daemon.api('GET', '/healthz')).status).toBe(200);
-    expect((await certify('GOOD-1', TOKEN, { operator: 'ci' })).json).toMatchObject({ state: 'completed', certificateId: 4 });
+    expect((await certify('GOOD-1', ci)).json).toMatchObject({ state: 'completed', certificateId: 4 });
   });
 
   it('rotates the signing key: old and new certificates verify against the rotated trust file, not against a stale copy', async () => {
@@ -177,8 +198,8 @@ describe('custody and access on a running daemon', () => {
     expect(rotated.status).toBe(0);
     expect(rotated.stdout).toMatch(/^rotated to key [0-9a-f]{64}; the rotation, signed by [0-9a-f]{64}, is in .*trusted-keys\.json: give QA the new file\n/);
     daemon = await new DaemonProcess(configPath).start();
-    expect((await daemon.api('POST', '/benches/b1/reference', {}, TOKEN)).status).toBe(200);
-    expect((await certify('GOOD-2', TOKEN, { operator: 'ci' })).json).toMatchObject({ state: 'completed', certificateId: 5 });
+    expect((await daemon.api('POST', '/benches/b1/reference', {}, ci)).status).toBe(200);
+    expect((await certify('GOOD-2', ci)).json).toMatchObject({ state: 'completed', certificateId: 5 });
     expect(mpocert('verify')).toMatchObject({ status: 0, stdout: '5 certificate(s) checked against 2 trusted key(s), all intact\n' });
     const stale = mpocert('verify', '--trust', qaStaleCopy);
     expect(stale.status).toBe(1);
@@ -199,7 +220,7 @@ describe('custody and access on a running daemon', () => {
     db.prepare('INSERT INTO signing_keys (key_id, public_key_pem, first_used_at) VALUES (?, ?, ?)').run(described.keyId, described.publicKeyPem, '2026-11-30T00:00:00Z');
     // Whitespace is not content (the signature covers canonical JSON); a name is.
     db.prepare(`UPDATE certificates SET body = replace(body, '"operator":"alice"', '"operator":"bob"') WHERE id = ?`).run(firstCert);
-    db.prepare(`UPDATE certificates SET body = substr(body, 1, 40) WHERE id = 2`).run();
+    db.prepare(`UPDATE certificates SET body = substr(body, 1, 40) WHERE id = ?`).run(sharedCert);
     db.close();
     const trusted = (await daemon.api<{ keys: { keyId: string }[] }>('GET', '/signing-keys')).json.keys.map((k) => k.keyId);
     expect(trusted).toHaveLength(2); // the pinned key and the one it rotated to
@@ -211,33 +232,43 @@ describe('custody and access on a running daemon', () => {
     const html = await send(daemon.base, { method: 'GET', path: `/certificates/${firstCert}?format=html` });
     expect(html.text).toContain('INTEGRITY CHECK FAILED');
     const csv = await send(daemon.base, { method: 'GET', path: `/certificates/${firstCert}?format=csv` });
-    expect(csv.text.split('\r\n')[1]).toMatch(/,"?FAILED: content: /);
+    // Neither page nor CSV renders the edited content as a certificate: the problems, and (page) the stored bytes escaped.
+    expect(html.text).not.toContain('<p class="verdict">PASS</p>');
+    expect(html.text).toContain('<pre>{&quot;');
+    expect(csv.text.split('\r\n').slice(0, 3)).toEqual([
+      'certificate,problem,detail,integrity',
+      `${firstCert},content,content does not match its recorded hash,FAILED`,
+      `${firstCert},signature,signature does not match the content,FAILED`,
+    ]);
     // A body that is not even JSON is shown as stored, flagged.
-    const broken = await daemon.api<{ storedBody: string; integrity: { valid: boolean } }>('GET', '/certificates/2');
+    const broken = await daemon.api<{ storedBody: string; integrity: { valid: boolean } }>('GET', `/certificates/${sharedCert}`);
     expect(broken.status).toBe(200);
     expect(broken.headers['x-mpocert-integrity']).toBe('FAILED');
     expect(broken.json.storedBody).toHaveLength(40);
-    expect((await send(daemon.base, { method: 'GET', path: '/certificates/2?format=html' })).text).toContain('INTEGRITY CHECK FAILED');
-    const verifyRoute = await daemon.api<{ valid: boolean; problems: { problem: string; detail: string }[] }>('GET', '/certificates/2/verify');
+    expect((await send(daemon.base, { method: 'GET', path: `/certificates/${sharedCert}?format=html` })).text).toContain('INTEGRITY CHECK FAILED');
+    const verifyRoute = await daemon.api<{ valid: boolean; problems: { problem: string; detail: string }[] }>('GET', `/certificates/${sharedCert}/verify`);
     expect(verifyRoute.status).toBe(200);
     expect(verifyRoute.json.valid).toBe(false);
     expect(verifyRoute.json.problems[0]).toMatchObject({ problem: 'content', detail: 'the stored body is not valid JSON: it was altered' });
-    expect(mpocert('verify', '--id', '2')).toMatchObject({ status: 1, stdout:
+    expect(mpocert('verify', '--id', String(sharedCert))).toMatchObject({ status: 1, stdout:
         'certificate 0: schema: the trigger certificates_no_update was dropped outside mpocert\n' +
-        'certificate 2: content: the stored body is not valid JSON: it was altered\n1 certificate(s) checked against 2 trusted key(s), 2 problem(s)\n',
+        `certificate ${sharedCert}: content: the stored body is not valid JSON: it was altered\n1 certificate(s) checked against 2 trusted key(s), 2 problem(s)\n`,
     });
     // The list reads the signed bodies: one that is not JSON lists with nothing it could vouch for.
     const list = await daemon.api<{ items: { id: number; verdict: string | null; serial: string | null }[] }>('GET', '/certificates?limit=10');
     expect(list.status).toBe(200);
-    expect(list.json.items.find((i) => i.id === 2)).toMatchObject({ verdict: null, serial: null });
+    // ...and every certificate found failing is flagged in the list.
+    expect(list.json.items.find((i) => i.id === sharedCert)).toMatchObject({ verdict: null, serial: null, integrity: 'FAILED' });
+    expect(list.json.items.find((i) => i.id === firstCert)).toMatchObject({ verdict: 'PASS', integrity: 'FAILED' });
+    expect(list.json.items.filter((i) => (i as { integrity?: string }).integrity === undefined).map((i) => i.id)).toEqual([5, 4, 3]);
     // Once seen, the bench issues nothing more on a chain that fails.
-    const refused = await certify('GOOD-1', TOKEN, { operator: 'ci' });
+    const refused = await certify('GOOD-1', ci);
     expect(refused.status).toBe(409);
     expect(refused.json).toMatchObject({ error: 'CHAIN_BROKEN' });
     const verify = mpocert('verify');
     expect(verify).toMatchObject({ status: 1, stderr: '' });
     expect(verify.stdout).toContain('certificate 0: schema: the trigger certificates_no_update was dropped outside mpocert\n');
-    expect(verify.stdout).toContain('certificate 2: content: ');
+    expect(verify.stdout).toContain(`certificate ${sharedCert}: content: `);
 
     // QA looks, and acknowledges: the bench certifies again; verify still reports both, annotated.
     expect(mpocert('custody', 'acknowledge', '--certificate', String(firstCert), '--reason', 'short')).toMatchObject({
@@ -246,9 +277,9 @@ describe('custody and access on a running daemon', () => {
     });
     const ack = mpocert('custody', 'acknowledge', '--certificate', String(firstCert), '--by', 'qa-lead', '--reason', 'operator name edited in the file; ticket QA-17');
     expect(ack).toMatchObject({ status: 0, stdout: `acknowledged every problem of certificate ${firstCert} (by qa-lead): its bench may certify again; verify still reports it\n` });
-    expect((await certify('GOOD-1', TOKEN, { operator: 'ci' })).json).toMatchObject({ error: 'CHAIN_BROKEN', message: expect.stringContaining('certificate 2: content') });
-    mpocert('custody', 'acknowledge', '--certificate', '2', '--problem', 'content', '--by', 'qa-lead', '--reason', 'body truncated in the file; ticket QA-18');
-    expect((await certify('GOOD-1', TOKEN, { operator: 'ci' })).json).toMatchObject({ state: 'completed', verdict: 'PASS' });
+    expect((await certify('GOOD-1', ci)).json).toMatchObject({ error: 'CHAIN_BROKEN', message: expect.stringContaining(`certificate ${sharedCert}: content`) });
+    mpocert('custody', 'acknowledge', '--certificate', String(sharedCert), '--problem', 'content', '--by', 'qa-lead', '--reason', 'body truncated in the file; ticket QA-18');
+    expect((await certify('GOOD-1', ci)).json).toMatchObject({ state: 'completed', verdict: 'PASS' });
     const after = mpocert('verify');
     expect(after.status).toBe(1);
     expect(after.stdout).toMatch(new RegExp(`^certificate ${firstCert}: content: .* \\(acknowledged by qa-lead at \\S+: operator name edited in the file; ticket QA-17\\)$`, 'm'));
@@ -260,7 +291,7 @@ describe('custody and access on a running daemon', () => {
     const health = await daemon.api('GET', '/healthz');
     expect(health.status).toBe(503);
     expect(health.json).toMatchObject({ error: 'STORAGE_LOST', message: `the database file ${dbFile} was removed while the daemon had it open: accepting no more jobs` });
-    const job = await certify('GOOD-1', TOKEN, { operator: 'ci' });
+    const job = await certify('GOOD-1', ci);
     expect(job.status).toBe(503);
     expect(job.json).toMatchObject({ error: 'STORAGE_LOST' });
     await daemon.stop();

@@ -58,6 +58,9 @@ describe('canonical JSON', () => {
   it('sorts keys at every depth and drops undefined', () => {
     expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[{"y":2,"z":1}]},"b":1}');
   });
+  it('keeps a "__proto__" key as an ordinary, signed key', () => {
+    expect(canonicalJson(JSON.parse('{"b":1,"__proto__":{"verdict":"PASS"}}'))).toBe('{"__proto__":{"verdict":"PASS"},"b":1}');
+  });
   it('refuses a non-finite number rather than writing null', () => {
     expect(() => canonicalJson({ loss: Number.NaN })).toThrow('non-finite number NaN cannot be stored in a certificate');
   });

@@ -7,8 +7,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openCustody, type Custody } from '../../src/daemon/custody.js';
 import { canonicalJson } from '../../src/store/canonical-json.js';
-import type { NewCertificate } from '../../src/store/certificate-store.js';
-import { CheckpointLog } from '../../src/store/checkpoints.js';
+import { CertificateStore, type NewCertificate } from '../../src/store/certificate-store.js';
+import { CheckpointLog, parseCheckpoints } from '../../src/store/checkpoints.js';
 import { DataDirLock, layoutOf } from '../../src/store/data-dir.js';
 import { describePublicKey, loadOrCreateSigningKey, signBytes, sha256Hex } from '../../src/store/signing-key.js';
 import { signRotation, TrustedKeys, writeTrustedKeys } from '../../src/store/trusted-keys.js';
@@ -69,6 +69,8 @@ function tamper(...statements: [string, ...unknown[]][]): void {
     BEGIN SELECT RAISE(ABORT, 'certificates are append-only'); END;`);
   db.close();
 }
+
+const parseQa = (text: string, c: Custody) => parseCheckpoints(text, c.trust, 'qa copy').checkpoints;
 
 const problemsAtStart = (): { problem: string; detail: string; certificateId: number }[] => {
   const c = custodyOf();
@@ -217,7 +219,7 @@ describe('what tampering with the database shows', () => {
       {
         certificateId: 2,
         problem: 'missing',
-        detail: 'checkpoint of 2026-11-30T08:00:02.000Z says bench b1 had 2 certificate(s), the newest certificate 2; it is not in the database, which holds 1 for the bench: certificates were removed',
+        detail: 'checkpoint of 2026-11-30T08:00:02.000Z names certificate 2 (bench b1 #2); it is not in the database: certificates were removed',
       },
     ]);
   });
@@ -242,7 +244,7 @@ describe('what tampering with the database shows', () => {
     expect(problemsAtStart()).toEqual([{ certificateId: 0, problem: 'checkpoint', detail: 'the database holds 1 certificate(s) but there is no checkpoint file: it was removed' }]);
   });
 
-  it('a checkpoint line edited to match a shorter database: its signature fails', () => {
+  it('a checkpoint line edited to match a shorter database: it contradicts the others, and its signature fails', async () => {
     const c = custodyOf();
     issue(c, 'b1', 1);
     issue(c, 'b1', 2);
@@ -251,8 +253,45 @@ describe('what tampering with the database shows', () => {
     tamper(['DELETE FROM certificates WHERE id = 2']);
     const lines = readFileSync(layout.checkpoints, 'utf8').trim().split('\n');
     writeFileSync(layout.checkpoints, `${lines[0]}\n${lines[1]!.replace('"sequence":2', '"sequence":1')}\n`);
-    const found = problemsAtStart();
-    expect(found).toContainEqual({ certificateId: 0, problem: 'checkpoint', detail: `${layout.checkpoints} line 2: checkpoint of bench b1 #1 does not match its signature` });
+    const again = custodyOf();
+    // At start-up (no signature check per line, that is the background's): the rewritten line contradicts the first.
+    expect(again.problems.map((p) => [p.certificateId, p.problem, p.detail])).toEqual([
+      [2, 'checkpoint', expect.stringMatching(/^two checkpoints give bench b1 #1 different certificates \(1 [0-9a-f]{12}…, 2 [0-9a-f]{12}…\): the chain was rewritten$/)],
+      [2, 'missing', 'checkpoint of 2026-11-30T08:00:02.000Z names certificate 2 (bench b1 #1); it is not in the database: certificates were removed'],
+    ]);
+    await again.checkEverything();
+    expect(again.problems.map((p) => p.detail)).toContain(`${layout.checkpoints} line 2: checkpoint of bench b1 #1 does not match its signature`);
+  });
+
+  it('the newest certificate deleted and its id reused by the next one: every checkpoint is compared, not just the newest', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b1', 2, 'FAIL');
+    closeAll();
+    tamper(['DELETE FROM certificates WHERE id = 2'], ['DELETE FROM jobs']);
+    // The checkpoints are truncated to match, as an attacker with the file would: QA's copy is not.
+    const layout = layoutOf(dataDir);
+    const qaCopy = readFileSync(layout.checkpoints, 'utf8');
+    writeFileSync(layout.checkpoints, `${qaCopy.trim().split('\n')[0]}\n`);
+    const again = custodyOf();
+    expect(again.problems).toEqual([]);
+    issue(again, 'b1', 2); // id 2 again, a PASS, chained onto certificate 1
+    issue(again, 'b1', 3);
+    expect(again.certificates.verify().problems).toEqual([]);
+    const fromQa = again.certificates.compareWithCheckpoints(parseQa(qaCopy, again));
+    expect(fromQa.map((p) => [p.certificateId, p.problem])).toEqual([[2, 'checkpoint']]);
+    expect(fromQa[0]!.detail).toMatch(/^checkpoint of 2026-11-30T08:00:02\.000Z names hash [0-9a-f]{64} for certificate 2; the database holds [0-9a-f]{64}: it was replaced$/);
+  });
+
+  it('certificates deleted underneath the running daemon: its next job is refused before it chains onto the rewritten head', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b1', 2, 'FAIL');
+    issue(c, 'b2', 1);
+    tamper(['DELETE FROM certificates WHERE id = 2']);
+    expect(c.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN', message: expect.stringContaining('certificate 2: missing') });
+    expect(c.problems[0]!.detail).toMatch(/^bench b1's newest certificate should be 2 \(hash [0-9a-f]{16}…\) as checkpointed; the database's newest is hash [0-9a-f]{16}…: certificates were removed or replaced while the daemon ran$/);
+    expect(c.refusal('b2')).toBeUndefined();
   });
 
   it('a broken chain stops that bench issuing, and only that bench', () => {
@@ -316,6 +355,73 @@ describe('what tampering with the database shows', () => {
     ]);
   });
 
+  it('a duplicate key that SQLite and JSON.parse read differently: the signature covers the stored bytes, so it fails', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1, 'FAIL');
+    closeAll();
+    // SQLite's json_extract reads the first "verdict", JSON.parse the last: lists would say PASS.
+    tamper([`UPDATE certificates SET body = replace(body, '"verdict":"FAIL"', '"verdict":"PASS","verdict":"FAIL"') WHERE id = 1`]);
+    const again = custodyOf();
+    expect(again.certificates.list({ limit: 10, offset: 0 }).items[0]!.verdict).toBe('PASS');
+    expect(again.problems.map((p) => [p.certificateId, p.problem])).toEqual([
+      [1, 'content'],
+      [1, 'signature'],
+    ]);
+    expect(again.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN' });
+  });
+
+  it('a body that is JSON but not an object: reported, never a crash', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    closeAll();
+    tamper(["UPDATE certificates SET body = 'null' WHERE id = 1"]);
+    const again = custodyOf();
+    expect(again.problems.map((p) => [p.certificateId, p.problem, p.detail])).toEqual([
+      // The body no longer names its bench, so the bench's count fell short of its checkpoint.
+      [1, 'missing', 'checkpoint of 2026-11-30T08:00:01.000Z says bench b1 had 1 certificate(s) up to certificate 1; the database holds 0: certificates were removed'],
+      [1, 'content', 'the stored body is not a JSON object: it was altered'],
+    ]);
+    expect(again.certificates.forServing(1)!.integrity.valid).toBe(false);
+  });
+
+  it('the bench column edited to move a failing certificate off its bench: both benches are stopped', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b1', 2);
+    closeAll();
+    tamper(["UPDATE certificates SET bench_id = 'zz', body = replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
+    const again = custodyOf();
+    expect(again.problems[0]).toMatchObject({ certificateId: 2, bench: 'b1', otherBench: 'zz' });
+    expect(again.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN' });
+    expect(again.refusal('zz')).toMatchObject({ code: 'CHAIN_BROKEN' });
+  });
+
+  it('a problem tied to no bench (a completed job without its certificate) stops every bench until acknowledged', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    c.db.pragma('foreign_keys = OFF');
+    c.db.prepare("INSERT INTO jobs (id, bench_id, state, request, operator, started_at, certificate_id) VALUES ('j-gone', 'b1', 'completed', '{}', 'op', '2026-11-30T08:00:00Z', 99)").run();
+    closeAll();
+    const again = custodyOf();
+    again.record(again.certificates.orphanedJobs(), 'test');
+    expect(again.refusal('b7')).toMatchObject({ code: 'CHAIN_BROKEN', message: expect.stringContaining('certificate 99: missing') });
+    again.acknowledgements.add({ certificateId: 99, problem: 'missing', by: 'qa', reason: 'job row restored by hand, ticket 9', at: '2026-11-30T09:00:00Z' });
+    expect(again.refusal('b7')).toBeUndefined();
+  });
+
+  it('a trigger mpocert does not create (one that could swallow FAIL certificates) is reported and dropped', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    closeAll();
+    const db = new Database(layoutOf(dataDir).database);
+    db.exec("CREATE TRIGGER swallow_fail BEFORE INSERT ON certificates WHEN NEW.verdict = 'FAIL' BEGIN SELECT RAISE(IGNORE); END;");
+    db.close();
+    const again = custodyOf();
+    expect(again.problems.map((p) => p.detail)).toEqual(['a trigger swallow_fail that mpocert does not create was added outside mpocert: restored']);
+    issue(again, 'b1', 2, 'FAIL');
+    expect(again.certificates.get(2)!.verdict).toBe('FAIL');
+  });
+
   it('the database file removed while open: refused from then on', () => {
     const c = custodyOf();
     issue(c, 'b1', 1);
@@ -355,6 +461,35 @@ describe('trusted keys', () => {
     expect(() => new TrustedKeys({ ...TrustedKeys.pin(a, '2026-01-01T00:00:00Z'), rotations: [rotation] }, 'test')).toThrow(
       `test: the rotation from ${a.keyId} to ${c.keyId} is not validly signed by ${a.keyId}: the file was altered`,
     );
+  });
+
+  it('refuses two rotations from one key (a leaked old key naming a successor of its own)', () => {
+    const { a, b, c } = keysIn(tmp.dir);
+    const file = { ...TrustedKeys.pin(a, '2026-01-01T00:00:00Z'), rotations: [signRotation(a, b, '2026-02-01T00:00:00Z'), signRotation(a, c, '2026-03-01T00:00:00Z')] };
+    expect(() => new TrustedKeys(file, 'test')).toThrow(`test: key ${a.keyId} is rotated away from twice: a key hands over to one successor; the file was altered`);
+  });
+
+  it('a certificate signed by a key after it was rotated away is not trusted', () => {
+    const layout = layoutOf(dataDir);
+    const c = custodyOf();
+    issue(c, 'b1', 1); // issued 08:00:01 by the first key
+    const oldKey = c.key;
+    closeAll();
+    const next = loadOrCreateSigningKey(join(tmp.dir, 'next.pem'));
+    const trust = TrustedKeys.load(layout.trustedKeys);
+    writeTrustedKeys(layout.trustedKeys, { ...trust.file, rotations: [signRotation(oldKey, next, '2026-11-30T08:00:05.000Z')] }, 'w');
+    const again = custodyOf({});
+    expect(again.problems).toEqual([]);
+    closeAll();
+    // The old key (kept by someone) signs a certificate dated after the rotation.
+    const db = new Database(layout.database);
+    const store = new CertificateStore(db, oldKey, TrustedKeys.load(layout.trustedKeys));
+    store.insert(doc('b1', 9));
+    const found = store.verify({ id: 2 }).problems;
+    db.close();
+    expect(found.map((p) => [p.problem, p.detail])).toEqual([
+      ['untrusted-key', `signed by key ${oldKey.keyId} at 2026-11-30T08:00:09.000Z, after it was rotated away at 2026-11-30T08:00:05.000Z: a retired key signs nothing new`],
+    ]);
   });
 
   it('refuses a pinned key whose id is not its hash', () => {
