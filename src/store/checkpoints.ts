@@ -29,6 +29,8 @@ function payload(c: Omit<Checkpoint, 'signature'>): string {
 
 export interface CheckpointRead {
   readonly checkpoints: Checkpoint[];
+  /** The file's line number of each checkpoint, for messages. */
+  readonly lines: number[];
   /** Lines that are not valid checkpoints, or whose signature is not by a trusted key. */
   readonly problems: string[];
 }
@@ -55,7 +57,7 @@ export class CheckpointLog {
 
   /** Every checkpoint in the file; `trust` set: signatures checked against trusted keys only. */
   read(trust?: TrustedKeys): CheckpointRead {
-    if (!this.exists()) return { checkpoints: [], problems: [] };
+    if (!this.exists()) return { checkpoints: [], lines: [], problems: [] };
     return parseCheckpoints(readFileSync(this.path, 'utf8'), trust, this.path);
   }
 
@@ -73,6 +75,7 @@ export function signCheckpoint(key: SigningKey, body: CheckpointBody): Checkpoin
 
 export function parseCheckpoints(text: string, trust: TrustedKeys | undefined, source: string): CheckpointRead {
   const checkpoints: Checkpoint[] = [];
+  const lines: number[] = [];
   const problems: string[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
@@ -95,8 +98,9 @@ export function parseCheckpoints(text: string, trust: TrustedKeys | undefined, s
       }
     }
     checkpoints.push(c);
+    lines.push(i + 1);
   });
-  return { checkpoints, problems };
+  return { checkpoints, lines, problems };
 }
 
 /** Why this checkpoint's signature is not good by a trusted key, or undefined. */
