@@ -102,10 +102,17 @@ export class Custody {
     return this.storageLost;
   }
 
+  /** Ids of certificates known to fail verification (lists flag them). */
+  readonly failing = new Set<number>();
+  private readonly seen = new Set<string>();
+
   record(problems: readonly VerifyProblem[], where: string): void {
     for (const p of problems) {
-      if (this.problems.some((q) => q.certificateId === p.certificateId && q.problem === p.problem && q.detail === p.detail)) continue;
+      const key = `${p.certificateId}\u0000${p.problem}\u0000${p.detail}`;
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
       this.problems.push(p);
+      if (p.certificateId > 0) this.failing.add(p.certificateId);
       const acknowledged = this.acknowledgements.covers(p.certificateId, p.problem);
       this.logger[acknowledged ? 'warn' : 'error']({ certificate: p.certificateId, problem: p.problem, bench: p.bench, acknowledged }, `${where}: ${p.detail}`);
     }

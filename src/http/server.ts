@@ -22,6 +22,7 @@ import * as S from './schemas.js';
 /** What the HTTP layer shows of the chain of custody (the daemon's Custody satisfies it). */
 export interface CustodyView {
   readonly problems: readonly VerifyProblem[];
+  readonly failing: ReadonlySet<number>;
   readonly brokenBenches: ReadonlyMap<string, string>;
   readonly fullCheck: { state: string; checked: number; problems: number; seconds?: number };
   readonly checkpoints: { readonly path: string };
@@ -245,8 +246,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     // 500 values per page); the response schema documents the shape, a test pins it.
     // Items are read from the signed bodies but not verified one by one (that is the background
     // check's job): those it, start-up or serving found failing are flagged here.
-    const failing = new Set(deps.custody.problems.map((p) => p.certificateId));
-    const items = failing.size === 0 ? itemsJson : flagFailing(itemsJson, failing);
+    const items = deps.custody.failing.size === 0 ? itemsJson : flagFailing(itemsJson, deps.custody.failing);
     return reply.type('application/json; charset=utf-8').send(`{"total":${total},"limit":${q.limit},"offset":${q.offset},"items":${items}}`);
   });
 
@@ -284,6 +284,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     const id = certificateId(req.params);
     if (!deps.certificates.exists(id)) return reply.code(404).send({ error: 'not-found', message: `no certificate ${id}` });
     const result = deps.certificates.verify({ id });
+    deps.custody.record(result.problems, `verifying certificate ${id}`);
     return { id, valid: result.problems.length === 0, problems: result.problems };
   });
 

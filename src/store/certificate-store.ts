@@ -300,18 +300,13 @@ export class CertificateStore {
     try {
       return fromRow(row);
     } catch {
-      return undefined; // a body that is not JSON: see rawRow / verify
+      return undefined; // a body that is not JSON: see forServing / verify
     }
   }
 
   /** Whether a row with this id exists, whatever its body holds. */
   exists(id: number): boolean {
     return this.stmt.byId.get(id) !== undefined;
-  }
-
-  /** The stored body as text, for serving a certificate whose body does not parse. */
-  storedBody(id: number): string | undefined {
-    return (this.stmt.byId.get(id) as CertificateRow | undefined)?.body;
   }
 
   /** The newest certificate of the same serial or link id (by its signed body): for drift. */
@@ -435,19 +430,6 @@ export class CertificateStore {
       this.countCache.set(key, n);
     }
     return n;
-  }
-
-  /** Verification of one certificate as stored now (see remember: a changed row is verified afresh). */
-  integrityOf(id: number): Integrity {
-    const row = this.stmt.byId.get(id) as CertificateRow | undefined;
-    return row ? this.integrityOfRow(row) : { valid: false, problems: [{ certificateId: id, problem: 'missing', detail: `certificate ${id} is not in the database` }] };
-  }
-
-  private integrityOfRow(row: CertificateRow): Integrity {
-    const cached = this.integrityCache.get(row.id);
-    if (cached && cached.digest === this.digestOf(row, row.body)) return cached.integrity;
-    const problems = this.verifyRows([row]);
-    return problems.length === 0 ? VALID : { valid: false, problems };
   }
 
   /** The trusted keys (from outside the database), for GET /signing-keys. */

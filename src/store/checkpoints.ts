@@ -60,12 +60,6 @@ export class CheckpointLog {
     if (!this.exists()) return { checkpoints: [], lines: [], problems: [] };
     return parseCheckpoints(readFileSync(this.path, 'utf8'), trust, this.path);
   }
-
-  /** The newest checkpoint of each bench (signatures checked when `trust` is given). */
-  latestByBench(trust?: TrustedKeys): { latest: Map<string, Checkpoint>; problems: string[] } {
-    const { checkpoints, problems } = this.read(trust);
-    return { latest: latestOf(checkpoints), problems };
-  }
 }
 
 export function signCheckpoint(key: SigningKey, body: CheckpointBody): Checkpoint {
