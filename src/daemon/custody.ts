@@ -5,7 +5,7 @@ import { MpocertError } from '../errors.js';
 import { CertificateStore, type VerifyProblem } from '../store/certificate-store.js';
 import { checkpointSignatureProblem, CheckpointLog, latestOf, type Checkpoint } from '../store/checkpoints.js';
 import { assertNotOrphaned, DatabaseFileWatch, DataDirError, DataDirLock, layoutOf, prepareDataDir, tightenFiles, type DataDirLayout } from '../store/data-dir.js';
-import { openDatabase, type Db } from '../store/database.js';
+import { FIRST_CUSTODY_SCHEMA, openDatabase, schemaVersionOf, type Db } from '../store/database.js';
 import { loadOrCreateSigningKey, type SigningKey } from '../store/signing-key.js';
 import { TrustedKeys, writeTrustedKeys } from '../store/trusted-keys.js';
 import { restoreSchemaGuards } from '../store/schema-guard.js';
@@ -32,7 +32,7 @@ export class Custody {
     readonly checkpoints: CheckpointLog,
     private readonly lock: DataDirLock,
     private readonly watch: DatabaseFileWatch,
-    private readonly logger: Logger,
+    readonly logger: Logger,
   ) {
     this.acknowledgements = new AcknowledgementStore(db);
   }
@@ -119,9 +119,17 @@ export class Custody {
   }
 
   /** Appends a signed checkpoint for a certificate just committed. */
-  checkpoint(c: { benchId: string; id: number; hash: string; benchSequence: number; issuedAt: string }): Checkpoint {
-    const written = this.checkpoints.append(this.key, { bench: c.benchId, sequence: c.benchSequence, certificateId: c.id, headHash: c.hash, at: c.issuedAt });
-    this.heads.set(c.benchId, { certificateId: c.id, hash: c.hash });
+  checkpoint(c: CommittedCertificate): Checkpoint {
+    return this.checkpointAll([c])[0]!;
+  }
+
+  /** Appends signed checkpoints for committed certificates, in order, with one sync. */
+  checkpointAll(cs: readonly CommittedCertificate[]): Checkpoint[] {
+    const written = this.checkpoints.appendAll(
+      this.key,
+      cs.map((c) => ({ bench: c.benchId, sequence: c.benchSequence, certificateId: c.id, headHash: c.hash, at: c.issuedAt })),
+    );
+    for (const c of cs) this.heads.set(c.benchId, { certificateId: c.id, hash: c.hash });
     return written;
   }
 
@@ -171,6 +179,14 @@ export class Custody {
   }
 }
 
+export interface CommittedCertificate {
+  benchId: string;
+  id: number;
+  hash: string;
+  benchSequence: number;
+  issuedAt: string;
+}
+
 export interface OpenCustodyOptions {
   dataDir: string;
   /** The trusted keys file; default the data directory's trusted-keys.json. */
@@ -193,6 +209,9 @@ export function openCustody(opts: OpenCustodyOptions): Custody {
   try {
     assertNotOrphaned(layout);
     const firstStart = !existsSync(layout.database);
+    // A database an mpocert before the custody release wrote: it has certificates and its key,
+    // but no trusted keys file and no checkpoints yet. Its first start here adopts it.
+    const adopting = !firstStart && schemaVersionOf(layout.database) < FIRST_CUSTODY_SCHEMA;
     db = openDatabase(layout.database);
     const repairs = restoreSchemaGuards(db);
     tightenFiles(layout);
@@ -208,11 +227,15 @@ export function openCustody(opts: OpenCustodyOptions): Custody {
     tightenFiles(layout);
     const trustPath = opts.trustedKeysFile ?? layout.trustedKeys;
     if (!TrustedKeys.exists(trustPath)) {
-      if (!firstStart || certificates > 0) {
+      if (!adopting && (!firstStart || certificates > 0)) {
         throw new DataDirError('TRUSTED_KEYS_MISSING', `the trusted keys file ${trustPath} is missing for a database with certificates: restore it from QA's copy (GET /signing-keys published it)`, layout.dir);
       }
+      // A new bench, or one an mpocert before trusted keys kept: its key is the one to pin.
       writeTrustedKeys(trustPath, TrustedKeys.pin(key, new Date().toISOString()));
-      opts.logger.warn({ file: trustPath, keyId: key.keyId }, 'new bench: its signing key is pinned in the trusted keys file; give QA a copy');
+      opts.logger.warn(
+        { file: trustPath, keyId: key.keyId, certificates },
+        adopting ? "upgraded from an mpocert without trusted keys: the bench's existing signing key is pinned; give QA a copy" : 'new bench: its signing key is pinned in the trusted keys file; give QA a copy',
+      );
     }
     const trust = TrustedKeys.load(trustPath);
     if (resolve(dirname(trustPath)) === resolve(layout.dir)) {
@@ -232,7 +255,7 @@ export function openCustody(opts: OpenCustodyOptions): Custody {
       repairs.map((r) => ({ certificateId: 0, problem: 'schema' as const, detail: `${r.found}: ${r.restored ? 'restored' : `could not be restored (${r.detail ?? 'unknown'})`}` })),
       'start-up',
     );
-    checkSinceLastCheckpoint(custody, certificates);
+    checkSinceLastCheckpoint(custody, certificates, adopting);
     return custody;
   } catch (err) {
     db?.close();
@@ -247,7 +270,9 @@ export function openCustody(opts: OpenCustodyOptions): Custody {
  * checked by the background full check: an Ed25519 verify per line would cost seconds at 100,000),
  * and the certificates after the oldest of the newest checkpoints.
  */
-function checkSinceLastCheckpoint(custody: Custody, certificates: number): void {
+function checkSinceLastCheckpoint(custody: Custody, certificates: number, adopting: boolean): void {
+  const torn = custody.checkpoints.dropTornTail();
+  if (torn > 0) custody.logger.warn({ file: custody.checkpoints.path, bytes: torn }, 'dropped a checkpoint line torn by a crash during its append; its certificate is checkpointed again below');
   const { checkpoints, problems: lineProblems } = custody.checkpoints.read();
   for (const detail of lineProblems) custody.record([{ certificateId: 0, problem: 'checkpoint', detail }], 'start-up');
   const latest = latestOf(checkpoints);
@@ -256,11 +281,40 @@ function checkSinceLastCheckpoint(custody: Custody, certificates: number): void 
     if (bad) custody.record([{ certificateId: c.certificateId, problem: 'checkpoint', bench: c.bench, detail: `${custody.checkpoints.path}: ${bad}` }], 'start-up');
     custody.heads.set(c.bench, { certificateId: c.certificateId, hash: c.headHash });
   }
-  if (certificates > 0 && checkpoints.length === 0) {
+  if (certificates > 0 && checkpoints.length === 0 && !adopting) {
     custody.record([{ certificateId: 0, problem: 'checkpoint', detail: `the database holds ${certificates} certificate(s) but there is no checkpoint file: it was removed` }], 'start-up');
   }
   custody.record(custody.certificates.compareWithCheckpoints(checkpoints), 'start-up');
   const oldestHead = Math.min(...[...latest.values()].map((c) => c.certificateId - 1), Number.MAX_SAFE_INTEGER);
   const since = latest.size === 0 ? 0 : oldestHead;
   custody.record(custody.certificates.verify({ afterId: since }).problems, 'start-up');
+  checkpointWhatACrashLeft(custody, latest, since);
+}
+
+/**
+ * A certificate is committed, then its checkpoint appended: a crash between the two (kill -9, a
+ * power cut) leaves certificates after a bench's newest checkpoint; so does adopting a database
+ * from before checkpoints existed. Each that verifies, in chain order from the checkpointed head,
+ * is checkpointed now; the first that does not stops it (it stays reported, and its bench stays
+ * stopped). Certificates after `verifiedAfter` were verified just before and are not again.
+ */
+function checkpointWhatACrashLeft(custody: Custody, latest: ReadonlyMap<string, Checkpoint>, verifiedAfter: number): void {
+  const broken = custody.brokenBenches;
+  for (const bench of custody.certificates.benches()) {
+    // A body that is not JSON names no bench (verification reports it); a bench already found
+    // failing gets no new anchor until QA has looked.
+    if (bench === null || broken.has(bench) || broken.has('*')) continue;
+    const known = latest.get(bench);
+    const anchor: CommittedCertificate[] = [];
+    for (const c of custody.certificates.afterOf(bench, known?.certificateId ?? 0)) {
+      const problems = c.id > verifiedAfter ? [] : custody.certificates.verify({ id: c.id }).problems;
+      if (problems.length > 0 || custody.failing.has(c.id)) {
+        custody.record(problems, 'start-up');
+        break;
+      }
+      anchor.push({ benchId: bench, id: c.id, hash: c.hash, benchSequence: custody.certificates.sequenceOf(bench, c.id), issuedAt: c.issuedAt });
+    }
+    custody.checkpointAll(anchor);
+    if (anchor.length > 0) custody.logger.warn({ bench, certificates: anchor.length }, 'checkpointed certificates that had none (stored just before a crash, or by an mpocert before checkpoints)');
+  }
 }

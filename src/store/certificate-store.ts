@@ -252,7 +252,9 @@ export class CertificateStore {
         `SELECT id, uuid, bench_id, job_id, subject_kind, serial, link_id, verdict, limit_set_id, limit_set_version, issued_at,
            prev_hash, hash, signature, key_id, CAST(body AS BLOB) AS body FROM certificates WHERE id = ?`,
       ),
-      allHashes: db.prepare('SELECT id, hash FROM certificates INDEXED BY certificates_hash'),
+      // Answered from the certificates_hash index (a covering scan), never the 40 kB rows; no
+      // INDEXED BY: verify must also read a database from before that index (a QA copy).
+      allHashes: db.prepare('SELECT id, hash FROM certificates'),
       previousBySubject: db.prepare(`SELECT * FROM certificates WHERE ${BODY.subjectId} = ? AND ${BODY.subjectKind} = ? ORDER BY id DESC LIMIT 1`),
       prevBefore: db.prepare(`SELECT hash FROM certificates WHERE ${BODY.benchId} = ? AND id < ? ORDER BY id DESC LIMIT 1`),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
@@ -607,6 +609,18 @@ export class CertificateStore {
   /** The hash of the newest certificate of a bench (by its signed body), or null. */
   headOf(benchId: string): string | null {
     return (this.stmt.prevOfBench.get(benchId) as { hash: string } | undefined)?.hash ?? null;
+  }
+
+  /** A bench's certificates after `afterId` (by the signed body), oldest first. */
+  afterOf(benchId: string, afterId: number): { id: number; hash: string; issuedAt: string }[] {
+    return this.db
+      .prepare(`SELECT id, hash, issued_at AS issuedAt FROM certificates WHERE ${BODY.benchId} = ? AND id > ? ORDER BY id`)
+      .all(benchId, afterId) as { id: number; hash: string; issuedAt: string }[];
+  }
+
+  /** How many certificates the bench has up to and including this one: its checkpoint sequence. */
+  sequenceOf(benchId: string, id: number): number {
+    return this.stmt.countOfBench.get(benchId, id) as number;
   }
 
   /** Benches that have certificates (by the signed body). */

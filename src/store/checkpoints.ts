@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { canonicalJson } from './canonical-json.js';
 import { signBytes, verifyBytes, type SigningKey } from './signing-key.js';
 import type { TrustedKeys } from './trusted-keys.js';
@@ -44,15 +44,35 @@ export class CheckpointLog {
 
   /** Signs and appends one checkpoint, and syncs it to disk before returning. */
   append(key: SigningKey, body: CheckpointBody): Checkpoint {
-    const checkpoint = signCheckpoint(key, body);
+    return this.appendAll(key, [body])[0]!;
+  }
+
+  /** Signs and appends checkpoints in order, with one sync for all of them. */
+  appendAll(key: SigningKey, bodies: readonly CheckpointBody[]): Checkpoint[] {
+    const checkpoints = bodies.map((b) => signCheckpoint(key, b));
+    if (checkpoints.length === 0) return checkpoints;
     const fd = openSync(this.path, 'a', 0o600);
     try {
-      writeSync(fd, `${JSON.stringify(checkpoint)}\n`);
+      writeSync(fd, checkpoints.map((c) => `${JSON.stringify(c)}\n`).join(''));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    return checkpoint;
+    return checkpoints;
+  }
+
+  /**
+   * Drops a last line torn by a crash during an append (no newline: the fsync never completed).
+   * It was never a whole signed checkpoint, so nothing verifiable is lost; left in place, the next
+   * append would be glued onto it. Returns the bytes dropped (0 when the file is whole).
+   */
+  dropTornTail(): number {
+    if (!this.exists()) return 0;
+    const text = readFileSync(this.path);
+    if (text.length === 0 || text[text.length - 1] === 0x0a) return 0;
+    const keep = text.lastIndexOf(0x0a) + 1;
+    truncateSync(this.path, keep);
+    return text.length - keep;
   }
 
   /** Every checkpoint in the file; `trust` set: signatures checked against trusted keys only. */

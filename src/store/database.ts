@@ -9,7 +9,7 @@ export type Db = Database.Database;
  * Schema migrations, applied in order; PRAGMA user_version records how many have run. A
  * migration is never edited once released: add a new one. Each runs in its own transaction.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE certificates (
     id                INTEGER PRIMARY KEY,
@@ -141,6 +141,22 @@ const MIGRATIONS: readonly string[] = [
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * The first schema of the custody release (trusted keys file, checkpoints): a database below it
+ * was written by an mpocert that kept neither, and is adopted on its first start (see custody.ts).
+ */
+export const FIRST_CUSTODY_SCHEMA = 4;
+
+/** The schema version of a database file, read without migrating it (0 for a new file). */
+export function schemaVersionOf(path: string): number {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return db.pragma('user_version', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+}
 
 export function openDatabase(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

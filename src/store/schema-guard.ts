@@ -1,4 +1,5 @@
-import { openDatabase, type Db } from './database.js';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, type Db } from './database.js';
 
 export interface SchemaRepair {
   /** What was found changed, for the custody record. */
@@ -18,16 +19,22 @@ export interface SchemaChange {
 }
 
 type Objects = Map<string, { type: string; sql: string }>;
-let expectedCache: Objects | undefined;
+const expectedByVersion = new Map<number, Objects>();
 
-/** Tables, triggers and indexes the migrations create, read from a fresh in-memory database. */
-function expectedObjects(): Objects {
-  if (!expectedCache) {
-    const fresh = openDatabase(':memory:');
-    expectedCache = objectsOf(fresh);
+/**
+ * Tables, triggers and indexes the migrations up to `version` create, read from a fresh
+ * in-memory database: a database an older mpocert wrote (a QA copy) is compared with its own.
+ */
+function expectedObjects(version: number): Objects {
+  let objects = expectedByVersion.get(version);
+  if (!objects) {
+    const fresh = new Database(':memory:');
+    for (const sql of MIGRATIONS.slice(0, version)) fresh.exec(sql);
+    objects = objectsOf(fresh);
     fresh.close();
+    expectedByVersion.set(version, objects);
   }
-  return expectedCache;
+  return objects;
 }
 
 function objectsOf(db: Db): Objects {
@@ -38,7 +45,7 @@ function objectsOf(db: Db): Objects {
 /** Schema objects that differ from what the migrations create (read-only). */
 export function schemaChanges(db: Db): SchemaChange[] {
   const actual = objectsOf(db);
-  const expected = expectedObjects();
+  const expected = expectedObjects(db.pragma('user_version', { simple: true }) as number);
   const changes: SchemaChange[] = [];
   for (const [name, want] of expected) {
     const have = actual.get(name);

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,6 +10,8 @@ import { canonicalJson } from '../../src/store/canonical-json.js';
 import { CertificateStore, type NewCertificate } from '../../src/store/certificate-store.js';
 import { CheckpointLog, parseCheckpoints } from '../../src/store/checkpoints.js';
 import { DataDirLock, layoutOf } from '../../src/store/data-dir.js';
+import { MIGRATIONS } from '../../src/store/database.js';
+import { schemaChanges } from '../../src/store/schema-guard.js';
 import { describePublicKey, loadOrCreateSigningKey, signBytes, sha256Hex } from '../../src/store/signing-key.js';
 import { signRotation, TrustedKeys, writeTrustedKeys } from '../../src/store/trusted-keys.js';
 import { tempDir } from '../support/daemon-harness.js';
@@ -107,6 +109,106 @@ describe('a new data directory', () => {
     issue(c, 'b2', 1);
     closeAll();
     expect(problemsAtStart()).toEqual([]);
+  });
+});
+
+describe('a crash between storing a certificate and checkpointing it (kill -9, power cut)', () => {
+  it('the certificate is kept and checkpointed at the next start; the bench certifies on', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    c.certificates.insert(doc('b1', 2)); // committed; the daemon died before appending its checkpoint
+    closeAll();
+    const again = custodyOf();
+    expect(again.problems).toEqual([]);
+    expect(again.refusal('b1')).toBeUndefined();
+    const lines = readFileSync(layoutOf(dataDir).checkpoints, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { sequence: number; certificateId: number });
+    expect(lines.map((l) => [l.certificateId, l.sequence])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+  });
+
+  it('a checkpoint line torn by a power cut is dropped and rewritten, not reported as tampering', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b1', 2);
+    closeAll();
+    const file = layoutOf(dataDir).checkpoints;
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.slice(0, text.length - 40)); // the last line half written, no newline
+    const again = custodyOf();
+    expect(again.problems).toEqual([]);
+    expect(again.refusal('b1')).toBeUndefined();
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('a certificate after the checkpointed head that does not verify is not checkpointed', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    c.certificates.insert(doc('b1', 2));
+    closeAll();
+    tamper(["UPDATE certificates SET body = replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
+    const again = custodyOf();
+    expect(again.problems.map((p) => [p.certificateId, p.problem])).toEqual([
+      [2, 'content'],
+      [2, 'signature'],
+    ]);
+    expect(readFileSync(layoutOf(dataDir).checkpoints, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(again.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN' });
+  });
+});
+
+describe('upgrading a bench from an mpocert before custody (schema 3: no trusted keys file, no checkpoints)', () => {
+  /** A data directory as the earlier release left it: its key, and certificates signed by it. */
+  function oldBench(): void {
+    const layout = layoutOf(dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    const db = new Database(layout.database);
+    for (const sql of MIGRATIONS.slice(0, 3)) db.exec(sql);
+    db.pragma('user_version = 3');
+    const key = loadOrCreateSigningKey(layout.signingKey);
+    const store = new CertificateStore(db, key, new TrustedKeys(TrustedKeys.pin(key, '2026-01-01T00:00:00Z'), 'old'));
+    store.insert(doc('b1', 1));
+    store.insert(doc('b2', 1));
+    store.insert(doc('b1', 2, 'FAIL'));
+    db.close();
+  }
+
+  it('adopts it: the existing key pinned, every certificate verified and checkpointed, benches certify on', () => {
+    oldBench();
+    const c = custodyOf();
+    expect(c.problems).toEqual([]);
+    expect(TrustedKeys.load(layoutOf(dataDir).trustedKeys).entries.map((e) => e.keyId)).toEqual([c.key.keyId]);
+    const lines = readFileSync(layoutOf(dataDir).checkpoints, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { bench: string; sequence: number; certificateId: number });
+    expect(lines.map((l) => [l.bench, l.sequence, l.certificateId])).toEqual([
+      ['b1', 1, 1],
+      ['b1', 2, 3],
+      ['b2', 1, 2],
+    ]);
+    expect(c.refusal('b1')).toBeUndefined();
+    closeAll();
+    expect(problemsAtStart()).toEqual([]);
+  });
+
+  it('QA verifying an old database as it is (read-only, unmigrated) sees no schema problem', () => {
+    oldBench();
+    const db = new Database(layoutOf(dataDir).database, { readonly: true });
+    expect(schemaChanges(db)).toEqual([]);
+    const store = new CertificateStore(db, undefined, new TrustedKeys(TrustedKeys.pin(loadOrCreateSigningKey(layoutOf(dataDir).signingKey), '2026-01-01T00:00:00Z'), 'qa'));
+    expect(store.verify()).toEqual({ checked: 3, problems: [] });
+    db.close();
+  });
+
+  it('a certificate of the old database that fails is reported, and its chain is not anchored past it', () => {
+    oldBench();
+    const db = new Database(layoutOf(dataDir).database);
+    db.exec('DROP TRIGGER certificates_no_update');
+    db.prepare(`UPDATE certificates SET body = replace(body, '"verdict":"FAIL"', '"verdict":"PASS"'), verdict = 'PASS' WHERE id = 3`).run();
+    db.close();
+    const c = custodyOf();
+    expect(c.problems.filter((p) => p.certificateId === 3).map((p) => p.problem)).toEqual(['content', 'signature']);
+    expect(c.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN' });
+    expect(c.refusal('b2')).toMatchObject({ code: 'CHAIN_BROKEN' }); // the dropped trigger (tied to no bench) stops every bench
   });
 });
 
