@@ -209,7 +209,9 @@ export function checkSomethingInThePath(fibers: FiberResult[], noDeviceBelowDb: 
     for (const j of f.judgments) {
       if (j.quantity !== 'insertionLoss') continue;
       const key = `${j.end}/${j.wavelengthNm}`;
-      groups.set(key, [...(groups.get(key) ?? []), j]);
+      const group = groups.get(key);
+      if (group) group.push(j);
+      else groups.set(key, [j]);
     }
   }
   const reasons: string[] = [];
@@ -221,13 +223,18 @@ export function checkSomethingInThePath(fibers: FiberResult[], noDeviceBelowDb: 
     const median = numbers[Math.floor((numbers.length - 1) / 2)]!;
     const spread = numbers[numbers.length - 1]! - numbers[0]!;
     const nearZero = largest <= noDeviceBelowDb + LIMIT_EPSILON_DB;
+    // Meter noise around 0 dB, or one fiber a little off, must not hide it: a real mated pair on
+    // every fiber puts the median loss above this (readings below 0 dB are noise, not a device).
+    const mostNearZero = !nearZero && median <= noDeviceBelowDb + LIMIT_EPSILON_DB;
     // The source may have drifted since the reference: then every fiber reads the same small amount.
     const uniform = median <= NO_DEVICE_UNIFORM.medianBelowDb + LIMIT_EPSILON_DB && spread <= NO_DEVICE_UNIFORM.spreadBelowDb + LIMIT_EPSILON_DB;
-    if (!nearZero && !uniform) continue;
+    if (!nearZero && !mostNearZero && !uniform) continue;
     const [end, wl] = key.split('/');
     const what = nearZero
       ? `every fiber at ${wl} nm, end ${end} reads within ${formatDb(noDeviceBelowDb)} dB of 0 dB (largest ${formatDb(largest)} dB)`
-      : `every fiber at ${wl} nm, end ${end} reads the same small loss (median ${formatDb(median)} dB, all within ${formatDb(spread)} dB of each other), as a drifted source does with nothing in the path`;
+      : mostNearZero
+        ? `the fibers at ${wl} nm, end ${end} read within ${formatDb(noDeviceBelowDb)} dB of 0 dB but for noise or a few (median ${formatDb(median)} dB, largest |loss| ${formatDb(largest)} dB)`
+        : `every fiber at ${wl} nm, end ${end} reads the same small loss (median ${formatDb(median)} dB, all within ${formatDb(spread)} dB of each other), as a drifted source does with nothing in the path`;
     const reason = `${what}: nothing is in the light path. The launch cord was measured against itself: the device under test was not connected, or the reference was taken through it. Connect the device (or re-reference with the launch cord alone) and test again${cite('no-device-in-path')}`;
     reasons.push(reason);
     for (const f of fibers) {

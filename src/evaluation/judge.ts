@@ -1,3 +1,4 @@
+import { InputError } from '../errors.js';
 import type { Outcome } from './outcome.js';
 
 /**
@@ -75,7 +76,12 @@ export interface Verdict {
  * A passing value whose margin is at most the guard band is MARGINAL (the band is inclusive).
  */
 export function judgeAgainst(value: number, limit: Limit, guardBandDb: number): Verdict {
-  const margin = roundDb(limit.kind === 'max' ? limit.value - value : value - limit.value);
+  if (!Number.isFinite(value) || !Number.isFinite(limit.value)) {
+    throw new InputError(`cannot judge ${value} against ${limit.value} (${limit.basis}): not a finite number`);
+  }
+  // Value and limit each on the 0.001 dB grid on the strict side, then subtracted: the margin is
+  // exact, so a limit between grid steps (a return-loss or application figure) gives no slack.
+  const margin = roundDb(limit.kind === 'max' ? roundLimitDb(limit.value, 'max') - roundValueDb(value, 'max') : roundValueDb(value, 'min') - roundLimitDb(limit.value, 'min'));
   if (margin < -LIMIT_EPSILON_DB) return { margin, outcome: 'FAIL' };
   if (margin <= guardBandDb + LIMIT_EPSILON_DB && guardBandDb > 0) return { margin, outcome: 'MARGINAL' };
   return { margin, outcome: 'PASS' };

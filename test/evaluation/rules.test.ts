@@ -53,6 +53,25 @@ describe('1. nothing in the light path', () => {
     // Every fiber 0.07 dB: median above 0.06 dB, judged.
     expect(evaluateRecord(assembly({ readings: readings(0.07) }), library).verdict).toBe('PASS');
   });
+
+  it('one fiber a little off, or meter noise around 0 dB, does not hide it: the median loss decides too', () => {
+    // Eleven fibers 0.00 dB and fiber 1 at 0.04 dB, at every end and wavelength.
+    const one: Record<string, Partial<Reading>> = {};
+    for (const k of ['1/850', '1/1300', '1/850/B', '1/1300/B']) one[k] = { lossDb: 0.04 };
+    const oneOff = evaluateRecord(assembly({ readings: readings(0, one) }), library);
+    expect(oneOff.verdict).toBe('INVALID');
+    expect(oneOff.reasons[0]).toMatch(/^the fibers at 850 nm, end A read within 0\.03 dB of 0 dB but for noise or a few \(median 0\.00 dB, largest \|loss\| 0\.04 dB\): nothing is in the light path/);
+    // Noise: fibers alternating -0.04 and +0.04 dB around 0 dB (median -0.04 dB).
+    const noise: Record<string, Partial<Reading>> = {};
+    for (const f of [2, 4, 6, 8, 10, 12]) for (const k of [`${f}/850`, `${f}/1300`, `${f}/850/B`, `${f}/1300/B`]) noise[k] = { lossDb: -0.04 };
+    expect(evaluateRecord(assembly({ readings: readings(0.04, noise) }), library).verdict).toBe('INVALID');
+    // Six fibers at 0.02 and six at 0.05 dB: median 0.02 dB.
+    const small: Record<string, Partial<Reading>> = {};
+    for (const f of [2, 4, 6, 8, 10, 12]) for (const k of [`${f}/850`, `${f}/1300`, `${f}/850/B`, `${f}/1300/B`]) small[k] = { lossDb: 0.05 };
+    const noisy = evaluateRecord(assembly({ readings: readings(0.02, small) }), library);
+    expect(noisy.verdict).toBe('INVALID');
+    expect(il(noisy, 2)).toMatchObject({ outcome: 'INVALID', noDeviceInPath: true });
+  });
 });
 
 describe('2. the meter noise floor applies offline as in the daemon (-60 dBm)', () => {
