@@ -103,7 +103,7 @@ export function evaluateRecord(record: TestRecord, library: LimitLibrary, option
   const noDevice = checkSomethingInThePath(fibers, settings.noDeviceBelowDb);
   if (link?.application) addHeadroom(fibers, link.application.channelLossDb);
   const polarity = record.polarity ? evaluatePolarity(record.polarity, record.fiberCount, parallelChannel(record, link?.application?.id, set)) : undefined;
-  const setup = checkSetupWith({ ...record, ...(record.kind === 'link' && record.application !== undefined ? { application: record.application } : {}) }, set, settings.cordVerification);
+  const setup = checkSetupWith(record, set, settings.cordVerification);
   const drift = options.previous ? compareWithPrevious(subject, fibers, options.previous, settings.driftThresholdDb) : undefined;
 
   let verdict: Outcome = 'PASS';

@@ -104,6 +104,10 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
       // The part number says which serials it covers: a serial cannot be certified as a looser product.
       throw new InputError(`${id} is not a serial of product ${name} (its serials match ${serialPattern.source})${cite('subject-from-product')}`, { product: name });
     }
+    const owner = [...products].find(([other, p]) => other !== name && p.serialPattern?.test(id));
+    if (owner) {
+      throw new InputError(`${id} is a serial of product ${owner[0]} (its serials match ${owner[1].serialPattern!.source}), not of ${name}${cite('subject-from-product')}`, { product: name });
+    }
     const idField = body.serial !== undefined ? { serialNumber: body.serial } : { linkId: body.linkId };
     const template = parseTestRecord({ wavelengthsNm: bench.wavelengthsNm, ...product, ...idField, readings: [] });
     if ((template.kind === 'assembly') !== (body.serial !== undefined)) {
@@ -134,6 +138,17 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
           { bench: bench.id, product: subject.product },
         );
       }
+      // A subject keeps the product it was first certified as: a retest under a looser product
+      // (an MPO grade for a failed MTP assembly, a longer link) would turn its FAIL into a PASS.
+      const earlier = certificates.previousFor(subject.kind === 'assembly' ? { serial: subject.id, linkId: null } : { serial: null, linkId: subject.id });
+      const earlierProduct = (earlier?.document.subject as { product?: unknown } | undefined)?.product;
+      if (typeof earlierProduct === 'string' && earlierProduct !== subject.product) {
+        throw new JobRefusedError(
+          'PRODUCT_CHANGED',
+          `${subject.id} was certified as product ${earlierProduct} (certificate ${earlier!.id}); it cannot be certified as ${subject.product}: ${subject.kind === 'assembly' ? 'an assembly' : 'a link'} keeps its product${cite('subject-from-product')}`,
+          { bench: bench.id, product: subject.product },
+        );
+      }
       const declared = subject.template.polarity?.declared;
       if (declared !== undefined && !runtime.resolvesPositions) {
         throw new JobRefusedError(
@@ -143,7 +158,7 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
         );
       }
       const plan = { ...subject.template, testedAt: now };
-      assertSetupAccepted(checkSetup({ ...plan, ...(plan.kind === 'link' && plan.application !== undefined ? { application: plan.application } : {}) }, library, policy));
+      assertSetupAccepted(checkSetup(plan, library, policy));
       // Forms every limit now (unknown application, grade without a figure, wavelength not for
       // this fiber type...), so such a job is refused before a cord is mated, not after a sweep.
       evaluateRecord(plan, library, optionsFor(bench));
@@ -154,8 +169,9 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
         operator,
         testedAt,
         readings: readings.map(toRecordReading),
-        // The ends the job measured (never none: a job without readings is judged on the ends it meant).
-        endsMeasured: readings.length > 0 ? [...new Set(readings.map((r) => r.end))] : [...subject.ends],
+        // The ends the job was to measure, never the ends readings happen to exist for: an end
+        // with no readings is then missing (INVALID), not silently left off the certificate.
+        endsMeasured: [...subject.ends],
         polarity: { ...subject.template.polarity, ...measuredMap(readings, subject) },
       };
       const previousCert = certificates.previousFor(

@@ -57,6 +57,8 @@ beforeAll(async () => {
       serialPattern: 'MPO-[0-9]+',
       connectors: { A: { family: 'MPO', gender: 'female' }, B: { family: 'MPO', gender: 'female' } },
     },
+    // The same part with MPO connectors (0.75 dB) and no serial pattern: a looser product.
+    'MPO12-LOOSE': { ...PRODUCTS['MTP12-OM4-LOSS'], connectors: { A: { family: 'MPO', gender: 'female' }, B: { family: 'MPO', gender: 'female' } } },
     'MTP12-OS2-APC': {
       ...PRODUCTS['MTP12-OM4-LOSS'],
       fiberType: 'OS2',
@@ -169,6 +171,23 @@ describe('nobody can change what is certified', () => {
     const refused = await job({ serial: 'GOOD-1', product: 'MPO12-OM4-LOSS' });
     expect(refused.status).toBe(400);
     expect(refused.json.message).toMatch(/^GOOD-1 is not a serial of product MPO12-OM4-LOSS \(its serials match \^\(\?:MPO-\[0-9\]\+\)\$\)/);
+  });
+
+  it('refuses a serial that is another product\'s (its serial pattern) as the default product', async () => {
+    const refused = await job({ serial: 'MPO-7' });
+    expect(refused.status).toBe(400);
+    expect(refused.json.message).toMatch(/^MPO-7 is a serial of product MPO12-OM4-LOSS \(its serials match \^\(\?:MPO-\[0-9\]\+\)\$\), not of MTP12-OM4-LOSS/);
+  });
+
+  it('a subject keeps its product: BAD-7 failed as an MTP assembly and cannot be retested as a looser MPO one', async () => {
+    const failed = await job({ serial: 'BAD-7' });
+    expect(failed.json).toMatchObject({ state: 'completed', verdict: 'FAIL' });
+    const retest = await job({ serial: 'BAD-7', product: 'MPO12-LOOSE' });
+    expect(retest.status).toBe(422);
+    expect(retest.json.error).toBe('PRODUCT_CHANGED');
+    expect(retest.json.message).toMatch(new RegExp(`^BAD-7 was certified as product MTP12-OM4-LOSS \\(certificate ${failed.json.certificateId}\\); it cannot be certified as MPO12-LOOSE: an assembly keeps its product`));
+    // The same product again is a retest, and allowed.
+    expect((await job({ serial: 'BAD-7' })).json).toMatchObject({ state: 'completed', verdict: 'FAIL' });
   });
 
   it('refuses a product that declares polarity on a bench that cannot measure it', async () => {

@@ -42,13 +42,13 @@ function fromPowers(referenceDbm: number, measuredDbm: number) {
 describe('judgeAgainst: the margin from strict-side values, never from rounding the difference', () => {
   it('a limit between grid steps gives no slack: return loss 26.000 dB against a minimum of 26.0004 dB fails', () => {
     // Rounding the difference (-0.0004) would give 0.000 and PASS; the minimum rounds up to 26.001.
-    expect(judgeAgainst(26.0, { value: 26.0004, kind: 'min', basis: 'test' }, 0)).toEqual({ margin: -0.001, outcome: 'FAIL' });
-    expect(judgeAgainst(0.6004, { value: 0.6, kind: 'max', basis: 'test' }, 0)).toEqual({ margin: -0.001, outcome: 'FAIL' });
-    expect(judgeAgainst(0.6, { value: 0.6, kind: 'max', basis: 'test' }, 0.05)).toEqual({ margin: 0, outcome: 'MARGINAL' });
+    expect(judgeAgainst(26.0, { value: 26.0004, kind: 'min', basis: 'test', verify: false }, 0)).toEqual({ margin: -0.001, outcome: 'FAIL' });
+    expect(judgeAgainst(0.6004, { value: 0.6, kind: 'max', basis: 'test', verify: false }, 0)).toEqual({ margin: -0.001, outcome: 'FAIL' });
+    expect(judgeAgainst(0.6, { value: 0.6, kind: 'max', basis: 'test', verify: false }, 0.05)).toEqual({ margin: 0, outcome: 'MARGINAL' });
   });
   it('refuses a value or limit that is not a finite number rather than judging it', () => {
-    expect(() => judgeAgainst(Number.NaN, { value: 0.6, kind: 'max', basis: 'grade B' }, 0)).toThrow('cannot judge NaN against 0.6 (grade B): not a finite number');
-    expect(() => judgeAgainst(0.3, { value: Number.POSITIVE_INFINITY, kind: 'max', basis: 'grade B' }, 0)).toThrow('not a finite number');
+    expect(() => judgeAgainst(Number.NaN, { value: 0.6, kind: 'max', basis: 'grade B', verify: false }, 0)).toThrow('cannot judge NaN against 0.6 (grade B): not a finite number');
+    expect(() => judgeAgainst(0.3, { value: Number.POSITIVE_INFINITY, kind: 'max', basis: 'grade B', verify: false }, 0)).toThrow('not a finite number');
   });
 });
 

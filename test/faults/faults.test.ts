@@ -8,6 +8,7 @@ import { openDatabase } from '../../src/store/database.js';
 import { TrustedKeys } from '../../src/store/trusted-keys.js';
 import {
   ASSEMBLIES,
+  LTS_PREFIX,
   Daemon,
   FaultLedger,
   lineBenchConfig,
@@ -35,7 +36,7 @@ const SEED = Number(process.env.FAULT_SEED ?? 20260611);
 const TIMEOUT_MS = 300; // per-instrument request timeout in these configs: timeouts are quick
 const SERIALS = Object.keys(ASSEMBLIES);
 /** DARK5 on the loss-test set has its own test below (it aborted jobs before b2b50f6). */
-const LTS_SERIALS = SERIALS.filter((s) => s !== 'DARK5');
+const LTS_SERIALS = SERIALS.filter((s) => s !== 'DARK5').map((s) => `${LTS_PREFIX}${s}`);
 const serialsFor = (kind: 'line' | 'lts'): string[] => (kind === 'lts' ? LTS_SERIALS : SERIALS);
 
 interface JobReply {
@@ -223,12 +224,12 @@ describe('instrument faults during jobs, through the simulators', () => {
   // reading, canonical JSON refuses NaN, and the job aborts instead of issuing an INVALID certificate.
   it('a dark fiber on a Modbus loss-test set gives an INVALID certificate, not an aborted job', async () => {
     const b = ids.find((x) => x.kind === 'lts')!;
-    const job = await daemon.api<JobReply>('POST', '/jobs', { bench: b.id, operator: 'ci', serial: 'DARK5', wait: true });
+    const job = await daemon.api<JobReply>('POST', '/jobs', { bench: b.id, operator: 'ci', serial: `${LTS_PREFIX}DARK5`, wait: true });
     expect(job.json.reason).toBeUndefined();
     expect(job.json.state).toBe('completed');
     const cert = (await daemon.api<CertReply>('GET', `/certificates/${job.json.certificateId}`)).json;
     expect(cert.verdict).toBe('INVALID');
-    expect(wrongValues('DARK5', cert)).toEqual([]);
+    expect(wrongValues(`${LTS_PREFIX}DARK5`, cert)).toEqual([]);
   });
 
   // Regression test for a daemon bug this suite found (fixed in b2b50f6): the Modbus bus has no background reconnect (the line transport has one):
@@ -236,7 +237,7 @@ describe('instrument faults during jobs, through the simulators', () => {
   it('a Modbus loss-test set is back online within 2 s of its simulator returning from a disconnect', async () => {
     const b = ids.find((x) => x.kind === 'lts')!;
     const returnsBefore = ledger.returns.length;
-    const job = daemon.api<JobReply>('POST', '/jobs', { bench: b.id, operator: 'ci', serial: 'GOOD', wait: true });
+    const job = daemon.api<JobReply>('POST', '/jobs', { bench: b.id, operator: 'ci', serial: `${LTS_PREFIX}GOOD`, wait: true });
     await sleep(10);
     b.sim.inject('lts', { kind: 'disconnect', arg: 300, count: 3 });
     await job;

@@ -25,9 +25,17 @@ export const ASSEMBLIES: Record<string, string> = {
   DIRTY: 'mtp12-om4-dirty-connector',
 };
 
+/**
+ * The loss-test-set benches certify another product (with polarity) than the line benches (loss
+ * only), and a serial keeps the product it was first certified as: their assemblies carry serials
+ * of their own, the same samples behind an `L-` prefix.
+ */
+export const LTS_PREFIX = 'L-';
+export const LTS_ASSEMBLIES: Record<string, string> = Object.fromEntries(Object.entries(ASSEMBLIES).map(([serial, sample]) => [`${LTS_PREFIX}${serial}`, sample]));
+
 /** The true loss of a reading launched into `end` at position `fiber` of a serial's assembly (null: dark), exact to 1e-6 dB. */
 export function truth(serial: string, fiber: number, wavelengthNm: number, end: 'A' | 'B' = 'A'): number | null {
-  const assembly = loadAssembly(ASSEMBLIES[serial]!);
+  const assembly = loadAssembly((ASSEMBLIES[serial] ?? LTS_ASSEMBLIES[serial])!);
   return end === 'A' ? fiberLossDb(assembly, fiber, wavelengthNm) : fiberLossDbFromEndB(assembly, fiber, wavelengthNm);
 }
 
@@ -64,7 +72,7 @@ export function ltsBenchConfig(id: string, sim: SimulatedBench, timeoutMs: numbe
     method: { kind: 'loss-test-set', lossTestSet: 'lts' },
     testCords: testCordsFor(id),
     instruments: [{ id: 'lts', dialect: 'modbus-loss-test-set', profile: l.profile, timeoutMs, transport: { kind: 'modbus-tcp', host: l.host, port: l.port, unitId: l.unitId } }],
-    operator: { kind: 'simulated', host: sim.control.host, port: sim.control.port, assemblies: ASSEMBLIES },
+    operator: { kind: 'simulated', host: sim.control.host, port: sim.control.port, assemblies: LTS_ASSEMBLIES },
   };
 }
 
