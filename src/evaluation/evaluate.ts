@@ -10,7 +10,7 @@ import { checkRecordSemantics } from './record-semantics.js';
 import type { TestRecord } from './record-schema.js';
 import type { Judgment } from './judge-readings.js';
 import { checkSetupWith, DEFAULT_CORD_VERIFICATION_POLICY, type CordVerificationPolicy, type SetupCheck } from './setup-check.js';
-import { checkSomethingInThePath } from './judge-readings.js';
+import { checkEndBTurned, checkSomethingInThePath } from './judge-readings.js';
 import { endsCertified } from './ends.js';
 import { roundDb } from './judge.js';
 import { cite } from './rules.js';
@@ -39,6 +39,11 @@ export interface EvaluateOptions {
   noDeviceBelowDb?: number;
   /** How long a reference-cord verification stays valid. Default 7 days, 100 matings. */
   cordVerification?: CordVerificationPolicy;
+  /**
+   * A bench job: end B readings that repeat end A's are end A measured twice (rule end-b-turned).
+   * Off for offline records, whose ends may come from anywhere (and test records are symmetric).
+   */
+  endBTurnedCheck?: boolean;
 }
 
 export interface Evaluation {
@@ -100,7 +105,9 @@ export function evaluateRecord(record: TestRecord, library: LimitLibrary, option
   const link = record.kind === 'link' ? assessLink(record, set) : undefined;
   const limitsFor = link ? link.limitsFor : record.kind === 'assembly' ? assemblyLimits(record, set) : unreachable();
   const fibers = judgeFibers(record, limitsFor, settings);
-  const noDevice = checkSomethingInThePath(fibers, settings.noDeviceBelowDb);
+  const nothingInPath = checkSomethingInThePath(fibers, settings.noDeviceBelowDb);
+  // With nothing in the path both ends read the same anyway: that reason already says why.
+  const noDevice = nothingInPath.length === 0 && options.endBTurnedCheck ? checkEndBTurned(fibers) : nothingInPath;
   if (link?.application) addHeadroom(fibers, link.application.channelLossDb);
   const polarity = record.polarity ? evaluatePolarity(record.polarity, record.fiberCount, parallelChannel(record, link?.application?.id, set)) : undefined;
   const setup = checkSetupWith(record, set, settings.cordVerification);

@@ -5,7 +5,7 @@ import { formatDb, judgeAgainst, LIMIT_EPSILON_DB, roundValueDb, type Limit } fr
 import { worse, type Outcome } from './outcome.js';
 import type { End, Quantity, Reading, TestRecord } from './record-schema.js';
 import { cite } from './rules.js';
-import { NO_DEVICE_UNIFORM } from './thresholds.js';
+import { END_B_SAME_AS_A_DB, NO_DEVICE_UNIFORM } from './thresholds.js';
 import type { LimitsFor } from './reading-limits.js';
 
 export interface Judgment {
@@ -237,14 +237,43 @@ export function checkSomethingInThePath(fibers: FiberResult[], noDeviceBelowDb: 
         : `every fiber at ${wl} nm, end ${end} reads the same small loss (median ${formatDb(median)} dB, all within ${formatDb(spread)} dB of each other), as a drifted source does with nothing in the path`;
     const reason = `${what}: nothing is in the light path. The launch cord was measured against itself: the device under test was not connected, or the reference was taken through it. Connect the device (or re-reference with the launch cord alone) and test again${cite('no-device-in-path')}`;
     reasons.push(reason);
-    for (const f of fibers) {
-      const judgments = f.judgments as Judgment[];
-      judgments.forEach((j, i) => {
-        // The test-level reason explains it once; each judgment only loses its PASS.
-        if (j.quantity === 'insertionLoss' && `${j.end}/${j.wavelengthNm}` === key) judgments[i] = { ...j, outcome: 'INVALID', noDeviceInPath: true };
-      });
-      (f as Writable<FiberResult>).outcome = judgments.reduce<Outcome>((o, j) => worse(o, j.outcome), 'PASS');
-    }
+    invalidate(fibers, (j) => j.quantity === 'insertionLoss' && `${j.end}/${j.wavelengthNm}` === key, { noDeviceInPath: true });
   }
   return reasons;
+}
+
+/** Marks the matching judgments INVALID (a test-level reason explains it once) and each fiber's outcome again. */
+function invalidate(fibers: FiberResult[], matches: (j: Judgment) => boolean, extra: Partial<Judgment> = {}): void {
+  for (const f of fibers) {
+    const judgments = f.judgments as Judgment[];
+    judgments.forEach((j, i) => {
+      if (matches(j)) judgments[i] = { ...j, ...extra, outcome: 'INVALID' };
+    });
+    (f as Writable<FiberResult>).outcome = judgments.reduce<Outcome>((o, j) => worse(o, j.outcome), 'PASS');
+  }
+}
+
+/**
+ * End B is measured after the person turns the assembly. Two different connectors never give
+ * the same loss on every fiber at every wavelength: end B readings that all repeat end A's
+ * within the meter's repeatability are end A measured twice (the turn was confirmed, not made).
+ */
+export function checkEndBTurned(fibers: FiberResult[]): string[] {
+  let pairs = 0;
+  let largest = 0;
+  for (const f of fibers) {
+    for (const a of f.judgments) {
+      if (a.quantity !== 'insertionLoss' || a.end !== 'A' || a.value === null) continue;
+      const b = f.judgments.find((x) => x.quantity === 'insertionLoss' && x.end === 'B' && x.wavelengthNm === a.wavelengthNm);
+      if (!b || b.value === null) continue;
+      pairs += 1;
+      largest = Math.max(largest, Math.abs(a.value - b.value));
+      if (largest > END_B_SAME_AS_A_DB + LIMIT_EPSILON_DB) return [];
+    }
+  }
+  if (pairs === 0) return [];
+  invalidate(fibers, (j) => j.quantity === 'insertionLoss' && j.end === 'B');
+  return [
+    `every end B reading repeats end A's within ${formatDb(END_B_SAME_AS_A_DB)} dB (largest difference ${formatDb(largest)} dB, ${pairs} readings): end A was measured twice, the assembly was not turned. Turn it, connect end B to the launch cord and test again${cite('end-b-turned')}`,
+  ];
 }

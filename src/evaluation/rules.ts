@@ -12,6 +12,7 @@ export const RULES = {
   'power-floor': 'IEC 61300-3-4: both powers of a loss must lie above the meter\'s noise floor (its dynamic range)',
   'reference-error': 'TIA-526-14 / IEC 61280-4-5: a negative loss beyond the measurement uncertainty is a reference error',
   'no-device-in-path': 'IEC 61280-4-5 / TIA-526-14 one-cord method: a device under test adds at least one mated pair to every fiber',
+  'end-b-turned': 'IEC 61300-3-4 / TIA-568.3-E: each end of an assembly is measured with that end mated to the launch cord',
   'reference-drop': 'TIA-526-14 / IEC 61280-4-5: a reference is the launch cord alone; one well below the last accepted reference through the same cord has something else in the path',
   'reference-below-source': 'TIA-526-14 / IEC 61280-4-5: a reference cannot be far below the source\'s nominal output through a reference-grade launch cord',
   'cord-verified': 'TIA-568.3-E / TIA-526-14 reference-grade test cords: verified against a reference-grade connector, at most 0.10 dB multimode, 0.20 dB single-mode',

@@ -20,3 +20,8 @@ export const DEFAULT_NO_DEVICE_BELOW_DB = 0.03;
  * this median, with this little spread between fibers (a real mated pair differs fiber to fiber).
  */
 export const NO_DEVICE_UNIFORM = { medianBelowDb: 0.06, spreadBelowDb: 0.02 } as const;
+/**
+ * End B readings all within this of end A's mean end A was measured twice: a meter repeats to
+ * about 0.005 dB without remating, and two connectors differ by far more on some fiber.
+ */
+export const END_B_SAME_AS_A_DB = 0.005;

@@ -180,6 +180,7 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
       const previous = previousCert ? previousFrom(previousCert.document) : undefined;
       const evaluation = evaluateRecord(record, library, {
         ...optionsFor(bench),
+        endBTurnedCheck: true,
         driftThresholdDb: config.evaluation.driftThresholdDb,
         ...(previous ? { previous } : {}),
       });

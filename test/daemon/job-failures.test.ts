@@ -185,7 +185,7 @@ describe('nobody can change what is certified', () => {
     const retest = await job({ serial: 'BAD-7', product: 'MPO12-LOOSE' });
     expect(retest.status).toBe(422);
     expect(retest.json.error).toBe('PRODUCT_CHANGED');
-    expect(retest.json.message).toMatch(new RegExp(`^BAD-7 was certified as product MTP12-OM4-LOSS \\(certificate ${failed.json.certificateId}\\); it cannot be certified as MPO12-LOOSE: an assembly keeps its product`));
+    expect(retest.json.message).toMatch(new RegExp(`^BAD-7 was certified as product MTP12-OM4-LOSS \\(certificate ${(failed.json as { certificateId?: number }).certificateId}\\); it cannot be certified as MPO12-LOOSE: an assembly keeps its product`));
     // The same product again is a retest, and allowed.
     expect((await job({ serial: 'BAD-7' })).json).toMatchObject({ state: 'completed', verdict: 'FAIL' });
   });

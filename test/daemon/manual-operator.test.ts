@@ -14,6 +14,7 @@ interface JobView {
   verdict?: string;
   reason?: string;
   errorCode?: string;
+  certificateId?: number;
   progress: { step: string; end?: string; waitingFor?: { id: string; instruction: string; confirmSerial?: string; timeoutS: number } };
 }
 
@@ -95,6 +96,21 @@ describe('a manual bench asks for every physical step', () => {
     expect((await daemon.api('POST', '/benches/m1/confirm', { step: 'turn-assembly', serial: 'GOOD-1' })).status).toBe(200);
     const done = await waitFor(started.json.id, (v) => v.state !== 'running');
     expect([done.state, done.verdict]).toEqual(['completed', 'PASS']);
+  });
+
+  it('a turn confirmed but never made (end A measured twice) is INVALID, never a PASS for end B', async () => {
+    // FAR-B-5: a bad connector at end B (fiber 5 from end B over its limit); measured from end A only, it would pass.
+    const started = await daemon.api<JobView>('POST', '/jobs', { bench: 'm1', operator: 'ci', serial: 'FAR-B-5' });
+    await waitFor(started.json.id, (v) => v.progress.waitingFor?.id === 'connect-end-A');
+    await simControl(sim, 'DUT INSERT mtp12-om4-far-end-bad');
+    expect((await daemon.api('POST', '/benches/m1/confirm', { step: 'connect-end-A', serial: 'FAR-B-5' })).status).toBe(200);
+    await waitFor(started.json.id, (v) => v.progress.waitingFor?.id === 'turn-assembly');
+    // The person scans the serial again, but leaves end A on the launch cord.
+    expect((await daemon.api('POST', '/benches/m1/confirm', { step: 'turn-assembly', serial: 'FAR-B-5' })).status).toBe(200);
+    const done = await waitFor(started.json.id, (v) => v.state !== 'running');
+    expect([done.state, done.verdict]).toEqual(['completed', 'INVALID']);
+    const cert = (await daemon.api<{ certificate: { evaluation: { reasons: string[] } } }>('GET', `/certificates/${done.certificateId}`)).json;
+    expect(cert.certificate.evaluation.reasons).toContainEqual(expect.stringMatching(/^every end B reading repeats end A's within 0\.005 dB \(largest difference 0\.00\d? dB, 24 readings\): end A was measured twice, the assembly was not turned/));
   });
 
   it('a step nobody confirms ends the job cleanly, saying which step, with no certificate', async () => {
