@@ -343,6 +343,14 @@ export class JobRunner extends EventEmitter {
       const identities = await bench.identifyAll();
       assertSameInstruments(before, identities, bench.id);
       const testedAt = readings[0]?.takenAt ?? this.now().toISOString();
+      // The reference was fresh when the job started; a manual step may wait for hours. Every
+      // reading must be within the reference's age, not just the start.
+      const lastAt = readings.reduce((latest, r) => (r.takenAt > latest ? r.takenAt : latest), testedAt);
+      const ageMs = Date.parse(lastAt) - Date.parse(reference.takenAt);
+      if (ageMs > this.options.referenceMaxAgeMs) {
+        const age = ageMs < 3_600_000 ? `${Math.round(ageMs / 1000)} s` : `${(ageMs / 3_600_000).toFixed(1)} h`;
+        throw new JobRefusedError('REFERENCE_EXPIRED', `the reference of ${reference.takenAt} was ${age} old by the last reading (${lastAt}), older than allowed: reference bench "${bench.id}" again and retest`, { bench: bench.id });
+      }
       const judged = this.judge.judge({ subject: request.subject, readings, operator: request.operator, testedAt, bench: bench.config });
       step('store');
       this.abortIfStopping();

@@ -113,6 +113,50 @@ describe('a manual bench asks for every physical step', () => {
     expect(cert.certificate.evaluation.reasons).toContainEqual(expect.stringMatching(/^every end B reading repeats end A's within 0\.005 dB \(largest difference 0\.00\d? dB, 24 readings\): end A was measured twice, the assembly was not turned/));
   });
 
+  it('a reference that expires while the bench waits for the person is not used: the job ends, no certificate', async () => {
+    // A second daemon on the same simulator with a 3.6 s reference lifetime (its own bench id and data).
+    const t = tempDir('mpocert-manual-expiry-');
+    const short = await new DaemonProcess(
+      writeConfig(t.dir, [{ ...benchConfig({ id: 'e1', sim, multiPort: true }), operator: { kind: 'manual', confirmTimeoutS: 60 } }], { reference: { maxAgeHours: 0.001 } }),
+    ).start();
+    try {
+      const pending = short.api('POST', '/benches/e1/reference');
+      for (const [step, action] of [['launch-cord-only', 'DUT REMOVE'], ['mate-reference-plug', 'PLUG INSERT']] as const) {
+        for (let i = 0; i < 200; i++) {
+          const st = await short.api<{ benches: { waitingFor: { id: string } | null }[] }>('GET', '/status');
+          if (st.json.benches[0]?.waitingFor?.id === step) break;
+          await sleep(25);
+        }
+        await simControl(sim, action);
+        expect((await short.api('POST', '/benches/e1/confirm', { step })).status).toBe(200);
+      }
+      expect((await pending).status).toBe(200);
+      const started = await short.api<JobView>('POST', '/jobs', { bench: 'e1', operator: 'ci', serial: 'GOOD-1' });
+      expect(started.status).toBe(202); // the reference is fresh now
+      await sleep(4000); // the person takes longer than the reference lives
+      await simControl(sim, 'DUT INSERT mtp12-om4-good');
+      expect((await short.api('POST', '/benches/e1/confirm', { step: 'connect-end-A', serial: 'GOOD-1' })).status).toBe(200);
+      for (let i = 0; i < 200; i++) {
+        const v = (await short.api<JobView>('GET', `/jobs/${started.json.id}`)).json;
+        if (v.progress.waitingFor?.id === 'turn-assembly') break;
+        await sleep(25);
+      }
+      await simControl(sim, 'DUT TURN');
+      expect((await short.api('POST', '/benches/e1/confirm', { step: 'turn-assembly', serial: 'GOOD-1' })).status).toBe(200);
+      let done: JobView | undefined;
+      for (let i = 0; i < 200 && (!done || done.state === 'running'); i++) {
+        done = (await short.api<JobView>('GET', `/jobs/${started.json.id}`)).json;
+        await sleep(25);
+      }
+      expect(done!.state).toBe('aborted');
+      expect(done!.reason).toMatch(/^the reference of \S+ was \d+ s old by the last reading \(\S+\), older than allowed: reference bench "e1" again and retest/);
+      expect((await short.api<{ total: number }>('GET', '/certificates')).json.total).toBe(0);
+    } finally {
+      await short.kill('SIGTERM');
+      t.remove();
+    }
+  }, 30_000);
+
   it('a step nobody confirms ends the job cleanly, saying which step, with no certificate', async () => {
     await referenceManually('slow');
     const started = await daemon.api<JobView>('POST', '/jobs', { bench: 'slow', operator: 'ci', serial: 'GOOD-1' });
