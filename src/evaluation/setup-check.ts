@@ -1,7 +1,7 @@
 import { InputError, JobRefusedError } from '../errors.js';
 import { ratedMatingCycles, resolveGrade, type LocatedConnector } from './connector-grades.js';
 import { endsCertified } from './ends.js';
-import { formatDb } from './judge.js';
+import { formatDb, LIMIT_EPSILON_DB } from './judge.js';
 import { formatRef, type Application, type LimitLibrary, type LimitSet } from './limit-set.js';
 import { polarityTypeOf } from './polarity.js';
 import { fiberClassOf, type BenchPort, type Connector, type End, type FiberClass, type TestCord, type TestRecord } from './record-schema.js';
@@ -245,7 +245,8 @@ function checkVerification(
   // verification reading about 0 dB everywhere had no plug mated, and one below the reference-
   // error threshold was measured against a reference taken through something (a device left in
   // the path). Either way the reference behind it is bad, and so is every loss measured against it.
-  if (v.minLossDb < DEFAULT_REFERENCE_ERROR_THRESHOLD_DB - 1e-9) {
+  const implausible = verificationImplausibility(v);
+  if (implausible === 'negative') {
     ok = false;
     refuse(
       'CORD_VERIFICATION_IMPLAUSIBLE',
@@ -253,7 +254,7 @@ function checkVerification(
       `${label}'s verification ${v.id} reads as low as ${formatDb(v.minLossDb)} dB against ${v.against}: a negative loss is a reference error (the reference was taken through something, e.g. a device left in the path). Remove it, reference and verify again`,
       'reference-error',
     );
-  } else if (v.maxLossDb <= DEFAULT_NO_DEVICE_BELOW_DB + 1e-9) {
+  } else if (implausible === 'no-plug') {
     ok = false;
     refuse(
       'CORD_VERIFICATION_IMPLAUSIBLE',
@@ -299,6 +300,18 @@ function checkVerification(
 }
 
 /** For the pipeline: stop before measuring when the setup is refused. */
+/**
+ * Why a cord verification cannot be a reference-grade pair, or undefined. A reference-grade pair
+ * still loses something on every fiber, and never a negative amount: below the reference-error
+ * threshold the reference was taken through something; about 0 dB everywhere, no plug was mated.
+ * The daemon refuses such a verification when it measures it; the engine refuses to rely on one.
+ */
+export function verificationImplausibility(v: { minLossDb: number; maxLossDb: number }): 'negative' | 'no-plug' | undefined {
+  if (v.minLossDb < DEFAULT_REFERENCE_ERROR_THRESHOLD_DB - LIMIT_EPSILON_DB) return 'negative';
+  if (v.maxLossDb <= DEFAULT_NO_DEVICE_BELOW_DB + LIMIT_EPSILON_DB) return 'no-plug';
+  return undefined;
+}
+
 export function assertSetupAccepted(check: SetupCheck): void {
   const first = check.refusals[0];
   if (first) throw new JobRefusedError(first.code, check.refusals.map((r) => r.message).join('; '), { subject: first.subject });

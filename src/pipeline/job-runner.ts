@@ -9,7 +9,8 @@ import type { BenchRuntime } from './bench-runtime.js';
 import { measureAllFibers, measureCordVerification, takeReference } from './measure.js';
 import { ManualOperator, type OperatorStep } from './operator.js';
 import { cite } from '../evaluation/rules.js';
-import { DEFAULT_NO_DEVICE_BELOW_DB, DEFAULT_REFERENCE_ERROR_THRESHOLD_DB } from '../evaluation/thresholds.js';
+import { DEFAULT_NO_DEVICE_BELOW_DB } from '../evaluation/thresholds.js';
+import { verificationImplausibility } from '../evaluation/setup-check.js';
 import { checkReferencePlausible } from './reference-plausibility.js';
 import type { CordVerificationRecord } from '../store/cord-store.js';
 import type { BenchReference, FiberReading, JobProgress } from './readings.js';
@@ -488,10 +489,11 @@ export class JobRunner extends EventEmitter {
 
 /** Why a launch cord's verification against its plug cannot be right, or undefined. */
 function verificationImplausible(v: { maxLossDb: number; minLossDb: number; against: string }): string | undefined {
-  if (v.minLossDb < DEFAULT_REFERENCE_ERROR_THRESHOLD_DB - 1e-9) {
+  const implausible = verificationImplausibility(v);
+  if (implausible === 'negative') {
     return `the launch cord reads ${v.minLossDb === Number.NEGATIVE_INFINITY ? 'no light' : `${v.minLossDb.toFixed(3)} dB`} through reference plug ${v.against}: a negative loss means the reference was taken through something (a device left in the path). Remove it, then reference again${cite('reference-error')}`;
   }
-  if (v.maxLossDb <= DEFAULT_NO_DEVICE_BELOW_DB + 1e-9) {
+  if (implausible === 'no-plug') {
     return `the launch cord reads within ${DEFAULT_NO_DEVICE_BELOW_DB} dB of 0 dB on every fiber through reference plug ${v.against}: the plug was not in the light path (not mated when asked, or still in place during the reference). Reference again, mating the plug only when asked${cite('no-device-in-path')}`;
   }
   return undefined;
