@@ -340,6 +340,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       const body = req.body as NonNullable<S.ReferenceBodyT>;
       const operator = principal.shared ? (body.operator === undefined ? 'shared token' : cleanText('operator', body.operator)) : principal.name;
       const acceptDespite = body.acceptDespite === undefined ? undefined : cleanText('acceptDespite', body.acceptDespite);
+      // Overriding a plausibility check lowers the baseline every later reference is compared
+      // with: a supervisor's decision, not the operator's who took the reference.
+      if (acceptDespite !== undefined && principal.role !== 'admin') {
+        throw new JobRefusedError('FORBIDDEN', `${principal.name} (${principal.role}) may not accept a reference the plausibility checks refuse: an admin does (acceptDespite)`, { bench: id });
+      }
       const { reference: ref, verification } = await deps.runner.reference(id, { operator, acceptDespite });
       return {
         benchId: ref.benchId,

@@ -119,6 +119,9 @@ describe('custody and access on a running daemon', () => {
     // QA still reads.
     expect((await daemon.api('GET', '/certificates', undefined, quinn)).status).toBe(200);
 
+    const override = await daemon.api<{ message: string }>('POST', '/benches/b1/reference', { acceptDespite: 'new source fitted' }, alice);
+    expect(override.status).toBe(403);
+    expect(override.json.message).toBe('alice (operator) may not accept a reference the plausibility checks refuse: an admin does (acceptDespite) (bench=b1)');
     expect((await daemon.api('POST', '/benches/b1/reference', {}, alice)).status).toBe(200);
     const impersonate = await certify('GOOD-1', alice, { operator: 'bob' });
     expect(impersonate.status).toBe(400);
