@@ -24,38 +24,86 @@ export function opticalCondition(err: unknown): FiberReading['condition'] | unde
   return err.condition === 'no-light' || err.condition === 'saturated' ? err.condition : undefined;
 }
 
+/** What a switched detector saw for one lit fiber: a power, or an optical condition, and where. */
+interface Seen {
+  measuredDbm: number | null;
+  condition?: 'no-light' | 'saturated';
+  /** Multi-port meters: the port the light arrived at (null: nowhere). Absent for one detector. */
+  receivedAt?: number | null;
+}
+
+/**
+ * The detector side of the two switched methods, so each procedure is written once: one
+ * large-area meter sees every fiber; a multi-port meter sees each fiber at a port, either the
+ * straight-through one (the launch cord alone, or mated to the reference plug) or wherever its
+ * light arrives (through the device under test, for polarity).
+ */
+interface SwitchedDetector {
+  /** Lights one fiber: the switch to its channel (the bench's channel offset applied). */
+  light(fiber: number): Promise<void>;
+  setWavelength(wl: number): Promise<void>;
+  straightThrough(fiber: number, wl: number, what: string): Promise<Seen>;
+  arrival(fiber: number, wl: number): Promise<Seen>;
+  confirmSettings(wl: number): Promise<void>;
+}
+
+function switchedDetector(bench: BenchRuntime, what: string): SwitchedDetector {
+  const m = bench.method;
+  const { channelOffset } = bench.config;
+  if (m.kind === 'switch-and-meter') {
+    const read = async (fiber: number, wl: number): Promise<Seen> => {
+      try {
+        const measuredDbm = await m.powerMeter.readPowerDbm();
+        if (!Number.isFinite(measuredDbm)) {
+          throw new InstrumentReplyError('the power meter returned a power that is not a number', { fiber, wavelengthNm: wl, received: String(measuredDbm) });
+        }
+        return { measuredDbm };
+      } catch (err) {
+        const condition = opticalCondition(err);
+        if (condition === undefined) throw err;
+        return { measuredDbm: null, condition };
+      }
+    };
+    return {
+      light: (fiber) => m.switch.selectChannel(channelOffset + fiber),
+      setWavelength: (wl) => m.powerMeter.setWavelength(wl),
+      straightThrough: read,
+      arrival: read,
+      confirmSettings: (wl) => m.powerMeter.confirmSettings(wl),
+    };
+  }
+  if (m.kind === 'switch-and-multiport-meter') {
+    return {
+      light: (fiber) => m.switch.selectChannel(channelOffset + fiber),
+      setWavelength: (wl) => m.multiPortMeter.setWavelength(wl),
+      async straightThrough(fiber, _wl, purpose) {
+        const port = (await m.multiPortMeter.readAllPorts())[fiber - 1];
+        if (port === undefined) throw new InstrumentReportedError(`the multi-port meter has no port ${fiber} for ${purpose}`, { fiber });
+        return typeof port === 'number' ? { measuredDbm: port } : { measuredDbm: null, condition: port };
+      },
+      async arrival() {
+        const hit = arrival(await m.multiPortMeter.readAllPorts());
+        if (!hit) return { measuredDbm: null, receivedAt: null, condition: 'no-light' };
+        if (hit.reading === 'saturated') return { measuredDbm: null, receivedAt: hit.port, condition: 'saturated' };
+        return { measuredDbm: hit.reading as number, receivedAt: hit.port };
+      },
+      confirmSettings: (wl) => m.multiPortMeter.confirmSettings(wl),
+    };
+  }
+  throw new InstrumentReportedError(`a loss-test set keeps its own reference; ${what} is not measured by the bench`);
+}
+
 /** Power per fiber (index 0 = fiber 1) through the launch cord alone, or through whatever is mated to it. */
 async function sweepPowers(bench: BenchRuntime, wl: number, fibers: number, onPosition: OnPosition, what: string): Promise<(number | null)[]> {
-  const { channelOffset } = bench.config;
-  const m = bench.method;
+  const detector = switchedDetector(bench, what);
   const row: (number | null)[] = [];
-  if (m.kind === 'switch-and-meter') {
-    await m.powerMeter.setWavelength(wl);
-    for (let fiber = 1; fiber <= fibers; fiber++) {
-      onPosition(fiber, wl);
-      await m.switch.selectChannel(channelOffset + fiber);
-      try {
-        row.push(await m.powerMeter.readPowerDbm());
-      } catch (err) {
-        if (opticalCondition(err) === undefined) throw err;
-        row.push(null);
-      }
-    }
-    await m.powerMeter.confirmSettings(wl);
-  } else if (m.kind === 'switch-and-multiport-meter') {
-    await m.multiPortMeter.setWavelength(wl);
-    for (let fiber = 1; fiber <= fibers; fiber++) {
-      onPosition(fiber, wl);
-      await m.switch.selectChannel(channelOffset + fiber);
-      // Launch cord alone (or with the reference plug): straight through, light arrives at `fiber`.
-      const port = (await m.multiPortMeter.readAllPorts())[fiber - 1];
-      if (port === undefined) throw new InstrumentReportedError(`the multi-port meter has no port ${fiber} for ${what}`, { fiber });
-      row.push(typeof port === 'number' ? port : null);
-    }
-    await m.multiPortMeter.confirmSettings(wl);
-  } else {
-    throw new InstrumentReportedError(`a loss-test set keeps its own reference; ${what} is not measured by the bench`);
+  await detector.setWavelength(wl);
+  for (let fiber = 1; fiber <= fibers; fiber++) {
+    onPosition(fiber, wl);
+    await detector.light(fiber);
+    row.push((await detector.straightThrough(fiber, wl, what)).measuredDbm);
   }
+  await detector.confirmSettings(wl);
   return row;
 }
 
@@ -142,55 +190,34 @@ export async function measureAllFibers(
     onReading(r);
   };
   const m = bench.method;
-  const { channelOffset } = bench.config;
-  if (m.kind === 'switch-and-meter') {
+  if (m.kind !== 'loss-test-set') {
+    const detector = switchedDetector(bench, 'a measurement');
     for (const wl of wavelengthsNm) {
       const refRow = reference.powerDbm[String(wl)];
-      await m.powerMeter.setWavelength(wl);
+      await detector.setWavelength(wl);
       for (const fiber of positions) {
         onPosition(fiber, wl);
-        await m.switch.selectChannel(channelOffset + fiber);
+        await detector.light(fiber);
         const referenceDbm = refRow?.[fiber - 1] ?? null;
         const takenAt = new Date().toISOString();
-        try {
-          const measuredDbm = await m.powerMeter.readPowerDbm();
-          if (!Number.isFinite(measuredDbm)) {
-            throw new InstrumentReplyError('the power meter returned a power that is not a number', { fiber, wavelengthNm: wl, received: String(measuredDbm) });
-          }
-          // The same rounding the engine applies, so progress, readings and judgments agree.
-          const lossDb = referenceDbm === null ? null : lossFromPowers(referenceDbm, measuredDbm);
-          push({ fiber, end, wavelengthNm: wl, referenceDbm, measuredDbm, lossDb, takenAt });
-        } catch (err) {
-          const condition = opticalCondition(err);
-          if (condition === undefined) throw err;
-          push({ fiber, end, wavelengthNm: wl, referenceDbm, measuredDbm: null, lossDb: null, condition, takenAt });
-        }
+        const { measuredDbm, condition, receivedAt } = await detector.arrival(fiber, wl);
+        // The same rounding the engine applies, so progress, readings and judgments agree.
+        const lossDb = referenceDbm === null || measuredDbm === null ? null : lossFromPowers(referenceDbm, measuredDbm);
+        push({
+          fiber,
+          end,
+          wavelengthNm: wl,
+          referenceDbm,
+          measuredDbm,
+          lossDb,
+          ...(receivedAt !== undefined ? { receivedAt } : {}),
+          ...(condition !== undefined ? { condition } : {}),
+          takenAt,
+        });
       }
       // Every reading of this sweep assumed the meter kept its unit and wavelength: check that
       // once here rather than per reading; if it did not, the job aborts with this error.
-      await m.powerMeter.confirmSettings(wl);
-    }
-  } else if (m.kind === 'switch-and-multiport-meter') {
-    for (const wl of wavelengthsNm) {
-      const refRow = reference.powerDbm[String(wl)];
-      await m.multiPortMeter.setWavelength(wl);
-      for (const fiber of positions) {
-        onPosition(fiber, wl);
-        await m.switch.selectChannel(channelOffset + fiber);
-        const referenceDbm = refRow?.[fiber - 1] ?? null;
-        const takenAt = new Date().toISOString();
-        const hit = arrival(await m.multiPortMeter.readAllPorts());
-        if (!hit) {
-          push({ fiber, end, wavelengthNm: wl, referenceDbm, measuredDbm: null, lossDb: null, receivedAt: null, condition: 'no-light', takenAt });
-        } else if (hit.reading === 'saturated') {
-          push({ fiber, end, wavelengthNm: wl, referenceDbm, measuredDbm: null, lossDb: null, receivedAt: hit.port, condition: 'saturated', takenAt });
-        } else {
-          const measuredDbm = hit.reading as number;
-          const lossDb = referenceDbm === null ? null : lossFromPowers(referenceDbm, measuredDbm);
-          push({ fiber, end, wavelengthNm: wl, referenceDbm, measuredDbm, lossDb, receivedAt: hit.port, takenAt });
-        }
-      }
-      await m.multiPortMeter.confirmSettings(wl);
+      await detector.confirmSettings(wl);
     }
   } else {
     for (const wl of wavelengthsNm) {
