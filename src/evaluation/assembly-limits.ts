@@ -2,7 +2,7 @@ import { endsJudged } from './ends.js';
 import { attenuationFor } from './attenuation.js';
 import { formatDb, roundLimitDb, type Limit } from './judge.js';
 import type { LimitSet } from './limit-set.js';
-import { resolveGrade, returnLossFigure } from './connector-grades.js';
+import { resolveGrade, returnLossOf } from './connector-grades.js';
 import { InputError } from '../errors.js';
 import { formatRef } from './limit-set.js';
 import { fiberClassOf, type AssemblyRecord, type End } from './record-schema.js';
@@ -34,11 +34,8 @@ export function assemblyLimits(record: AssemblyRecord, set: LimitSet): LimitsFor
       parts.push(`${record.lengthM} m x ${perKm.value} dB/km`);
     }
     const insertionLoss: Limit = { value: roundLimitDb(value, 'max'), kind: 'max', basis: `${parts.join(' + ')} (${fiberClass})`, verify };
-    const polish = connector.polish ?? 'UPC';
-    const rl = returnLossFigure(grade, fiberClass, polish);
-    if (!rl) {
-      return { insertionLoss, returnLossProblem: `grade ${grade.id} has no ${fiberClass}${fiberClass === 'singlemode' ? ` ${polish}` : ''} return-loss limit` };
-    }
-    return { insertionLoss, returnLoss: { value: rl.value, kind: 'min', basis: `end ${end} grade ${grade.id} return loss (${fiberClass}${fiberClass === 'singlemode' ? ` ${polish}` : ''})`, verify: rl.verify } };
+    const rl = returnLossOf(grade, fiberClass, connector);
+    if ('problem' in rl) return { insertionLoss, returnLossProblem: rl.problem };
+    return { insertionLoss, returnLoss: { value: rl.figure.value, kind: 'min', basis: `end ${end} grade ${grade.id} return loss (${rl.label})`, verify: rl.figure.verify } };
   });
 }

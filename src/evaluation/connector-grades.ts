@@ -56,9 +56,15 @@ function insertionLossFigure(grade: ConnectorGrade, fiberClass: FiberClass, loca
   return figure;
 }
 
-export function returnLossFigure(grade: ConnectorGrade, fiberClass: FiberClass, polish: 'UPC' | 'APC'): Figure | undefined {
-  if (fiberClass === 'multimode') return grade.returnLossDb.multimode;
-  return polish === 'APC' ? grade.returnLossDb.singlemodeApc : grade.returnLossDb.singlemodeUpc;
+/**
+ * A grade's return-loss minimum for a connector (single-mode by its polish, UPC when unsaid), with
+ * the words that name it; or why there is none.
+ */
+export function returnLossOf(grade: ConnectorGrade, fiberClass: FiberClass, connector: { polish?: 'UPC' | 'APC' | undefined }): { figure: Figure; label: string } | { problem: string } {
+  const polish = connector.polish ?? 'UPC';
+  const label = `${fiberClass}${fiberClass === 'singlemode' ? ` ${polish}` : ''}`;
+  const figure = fiberClass === 'multimode' ? grade.returnLossDb.multimode : polish === 'APC' ? grade.returnLossDb.singlemodeApc : grade.returnLossDb.singlemodeUpc;
+  return figure ? { figure, label } : { problem: `grade ${grade.id} has no ${label} return-loss limit` };
 }
 
 /** Rated cycles of the connector's grade, else of its family's grade (IEC grades say nothing about wear). */

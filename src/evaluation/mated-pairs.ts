@@ -1,5 +1,5 @@
 import type { Figure, LimitSet } from './limit-set.js';
-import { matedPairGrade, returnLossFigure, type LocatedConnector, type MatedPair } from './connector-grades.js';
+import { matedPairGrade, returnLossOf, type LocatedConnector, type MatedPair } from './connector-grades.js';
 import type { Connector, End, FiberClass, TestSetup } from './record-schema.js';
 
 /**
@@ -41,13 +41,10 @@ export function pairsForEnd(
         set,
       )
     : undefined;
-  const polish = connectors[end].polish ?? 'UPC';
-  const returnLoss = returnLossFigure(launch.grade, fiberClass, polish);
+  const rl = returnLossOf(launch.grade, fiberClass, connectors[end]);
   return {
     launch,
     ...(receive ? { receive } : {}),
-    ...(returnLoss
-      ? { returnLoss }
-      : { returnLossProblem: `grade ${launch.grade.id} has no ${fiberClass}${fiberClass === 'singlemode' ? ` ${polish}` : ''} return-loss limit` }),
+    ...('problem' in rl ? { returnLossProblem: rl.problem } : { returnLoss: rl.figure }),
   };
 }
