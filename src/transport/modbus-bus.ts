@@ -1,7 +1,11 @@
 /**
- * Modbus RTU / TCP through modbus-serial, with the library's measured pitfalls handled:
+ * Modbus RTU / TCP through modbus-serial, with the library's measured pitfalls handled. The
+ * queue, the link state, the backoff and the error stamp are the shared transport primitives
+ * (RequestQueue, LinkSupervisor, Waitress) also used by the line transport; this file describes
+ * what is Modbus-specific:
  * - requests are serialized per bus (one queue per TCP host:port or serial path, across unit ids);
- * - a timeout is always set;
+ * - a timeout is always set, and the one reported is the one applied (per request, or the
+ *   bus default); a guard one second longer fails the request if the library never settles;
  * - after a timeout, a dropped link or "Port Not Open", the client is thrown away and a new one
  *   is made for the next request (a late reply can never be taken as the answer to the next one);
  * - a link that closes under a pending request fails it at once with InstrumentDisconnectedError
@@ -24,7 +28,9 @@ import {
   InstrumentTimeoutError,
   type ErrorContext,
 } from '../errors.js';
-import type { LinkState, TransportLogger } from './line-transport.js';
+import { LinkSupervisor, type LinkState, type TransportLogger } from './link-supervisor.js';
+import { RequestQueue } from './request-queue.js';
+import { Waitress } from './waitress.js';
 
 // modbus-serial is CommonJS (module.exports = ModbusRTU): load the constructor through require.
 const ModbusRTUCtor = createRequire(import.meta.url)('modbus-serial') as typeof ModbusRTU;
@@ -48,9 +54,13 @@ export const MODBUS_EXCEPTIONS: Readonly<Record<number, string>> = {
 /**
  * modbus-serial's buffered RTU port keeps bytes that arrived with no request pending and parses
  * the next reply out of them: requests are serialized, so anything there now is stale (a late
- * reply): drop it. (No-op for TCP and for versions without that buffer.)
+ * reply): drop it. (No-op for TCP and for versions without that buffer.) This reaches into a
+ * private field of modbus-serial 8.0.25 (`client._port._buffer`, a Buffer on the RTU buffered
+ * port); test/transport/modbus-bus.test.ts pins that the field exists and behaves so for the
+ * pinned version, so an upgrade that changes it fails a test instead of silently keeping stale
+ * bytes.
  */
-function discardStaleBytes(c: ModbusRTU): void {
+export function discardStaleBytes(c: ModbusRTU): void {
   const port = (c as unknown as { _port?: { _buffer?: unknown } })._port;
   if (port && Buffer.isBuffer(port._buffer) && port._buffer.length > 0) port._buffer = Buffer.alloc(0);
 }
@@ -77,17 +87,12 @@ type RegisterType = 'holding' | 'input';
 export class ModbusBus {
   readonly port: string;
   private client: ModbusRTU | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private state: LinkState = 'offline';
-  private everConnected = false;
-  private readonly stats = { reconnects: 0, timeouts: 0 };
-  private lastError: ModbusBusStatus['lastError'];
+  private readonly queue = new RequestQueue();
+  private readonly link: LinkSupervisor;
+  /** The request in flight: failed at once when the link closes under it, or by the guard timeout. */
+  private readonly inflight = new Waitress<never>();
   private readonly timeoutMs: number;
   private users = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private backoffMs = 200;
-  /** Fails the request in progress (set while one runs). */
-  private abortPending: ((err: Error) => void) | undefined;
 
   private static readonly buses = new Map<string, ModbusBus>();
 
@@ -105,14 +110,27 @@ export class ModbusBus {
 
   constructor(
     private readonly endpoint: ModbusEndpoint,
-    private readonly opts: ModbusBusOptions = {},
+    opts: ModbusBusOptions = {},
   ) {
     this.port = describeModbusEndpoint(endpoint);
     this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.link = new LinkSupervisor({
+      port: this.port,
+      label: 'modbus link',
+      // Reopened within about a second of the peer coming back, with no request needed.
+      backoff: { initialDelayMs: 200, maxDelayMs: 1000, factor: 2 },
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      reopen: () =>
+        this.queue.run(async () => {
+          if (this.link.closed || this.client?.isOpen) return;
+          await this.connect('(reconnect)');
+        }),
+    });
   }
 
   status(): ModbusBusStatus {
-    return { port: this.port, state: this.state, ...this.stats, ...(this.lastError ? { lastError: this.lastError } : {}) };
+    const { port, state, reconnects, timeouts, lastError } = this.link.status();
+    return { port, state, reconnects, timeouts, ...(lastError ? { lastError } : {}) };
   }
 
   readRegisters(unitId: number, type: RegisterType, address: number, length: number, timeoutMs?: number): Promise<number[]> {
@@ -146,10 +164,8 @@ export class ModbusBus {
     this.users = Math.max(0, this.users - 1);
     if (this.users > 0) return;
     if (ModbusBus.buses.get(this.port) === this) ModbusBus.buses.delete(this.port);
-    this.state = 'closed';
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    await this.queue.catch(() => undefined);
+    this.link.close();
+    await this.queue.drained();
     await this.drop();
   }
 
@@ -174,7 +190,7 @@ export class ModbusBus {
   private async connect(command: string): Promise<ModbusRTU> {
     if (this.client?.isOpen) return this.client;
     await this.drop();
-    this.state = this.everConnected ? 'reconnecting' : 'connecting';
+    this.link.opening();
     const c = new ModbusRTUCtor();
     try {
       const e = this.endpoint;
@@ -189,8 +205,7 @@ export class ModbusBus {
         });
       }
     } catch (err) {
-      if (!this.isClosed()) this.state = this.everConnected ? 'reconnecting' : 'offline';
-      if (this.everConnected) this.scheduleReconnect();
+      this.link.openFailed();
       try {
         c.close(() => undefined);
       } catch {
@@ -201,22 +216,14 @@ export class ModbusBus {
     c.setTimeout(this.timeoutMs);
     c.on('close', () => this.onClientClose(c));
     c.on('error', () => undefined);
-    if (this.everConnected) this.stats.reconnects++;
-    this.everConnected = true;
+    this.link.linkUp();
     this.client = c;
-    if (this.isClosed()) {
+    if (this.link.closed) {
       await this.drop();
       throw new InstrumentDisconnectedError('bus closed', { port: this.port, command });
     }
-    this.state = 'online';
-    this.backoffMs = 200;
-    this.opts.logger?.info?.({ port: this.port }, 'modbus link open');
+    this.link.ready();
     return c;
-  }
-
-  /** close() may run while a connect is in progress: read the state through a call, not a narrowed type. */
-  private isClosed(): boolean {
-    return this.state === 'closed';
   }
 
   /** The peer closed the link (TCP connection dropped, serial port gone). */
@@ -228,57 +235,43 @@ export class ModbusBus {
     } catch {
       /* already closed */
     }
-    if (this.state === 'closed') return;
-    this.state = 'reconnecting';
-    this.opts.logger?.warn?.({ port: this.port }, 'modbus link dropped');
-    this.abortPending?.(Object.assign(new Error('connection closed by peer'), { name: 'PeerClosedError' }));
-    this.scheduleReconnect();
-  }
-
-  /** Reopens a dropped link in the background (inside the queue, so never under a request). */
-  private scheduleReconnect(): void {
-    if (this.state === 'closed' || this.reconnectTimer) return;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, 1000);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this.state === 'closed' || this.client?.isOpen) return;
-      const task = this.queue.then(async () => {
-        if (this.state === 'closed' || this.client?.isOpen) return;
-        await this.connect('(reconnect)');
-      });
-      this.queue = task.catch(() => undefined);
-      // connect() schedules the next attempt itself when it fails.
-      task.catch(() => undefined);
-    }, delay);
-    this.reconnectTimer.unref();
+    if (this.link.closed) return;
+    this.inflight.rejectAll(() => Object.assign(new Error('connection closed by peer'), { name: 'PeerClosedError' }));
+    this.link.dropped('connection closed by peer');
   }
 
   private run<T>(command: string, unitId: number, timeoutMs: number | undefined, fn: (c: ModbusRTU) => Promise<T>): Promise<T> {
-    const task = this.queue.then(async () => {
-      if (this.state === 'closed') throw new InstrumentDisconnectedError('bus closed', { port: this.port, command });
-      const c = await this.connect(command);
-      c.setID(unitId);
-      c.setTimeout(timeoutMs ?? this.timeoutMs);
-      discardStaleBytes(c);
-      // The request fails as soon as the link closes under it (see onClientClose).
-      const closed = new Promise<never>((_, reject) => (this.abortPending = reject));
-      try {
-        return await Promise.race([fn(c), closed]);
-      } catch (err) {
-        throw await this.translate(err, command, unitId);
-      } finally {
-        this.abortPending = undefined;
-      }
-    });
-    this.queue = task.catch(() => undefined);
-    return task.catch((err: unknown) => {
-      if (err instanceof InstrumentError) this.lastError = { message: err.describe(), code: err.code, at: new Date().toISOString() };
-      throw err;
-    });
+    const applied = timeoutMs ?? this.timeoutMs;
+    return this.queue
+      .run(async () => {
+        if (this.link.closed) throw new InstrumentDisconnectedError('bus closed', { port: this.port, command });
+        const c = await this.connect(command);
+        c.setID(unitId);
+        c.setTimeout(applied);
+        discardStaleBytes(c);
+        // Fails as soon as the link closes under the request (onClientClose), or if the library
+        // never settles at all (the guard, a second after its own timeout).
+        const guard = this.inflight.waitFor({
+          done: () => false,
+          timeoutMs: applied + 1000,
+          onTimeout: () => Object.assign(new Error(`modbus-serial did not settle within ${applied + 1000} ms`), { name: 'TransactionTimedOutError' }),
+        });
+        try {
+          return await Promise.race([fn(c), guard.then(() => never())]);
+        } catch (err) {
+          throw await this.translate(err, command, unitId, applied);
+        } finally {
+          this.inflight.rejectAll(() => new Error('request settled'));
+          guard.catch(() => undefined);
+        }
+      })
+      .catch((err: unknown) => {
+        this.link.noteError(err);
+        throw err;
+      });
   }
 
-  private async translate(err: unknown, command: string, unitId: number): Promise<Error> {
+  private async translate(err: unknown, command: string, unitId: number, timeoutMs: number): Promise<Error> {
     if (err instanceof InstrumentError) return err;
     const e = err as { name?: string; message?: string; modbusCode?: number; errno?: string };
     const ctx: ErrorContext = { port: this.port, command, unitId };
@@ -288,19 +281,21 @@ export class ModbusBus {
     }
     // Tell a timeout apart by its name (it also carries errno ETIMEDOUT); drop the client so a late reply cannot be matched.
     if (e.name === 'TransactionTimedOutError') {
-      this.stats.timeouts++;
-      if (!this.isClosed()) this.state = 'reconnecting';
+      this.link.timedOut();
       await this.drop();
-      this.scheduleReconnect();
-      return new InstrumentTimeoutError(`no reply from ${this.port} unit ${unitId} within ${this.timeoutMs} ms`, { ...ctx, received: '(nothing)' }, { cause: err });
+      this.link.dropped(`timeout on ${command}`);
+      return new InstrumentTimeoutError(`no reply from ${this.port} unit ${unitId} within ${timeoutMs} ms`, { ...ctx, timeoutMs, received: '(nothing)' }, { cause: err });
     }
     if (/data length error|crc|bad/i.test(e.message ?? '')) {
       await this.drop();
       return new InstrumentReplyError(`bad Modbus reply: ${e.message}`, { ...ctx, received: e.message }, { cause: err });
     }
-    if (this.state !== 'closed') this.state = 'reconnecting';
     await this.drop();
-    this.scheduleReconnect();
+    this.link.dropped(e.message ?? String(err));
     return new InstrumentDisconnectedError(`${this.port}: ${e.message ?? String(err)}`, { ...ctx, received: e.errno }, { cause: err });
   }
+}
+
+function never(): never {
+  throw new Error('unreachable: the guard only rejects');
 }
