@@ -1,40 +1,12 @@
 /**
  * Shared driver plumbing for line-protocol instruments: status, identity, last error, retries,
- * and the optical-range error a power meter raises instead of returning a number.
+ * and the W -> dBm conversion every meter kept in W uses.
  */
-import {
-  InstrumentDisconnectedError,
-  InstrumentError,
-  InstrumentReplyError,
-  InstrumentReportedError,
-  InstrumentTimeoutError,
-  type ErrorContext,
-} from '../src/errors.js';
+import { InstrumentDisconnectedError, InstrumentError, InstrumentReplyError, InstrumentTimeoutError, type ErrorContext } from '../src/errors.js';
+import { OpticalRangeError } from '../src/instruments/errors.js';
+import { parseStrictNumber } from './line-dialect.js';
 import type { Instrument, InstrumentIdentity, InstrumentState, InstrumentStatus } from '../src/instruments/capabilities.js';
 import { LineTransport, type LineEndpoint, type LineSession, type LineTransportOptions, type TransportLogger } from '../src/transport/line-transport.js';
-
-/**
- * The meter saw no usable light (reading below the no-light threshold, the sensor's noise floor)
- * or could not measure (saturated, SCPI not-a-number). `context.condition` is 'no-light',
- * 'saturated' or 'not-a-number'; the pipeline treats 'no-light' on a fiber as a dark fiber.
- */
-export class OpticalRangeError extends InstrumentReportedError {
-  readonly condition: 'no-light' | 'saturated' | 'not-a-number';
-  constructor(condition: 'no-light' | 'saturated' | 'not-a-number', message: string, context: ErrorContext = {}) {
-    super(message, { ...context, condition });
-    this.condition = condition;
-  }
-}
-
-/**
- * A power meter's unit or wavelength is no longer what the driver set (a power cycle behind the
- * open port, a hand on the front panel): every reading since the settings were last applied is
- * suspect and must be discarded by the caller. Raised by `PowerMeter.confirmSettings`; `context`
- * has `port`, `command` (the query that showed it), `received` and `expected`.
- */
-export class MeterSettingsChangedError extends InstrumentReportedError {
-  override readonly code = 'METER_SETTINGS_CHANGED';
-}
 
 /** Plausibility limits for a power reply in W (both meters are kept in W and convert to dBm). */
 export interface WattReplyLimits {
@@ -75,15 +47,6 @@ export function wattReplyToDbm(reply: string, limits: WattReplyLimits, ctx: Erro
 
 export interface DriverOptions {
   logger?: TransportLogger;
-}
-
-/** A reply that must be a plain decimal or exponent number. */
-export function parseStrictNumber(reply: string, ctx: ErrorContext): number {
-  const s = reply.trim();
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) {
-    throw new InstrumentReplyError(`not a number: "${reply}"`, { ...ctx, received: reply });
-  }
-  return Number(s);
 }
 
 export function isRetryable(err: unknown): boolean {

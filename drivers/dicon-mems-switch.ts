@@ -1,19 +1,16 @@
 /**
- * DiCon 1xN MEMS optical switch. Commands end CR; replies end CR LF and may be preceded by an
- * empty line (skipped). `I1 <n>` selects output n (no reply on success, "ERR <code>" on a bad
- * channel), `I1?` reads it back, `CF?` gives the configuration (channel count = 2nd field),
- * `ID?` identifies, `PK` parks. selectChannel resolves only once `I1?` reads back n.
+ * DiCon 1xN MEMS optical switch. RS-232 115200 8N1; commands end CR; replies end CR LF and may be
+ * preceded by an empty line (skipped). Source: DiCon MEMS 1xN switch module RS-232 command set
+ * (drivers/README.md: each command, and what is unconfirmed). `I1 <n>` selects output n (no
+ * reply on success, "ERR <code>" on a bad channel), `I1?` reads it back, `CF?` gives the
+ * configuration (channel count = 2nd field), `ID?` identifies, `PK` parks (reads back 0).
  */
-import { InstrumentReplyError, InstrumentReportedError } from '../src/errors.js';
-import type { InstrumentIdentity, OpticalSwitch } from '../src/instruments/capabilities.js';
-import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, type DriverOptions, withSerialDefaults } from './common.js';
-
-export interface DiconOptions extends DriverOptions {
-  id: string;
-  endpoint: LineEndpoint;
-  timeoutMs?: number;
-}
+import { InstrumentReplyError } from '../src/errors.js';
+import type { InstrumentIdentity } from '../src/instruments/capabilities.js';
+import type { LineEndpoint } from '../src/transport/line-transport.js';
+import type { DriverOptions } from './common.js';
+import { parse } from './line-dialect.js';
+import { LineSwitch, type SwitchDialect } from './line-switch.js';
 
 export function parseDiconId(raw: string): InstrumentIdentity {
   const f = raw.split(',').map((x) => x.trim());
@@ -27,78 +24,22 @@ export function parseDiconConfig(raw: string): number {
   return n;
 }
 
-export class DiconMemsSwitch extends LineInstrument implements OpticalSwitch {
-  readonly capabilities = { opticalSwitch: true } as const;
-  private channels: number | undefined;
+export const diconMemsSwitch: SwitchDialect = {
+  dialect: 'dicon-mems-switch',
+  framing: { writeTerminator: '\r', readDelimiter: '\n', skipEmptyLines: true, baudRate: 115200, timeoutMs: 2000 },
+  identity: { query: 'ID?', pattern: /dicon/i, parse: parseDiconId },
+  channelCount: { label: 'channel count', query: 'CF?', parse: (reply) => parseDiconConfig(reply) },
+  channel: { label: 'channel', query: 'I1?', set: 'I1 {}', parse: parse.number },
+  rejected: /^ERR\b/i,
+  park: { command: 'PK', reads: 0 },
+};
 
-  constructor(o: DiconOptions) {
-    super(o.id, 'dicon-mems-switch', {
-      endpoint: withSerialDefaults(o.endpoint, 115200),
-      writeTerminator: '\r',
-      readDelimiter: '\n',
-      skipEmptyLines: true,
-      timeoutMs: o.timeoutMs ?? 2000,
-      ...(o.logger ? { logger: o.logger } : {}),
-    });
-  }
+export interface DiconOptions extends DriverOptions {
+  id: string;
+  endpoint: LineEndpoint;
+  timeoutMs?: number;
+}
 
-  protected async onOpen(s: LineSession): Promise<void> {
-    const id = await s.query('ID?', { accept: (l) => /dicon/i.test(l) });
-    this.identity = parseDiconId(id);
-    this.channels = parseDiconConfig(await s.query('CF?'));
-  }
-
-  identify(): Promise<InstrumentIdentity> {
-    return this.withRetry(async () => {
-      this.identity = parseDiconId(await this.transport.query('ID?'));
-      return this.identity;
-    });
-  }
-
-  async channelCount(): Promise<number> {
-    if (this.channels === undefined) {
-      this.channels = await this.withRetry(async () => parseDiconConfig(await this.transport.query('CF?')));
-    }
-    return this.channels;
-  }
-
-  private async readBack(s: LineSession, after: string): Promise<number> {
-    // Collect lines until one that is not an "ERR" line; an ERR line means the previous command failed.
-    const lines = await s.exchange('I1?', { until: (ls) => !/^ERR\b/i.test(ls[ls.length - 1] ?? '') });
-    const errLine = lines.find((l) => /^ERR\b/i.test(l));
-    if (errLine) throw new InstrumentReportedError(`switch rejected "${after}": ${errLine}`, { port: s.port, command: after, received: errLine });
-    const last = (lines[lines.length - 1] ?? '').trim();
-    if (!/^\d+$/.test(last)) throw new InstrumentReplyError(`unexpected I1? reply "${last}"`, { port: s.port, command: 'I1?', received: last });
-    return Number(last);
-  }
-
-  async selectChannel(n: number): Promise<void> {
-    const count = await this.channelCount();
-    const command = `I1 ${n}`;
-    if (!Number.isInteger(n) || n < 1 || n > count) {
-      throw new InstrumentReportedError(`channel ${n} out of range 1..${count}`, { port: this.port, command });
-    }
-    await this.withRetry(() =>
-      this.transport.transaction(command, async (s) => {
-        await s.send(command);
-        const got = await this.readBack(s, command);
-        if (got !== n) throw new InstrumentReportedError(`switch reads channel ${got} after "${command}"`, { port: s.port, command, received: String(got) });
-      }),
-    );
-  }
-
-  selectedChannel(): Promise<number> {
-    return this.withRetry(() => this.transport.transaction('I1?', (s) => this.readBack(s, 'I1?')));
-  }
-
-  /** Parks the switch (no output lit). */
-  async park(): Promise<void> {
-    await this.withRetry(() =>
-      this.transport.transaction('PK', async (s) => {
-        await s.send('PK');
-        const got = await this.readBack(s, 'PK');
-        if (got !== 0) throw new InstrumentReportedError(`switch reads channel ${got} after PK`, { port: s.port, command: 'PK', received: String(got) });
-      }),
-    );
-  }
+export function createDiconMemsSwitch(o: DiconOptions): LineSwitch {
+  return new LineSwitch(diconMemsSwitch, o);
 }

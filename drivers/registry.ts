@@ -17,9 +17,9 @@ import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from '../src/errors.js';
 import type { AnyInstrument } from '../src/instruments/capabilities.js';
 import type { TransportLogger } from '../src/transport/line-transport.js';
-import { ThorlabsPm100 } from './thorlabs-pm100.js';
-import { Newport1936 } from './newport-1936.js';
-import { DiconMemsSwitch } from './dicon-mems-switch.js';
+import { createThorlabsPm100 } from './thorlabs-pm100.js';
+import { createNewport1936 } from './newport-1936.js';
+import { createDiconMemsSwitch } from './dicon-mems-switch.js';
 import { SantecMpm210h } from './santec-mpm-210h.js';
 import { createModbusLossTestSet } from './modbus-loss-test-set.js';
 
@@ -114,10 +114,10 @@ export function createInstrument(config: InstrumentConfig, opts: CreateInstrumen
         ...(c.maxPlausibleW !== undefined ? { maxPlausibleW: c.maxPlausibleW } : {}),
       };
       if (c.dialect === 'thorlabs-pm100') {
-        return new ThorlabsPm100({ ...common, endpoint, ...meter });
+        return createThorlabsPm100({ ...common, endpoint, ...meter });
       }
       if (c.dialect === 'newport-1936') {
-        return new Newport1936({
+        return createNewport1936({
           ...common,
           endpoint,
           ...meter,
@@ -127,7 +127,7 @@ export function createInstrument(config: InstrumentConfig, opts: CreateInstrumen
       if (c.dialect === 'santec-mpm-210h') {
         return new SantecMpm210h({ ...common, endpoint, ...(c.noLightBelowDbm !== undefined ? { noLightBelowDbm: c.noLightBelowDbm } : {}) });
       }
-      return new DiconMemsSwitch({ ...common, endpoint });
+      return createDiconMemsSwitch({ ...common, endpoint });
     }
     case 'modbus-loss-test-set': {
       if (t.kind !== 'modbus-tcp' && t.kind !== 'modbus-rtu') throw new ConfigError('modbus dialect needs a modbus-tcp or modbus-rtu transport', { instrument: c.id });

@@ -19,7 +19,9 @@ import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../src/instruments/power-floor.js';
 import { InstrumentReplyError, InstrumentReportedError } from '../src/errors.js';
 import type { InstrumentIdentity, MultiPortPowerMeter, PortReading } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, MeterSettingsChangedError, parseStrictNumber, type DriverOptions, withSerialDefaults } from './common.js';
+import { MeterSettingsChangedError } from '../src/instruments/errors.js';
+import { LineInstrument, type DriverOptions, withSerialDefaults } from './common.js';
+import { parseStrictNumber } from './line-dialect.js';
 
 export interface SantecMpmOptions extends DriverOptions {
   id: string;

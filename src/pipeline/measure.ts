@@ -1,4 +1,4 @@
-import { OpticalRangeError } from '../../drivers/common.js';
+import { OpticalRangeError } from '../instruments/errors.js';
 import { InstrumentReplyError, InstrumentReportedError } from '../errors.js';
 import { lossFromPowers, roundValueDb } from '../evaluation/index.js';
 import type { PortReading } from '../instruments/capabilities.js';

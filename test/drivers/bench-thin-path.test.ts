@@ -3,7 +3,7 @@ import net from 'node:net';
 import { startSimulatedBench, type SimulatedBench } from '../../fixtures/simulators/bench.js';
 import { createInstrument } from '../../drivers/registry.js';
 import type { OpticalSwitch, PowerMeter } from '../../src/instruments/capabilities.js';
-import { OpticalRangeError } from '../../drivers/common.js';
+import { OpticalRangeError } from '../../src/instruments/errors.js';
 
 async function control(port: number, line: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -15,7 +15,7 @@ import { parseFault } from '../../fixtures/simulators/faults.js';
 import { createInstrument } from '../../drivers/registry.js';
 import type { OpticalSwitch, PowerMeter } from '../../src/instruments/capabilities.js';
 import { InstrumentError, InstrumentReplyError, InstrumentReportedError } from '../../src/errors.js';
-import { MeterSettingsChangedError, OpticalRangeError } from '../../drivers/common.js';
+import { MeterSettingsChangedError, OpticalRangeError } from '../../src/instruments/errors.js';
 import { transportOf } from '../helpers/sim-transport.js';
 
 const open: { close(): Promise<void> }[] = [];

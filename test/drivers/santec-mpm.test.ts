@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInstrument } from '../../drivers/registry.js';
-import { MeterSettingsChangedError } from '../../drivers/common.js';
+import { MeterSettingsChangedError } from '../../src/instruments/errors.js';
 import { startSimulatedBench, type SimulatedBench } from '../../fixtures/simulators/bench.js';
 import type { MultiPortPowerMeter, OpticalSwitch } from '../../src/instruments/capabilities.js';
 

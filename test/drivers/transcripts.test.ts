@@ -4,7 +4,7 @@ import { startScriptedPeer } from '../helpers/scripted-peer.js';
 import { createInstrument } from '../../drivers/registry.js';
 import type { OpticalSwitch, PowerMeter } from '../../src/instruments/capabilities.js';
 import { InstrumentReplyError, InstrumentReportedError } from '../../src/errors.js';
-import { MeterSettingsChangedError, OpticalRangeError } from '../../drivers/common.js';
+import { MeterSettingsChangedError, OpticalRangeError } from '../../src/instruments/errors.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -8,7 +8,7 @@ import { startSimulatedBench, type SimulatedBench } from '../../fixtures/simulat
 import { createInstrument } from '../../drivers/registry.js';
 import type { OpticalSwitch, PowerMeter } from '../../src/instruments/capabilities.js';
 import { loadAssembly } from '../../fixtures/dut/assembly-model.js';
-import { OpticalRangeError } from '../../drivers/common.js';
+import { OpticalRangeError } from '../../src/instruments/errors.js';
 import { transportOf } from '../helpers/sim-transport.js';
 
 const run = promisify(execFile);
