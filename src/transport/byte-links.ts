@@ -19,13 +19,18 @@ export type SerialEndpoint = {
   stopBits?: 1 | 1.5 | 2;
   rtscts?: boolean;
 };
-export type LineEndpoint = TcpEndpoint | SerialEndpoint;
+/**
+ * A link made by code rather than opened from a path (in-memory transcript tests, a link layered
+ * on another). Never reachable from a config file: the config schema allows tcp and serial only.
+ */
+export type MemoryEndpoint = { kind: 'memory'; name: string; open: () => Promise<Link> };
+export type LineEndpoint = TcpEndpoint | SerialEndpoint | MemoryEndpoint;
 
 export function describeEndpoint(e: LineEndpoint): string {
-  return e.kind === 'tcp' ? `tcp://${e.host}:${e.port}` : e.path;
+  return e.kind === 'tcp' ? `tcp://${e.host}:${e.port}` : e.kind === 'memory' ? `memory:${e.name}` : e.path;
 }
 
-/** What the transport needs from a byte link. */
+/** What the transport needs from a byte link: it emits 'line' (one reply line) and 'down' (once, with an Error). */
 export interface Link extends EventEmitter {
   write(data: Buffer): Promise<void>;
   destroy(): Promise<void>;
@@ -154,5 +159,6 @@ export class SerialLink extends EventEmitter implements Link {
 
 
 export function openLink(e: LineEndpoint, delimiter: string, timeoutMs: number): Promise<Link> {
+  if (e.kind === 'memory') return e.open();
   return e.kind === 'tcp' ? TcpLink.open(e, delimiter, timeoutMs) : SerialLink.open(e, delimiter, timeoutMs);
 }

@@ -20,7 +20,7 @@ import { LinkSupervisor, type BackoffOptions, type LinkState, type LinkStatus, t
 import { RequestQueue } from './request-queue.js';
 import { Waitress } from './waitress.js';
 
-export { describeEndpoint, type LineEndpoint, type SerialEndpoint, type TcpEndpoint } from './byte-links.js';
+export { describeEndpoint, type Link, type LineEndpoint, type MemoryEndpoint, type SerialEndpoint, type TcpEndpoint } from './byte-links.js';
 export type { LinkState, TransportLogger } from './link-supervisor.js';
 
 export interface LineTransportOptions {
