@@ -1,4 +1,4 @@
-import type { Evaluation } from '../evaluation/index.js';
+import type { Connector, Evaluation, TestRecord } from '../evaluation/index.js';
 import type { Integrity, StoredCertificate } from '../store/certificate-store.js';
 import { evaluationOf, fiberRows, fmtDb, type FiberRow } from './certificate-view.js';
 
@@ -47,14 +47,13 @@ ${ticks.join('')}${parts.join('')}
 <text x="${left}" y="${H}" font-size="10">fiber (bars: ${wavelengths.join(' / ')} nm; black line: limit; dB)</text></svg>`;
 }
 
-interface ConnectorDesc { family?: string; gender?: string }
-function describeSubject(d: Record<string, unknown>): string {
-  const c = d.connectors as { A?: ConnectorDesc; B?: ConnectorDesc } | undefined;
-  const end = (x: ConnectorDesc | undefined): string => (x ? `${x.family ?? '?'} ${x.gender === 'male' ? 'male (pinned)' : x.gender === 'female' ? 'female (unpinned)' : '?'}` : '?');
-  const parts = [`${String(d.fiberCount)}-fiber ${String(d.fiberType)}`];
-  if (c) parts.push(`end A ${end(c.A)}, end B ${end(c.B)}`);
-  if (d.kind === 'link') parts.push(`${String(d.lengthM)} m, ${String(d.connections)} connections, ${String(d.splices)} splices${d.application ? `, ${String(d.application)}` : ''}`);
-  const pol = (d.polarity as { declared?: string } | undefined)?.declared;
+/** The product as the certificate's subject describes it: fibers, connectors, a link's budget, polarity. */
+function describeSubject(d: TestRecord): string {
+  const end = (x: Connector): string => `${x.family} ${x.gender === 'male' ? 'male (pinned)' : 'female (unpinned)'}`;
+  const parts = [`${d.fiberCount}-fiber ${d.fiberType}`];
+  if (d.connectors) parts.push(`end A ${end(d.connectors.A)}, end B ${end(d.connectors.B)}`);
+  if (d.kind === 'link') parts.push(`${d.lengthM} m, ${d.connections} connections, ${d.splices} splices${d.application ? `, ${d.application}` : ''}`);
+  const pol = d.polarity?.declared;
   if (pol) parts.push(`polarity ${pol}`);
   return parts.join('; ');
 }
@@ -88,16 +87,9 @@ export function renderIntegrityFailure(id: number, integrity: Integrity, storedB
 
 export function renderCertificateHtml(cert: StoredCertificate, integrity: Integrity = { valid: true, problems: [] }): string {
   const ev = evaluationOf(cert);
-  const doc = cert.document as {
-    bench?: { id: string; title: string; instruments?: { raw: string }[] };
-    reference?: { takenAt: string };
-    job?: { operator: string; testedAt: string; authenticatedAs?: string };
-    subject?: { description?: Record<string, unknown> };
-    software?: { name: string; version: string };
-  };
+  const doc = cert.document;
   const rows = fiberRows(ev.fibers);
   const subject = cert.serial ?? cert.linkId ?? '';
-  const d = doc.subject?.description ?? {};
   const colour = OUTCOME_COLOUR[cert.verdict] ?? '#333';
   // One row per fiber, one column per quantity, wavelength and end: twelve lines a person can
   // read and print, with each value's margin beside it and the limit in the header.
@@ -142,17 +134,17 @@ ${integrity.valid ? `<p class="verdict">${esc(cert.verdict)}</p>` : `<p class="v
 <ul>${ev.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
 <dl>
 <dt>${cert.subjectKind === 'assembly' ? 'Serial number' : 'Link id'}</dt><dd>${esc(subject)}</dd>
-<dt>Description</dt><dd>${esc(describeSubject(d))}</dd>
+<dt>Description</dt><dd>${esc(describeSubject(doc.subject.description))}</dd>
 <dt>Limit set</dt><dd>${esc(ev.limitSet.title)} (${esc(cert.limitSetId)} version ${esc(cert.limitSetVersion)})${ev.limitSet.origin === 'user' ? ` <b>user limit set</b>, file sha256 ${esc(ev.limitSet.fileSha256)}` : ''}</dd>
 <dt>Ends certified</dt><dd>${esc(endsLine(ev))}</dd>
 <dt>Reference cords</dt><dd>${(ev.setup?.verifications ?? []).map((v) => esc(`${v.cordId}: verification ${v.verificationId} of ${v.at} against ${v.against}, highest loss ${fmtDb(v.maxLossDb)} dB (reference grade ≤ ${fmtDb(v.limitDb)} dB), ${v.matingsSince} matings since`)).join('<br>') || 'none verified'}</dd>
 <dt>Limit basis</dt><dd>${[...new Set(rows.map((r) => r.basis))].map(esc).join('<br>')}</dd>
 <dt>Guard band</dt><dd>${fmtDb(ev.settings.guardBandDb)} dB (MARGINAL within it)</dd>
-<dt>Tested</dt><dd>${esc(doc.job?.testedAt)} by ${esc(doc.job?.operator)}${doc.job?.authenticatedAs ? ` (authenticated as ${esc(doc.job.authenticatedAs)})` : ''}</dd>
-<dt>Bench</dt><dd>${esc(doc.bench?.title)} (${esc(doc.bench?.id)})</dd>
-<dt>Instruments</dt><dd>${(doc.bench?.instruments ?? []).map((i) => esc(i.raw)).join('<br>')}</dd>
-<dt>Reference</dt><dd>${esc(doc.reference?.takenAt)}</dd>
-<dt>Issued</dt><dd>${esc(cert.issuedAt)} by ${esc(doc.software?.name)} ${esc(doc.software?.version)}</dd>
+<dt>Tested</dt><dd>${esc(doc.job.testedAt)} by ${esc(doc.job.operator)}${doc.job.authenticatedAs ? ` (authenticated as ${esc(doc.job.authenticatedAs)})` : ''}</dd>
+<dt>Bench</dt><dd>${esc(doc.bench.title)} (${esc(doc.bench.id)})</dd>
+<dt>Instruments</dt><dd>${doc.bench.instruments.map((i) => esc(i.raw)).join('<br>')}</dd>
+<dt>Reference</dt><dd>${esc(doc.reference.takenAt)}</dd>
+<dt>Issued</dt><dd>${esc(cert.issuedAt)} by ${esc(doc.software.name)} ${esc(doc.software.version)}</dd>
 </dl>
 <h2>Insertion loss per fiber</h2>
 ${lossChart(rows)}

@@ -23,7 +23,7 @@ export interface FiberRow {
 }
 
 export function evaluationOf(cert: StoredCertificate): Evaluation {
-  return cert.document.evaluation as Evaluation;
+  return cert.document.evaluation;
 }
 
 export function fiberRows(fibers: readonly FiberResult[]): FiberRow[] {

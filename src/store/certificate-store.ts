@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { createHash, randomUUID } from 'node:crypto';
+import type { Evaluation, TestRecord } from '../evaluation/index.js';
 import type { Db } from './database.js';
 import { canonicalJson } from './canonical-json.js';
 import { BODY, LIST_ITEM_JSON } from './certificate-sql.js';
@@ -27,10 +28,56 @@ export interface NewCertificate {
   document: Record<string, unknown>;
 }
 
+/** An instrument as it identified itself for the certificate (`raw`: its identification reply, verbatim). */
+export type CertifiedInstrument = { manufacturer: string; model: string; serialNumber: string; firmware: string; raw: string };
+
+/** One reading as measured: launch position and end, wavelength, powers and loss (null: no usable power, see condition). */
+export type CertifiedReading = {
+  fiber: number;
+  end: 'A' | 'B';
+  wavelengthNm: number;
+  referenceDbm: number | null;
+  measuredDbm: number | null;
+  lossDb: number | null;
+  /** Far-end position where the light arrived, when the method can tell. */
+  receivedAt?: number | null;
+  condition?: 'no-light' | 'saturated';
+  takenAt: string;
+};
+
+/**
+ * The signed certificate document (formatVersion 1) as the job runner writes it and every reader
+ * (the JSON, HTML and CSV replies, drift) reads it back. A type only: the store parses the stored
+ * bytes without checking their shape beyond the fields it compares with its columns, and a
+ * document that fails verification is never rendered from its content. Optional members are
+ * absent from certificates issued before they were added. A `type`, not an interface, so it
+ * stays assignable to Record<string, unknown>.
+ */
+export type CertificateDocument = {
+  kind: 'mpocert-certificate';
+  formatVersion: 1;
+  issuedAt: string;
+  /** Which software judged it. */
+  software: { name: string; version: string; node: string };
+  /** `authenticatedAs`: whose token started the job (a person, or "shared token"). */
+  job: { id: string; operator: string; authenticatedAs?: string; testedAt: string };
+  bench: { id: string; title: string; method: string; instruments: CertifiedInstrument[] };
+  /** `acceptedDespite`: a person overrode a plausibility check of this reference, and why. */
+  reference: { takenAt: string; powerDbm: Record<string, number[]>; instruments: CertifiedInstrument[]; acceptedDespite?: { reason: string; checks: string[] } };
+  /** `description`: the test record of the configured product, without readings. */
+  subject: { kind: SubjectKind; id: string; product?: string; description: TestRecord };
+  readings: CertifiedReading[];
+  limitSet: { id: string; version: string };
+  /** Whether the bench could see where each fiber's light arrived (a PASS covers polarity only then). */
+  polarityMeasured?: boolean;
+  verdict: string;
+  evaluation: Evaluation;
+};
+
 export interface StoredCertificate extends Omit<NewCertificate, 'document'> {
   id: number;
   uuid: string;
-  document: Record<string, unknown>;
+  document: CertificateDocument;
   prevHash: string | null;
   hash: string;
   signature: string;
@@ -153,7 +200,7 @@ function columnsDisagreeing(row: CertificateRow, document: Record<string, unknow
 }
 
 function fromRow(row: CertificateRow): StoredCertificate {
-  const document = JSON.parse(row.body) as Record<string, unknown>;
+  const document = JSON.parse(row.body) as CertificateDocument;
   // Shown as the signed body says, never as a column says (an edited column shows nowhere).
   const f = fieldsFromDocument(document);
   return {

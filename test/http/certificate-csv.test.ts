@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderCertificateCsv } from '../../src/http/certificate-csv.js';
-import type { StoredCertificate } from '../../src/store/certificate-store.js';
+import type { CertificateDocument, StoredCertificate } from '../../src/store/certificate-store.js';
 
 const judgment = { quantity: 'insertionLoss', wavelengthNm: 850, end: 'A', value: 0.21, limit: 0.6, limitKind: 'max', margin: 0.39, outcome: 'PASS', basis: 'MTP mated pair 0.60 dB (multimode)' };
 
@@ -17,7 +17,8 @@ function cert(serial: string): StoredCertificate {
     limitSetId: 'mtp-mpo-connector-grades',
     limitSetVersion: '1.0.0',
     issuedAt: '2026-11-24T08:00:00.000Z',
-    document: { evaluation: { fibers: [{ fiber: 1, outcome: 'PASS', judgments: [judgment] }] } },
+    // Only what the CSV reads of a certificate document.
+    document: { evaluation: { fibers: [{ fiber: 1, outcome: 'PASS', judgments: [judgment] }] } } as unknown as CertificateDocument,
     prevHash: null,
     hash: 'h',
     signature: 's',
