@@ -8,7 +8,7 @@
  * - full check: Custody.checkEverything (parse, canonical JSON, SHA-256, Ed25519 verify, chain
  *   lookup per certificate) vs reading the same rows and hashing their bodies with SHA-256 alone.
  *
- *   npm run build && node dist/bench/custody.js   (fills its own 100,000-certificate directory)
+ *   npm run build && node dist/benchmarks/custody.js   (fills its own 100,000-certificate directory)
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';

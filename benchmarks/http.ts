@@ -6,7 +6,7 @@
  * Targets (issue 9): one certificate >= 0.4 x hello-world, p99 <= 20 ms; the filtered list
  * >= 0.3 x hello-world, p99 <= 10 ms.
  *
- *   npm run build && node dist/bench/http.js <dataDir with the 100,000-certificate database>
+ *   npm run build && node dist/benchmarks/http.js <dataDir with the 100,000-certificate database>
  */
 import { pathToFileURL } from 'node:url';
 import { load, pathFor, servers, type LoadResult } from './support/load.js';

@@ -4,7 +4,7 @@
  * every 100 ms, beside the bare fastify hello-world's resident set under its own load in the same
  * run. Also the daemon's idle RSS after start-up.
  *
- *   npm run build && node dist/bench/memory.js <dataDir>
+ *   npm run build && node dist/benchmarks/memory.js <dataDir>
  */
 import { pathToFileURL } from 'node:url';
 import { load, pathFor, rssBytes, RssSampler, servers } from './support/load.js';

@@ -4,7 +4,7 @@
  * Figure: wall time of N benches (each running the same number of jobs) over the wall time of
  * 1 bench, same daemon, same run. Target: <= 1.15 at 16.
  *
- *   npm run build && node dist/bench/parallel-benches.js
+ *   npm run build && node dist/benchmarks/parallel-benches.js
  */
 import { pathToFileURL } from 'node:url';
 import { benchEntry, certify, Daemon, progress, reference, round, SimHost, tempDir, writeConfig, writeMtp24 } from './support/harness.js';

@@ -5,7 +5,7 @@
  * (bench/support/bare-client.ts), in the same run. Rounds alternate bare and pipeline; the best
  * of each is kept (noise only ever makes a run slower).
  *
- *   npm run build && node dist/bench/pipeline.js
+ *   npm run build && node dist/benchmarks/pipeline.js
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

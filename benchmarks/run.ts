@@ -1,11 +1,11 @@
 /**
  * `npm run bench`: every benchmark in sequence, each figure beside its baseline from the same run,
- * as a ratio. Prints a table and writes bench/results/latest.json and bench/results/latest.md
+ * as a ratio. Prints a table and writes benchmarks/results/latest.json and benchmarks/results/latest.md
  * (the table BENCHMARKS.md shows). About 5 minutes on the 2-core development machine; progress on
  * stderr. Not part of `npm test`.
  *
  *   npm run bench                 (builds first)
- *   node dist/bench/run.js --quick (smaller counts and shorter runs: a smoke run, not figures to publish)
+ *   node dist/benchmarks/run.js --quick (smaller counts and shorter runs: a smoke run, not figures to publish)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -53,7 +53,7 @@ function machine(): Record<string, unknown> {
 export async function runAll(quick = false): Promise<{ results: Record<string, unknown>; table: TableRow[] }> {
   const started = Date.now();
   const count = quick ? 5_000 : 100_000;
-  const results: Record<string, unknown> = { date: new Date().toISOString(), command: quick ? 'node dist/bench/run.js --quick' : 'npm run bench', machine: machine() };
+  const results: Record<string, unknown> = { date: new Date().toISOString(), command: quick ? 'node dist/benchmarks/run.js --quick' : 'npm run bench', machine: machine() };
   const table: TableRow[] = [];
   const row = (figure: string, value: string, baseline: string, ratio: number | string, target: string, met?: boolean): void =>
     void table.push({ figure, value, baseline, ratio: typeof ratio === 'number' ? ratio.toFixed(3) : ratio, target, met: met === undefined ? '-' : met ? 'met' : 'MISSED' });
@@ -152,7 +152,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     progress(`smoke run done in ${results.seconds as number} s (results not written: --quick figures are not for publishing)`);
     process.exit(0);
   }
-  const outDir = join(root, 'bench', 'results');
+  const outDir = join(root, 'benchmarks', 'results');
   mkdirSync(outDir, { recursive: true });
   const name = 'latest';
   writeFileSync(join(outDir, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
@@ -161,6 +161,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     `Run ${results.date as string} with \`${results.command as string}\` in ${results.seconds as number} s on ${m.cpu as string} (${m.cores as number} cores), ` +
       `${m.memoryGiB as number} GiB, ${m.os as string}, Node ${m.node as string}, commit ${m.commit as string}.\n\n${markdownTable(table)}\n`,
   );
-  progress(`wrote bench/results/${name}.json and ${name}.md (${results.seconds as number} s)`);
+  progress(`wrote benchmarks/results/${name}.json and ${name}.md (${results.seconds as number} s)`);
   process.exit(0);
 }

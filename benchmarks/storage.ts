@@ -12,7 +12,7 @@
  * - QA query: CertificateStore.list({ from, to, verdict, limit 50 }) (what GET /certificates runs)
  *   vs the bare SQL selecting the same 50 ids.
  *
- *   npm run build && node dist/bench/storage.js
+ *   npm run build && node dist/benchmarks/storage.js
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';

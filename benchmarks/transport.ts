@@ -3,7 +3,7 @@
  * LineTransport (queue, timeout, matching, CR stripping) on the same pty, in the same run.
  * The echo peer (other end of the pty) answers every "PING n" line with "PONG n\r\n".
  *
- *   npm run build && node dist/bench/transport.js      (prints JSON)
+ *   npm run build && node dist/benchmarks/transport.js      (prints JSON)
  */
 import { pathToFileURL } from 'node:url';
 import { SerialPort } from 'serialport';

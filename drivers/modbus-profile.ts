@@ -10,10 +10,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import YAML from 'yaml';
+import { projectRoot } from '../src/project-root.js';
 import { ConfigError } from '../src/errors.js';
 
 export const RegisterSchema = Type.Object(
@@ -182,11 +182,9 @@ export function validateProfile(raw: unknown, source = '(inline)'): RegisterMapP
   return p;
 }
 
+/** drivers/profiles in the project (the same from src/ under vitest and from dist/). */
 export function profilesDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.resolve(here, 'profiles'), path.resolve(here, '../../drivers/profiles')];
-  for (const c of candidates) if (fs.existsSync(c)) return c;
-  return candidates[0]!;
+  return path.join(projectRoot(), 'drivers', 'profiles');
 }
 
 /** Loads a profile by name (drivers/profiles/<name>.yaml|.yml|.json) or by path. */

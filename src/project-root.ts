@@ -6,7 +6,8 @@ let cached: string | undefined;
 
 /**
  * The directory holding package.json. Code runs from src/ under vitest and from dist/src/ in
- * production; data that ships beside the code (limits/, fixtures/) is found from here in both.
+ * production; data that ships beside the code (limits/, fixtures/, drivers/profiles/) is found
+ * from here in both. The one root finder: everything that locates shipped data uses it.
  */
 export function projectRoot(): string {
   if (cached) return cached;

@@ -65,7 +65,7 @@ export class SimHost {
   constructor(private readonly opts: { count: number; channels: number; transport: 'tcp' | 'pty'; meterDelayMs?: number; ptyDir?: string }) {}
 
   async start(): Promise<this> {
-    const args = [join(root, 'dist/bench/support/sim-host.js'), JSON.stringify(this.opts)];
+    const args = [join(root, 'dist/benchmarks/support/sim-host.js'), JSON.stringify(this.opts)];
     this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     this.benches = await new Promise<SimBench[]>((resolve, reject) => {
       const lines = createInterface({ input: this.child.stdout! });

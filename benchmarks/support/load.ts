@@ -87,7 +87,7 @@ export async function servers(dataDir: string): Promise<{ daemon: Daemon; hello:
   const tmp = tempDir('mpocert-bench-http-');
   const sim = await new SimHost({ count: 1, channels: 24, transport: 'tcp' }).start();
   const daemon = new Daemon(writeConfig(tmp.dir, [benchEntry('b1', sim.benches[0]!, { assemblies: { 'MTP24-GOOD': writeMtp24(tmp.dir) } })], { dataDir }));
-  const hello = await startChild('dist/bench/support/hello-server.js');
+  const hello = await startChild('dist/benchmarks/support/hello-server.js');
   try {
     await daemon.start();
     // Measure the daemon as it runs, not while it verifies every stored certificate after start

@@ -1,6 +1,6 @@
 /**
  * Child process: N simulated benches (PM100 meter + DiCon switch + control port) in one process.
- *   node dist/bench/support/sim-host.js '{"count":16,"channels":24,"transport":"tcp","meterDelayMs":20}'
+ *   node dist/benchmarks/support/sim-host.js '{"count":16,"channels":24,"transport":"tcp","meterDelayMs":20}'
  * Prints one JSON line (the benches' endpoints) when ready; stops on SIGTERM.
  * meterDelayMs: every power reading (MEAS:POW?) is answered that much later (a realistic meter integration time).
  */

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describeError, InputError } from '../errors.js';
-import type { PreviousCertificate } from './drift.js';
-import { evaluateRecord, type EvaluateOptions } from './evaluate.js';
-import { loadLimitLibrary } from './load-limit-library.js';
-import { exitCodeFor } from './outcome.js';
-import { parseTestRecord } from './parse-record.js';
+import type { PreviousCertificate } from '../evaluation/drift.js';
+import { evaluateRecord, type EvaluateOptions } from '../evaluation/evaluate.js';
+import { loadLimitLibrary } from '../evaluation/load-limit-library.js';
+import { exitCodeFor } from '../evaluation/outcome.js';
+import { parseTestRecord } from '../evaluation/parse-record.js';
 
 export interface CommandIo {
   stdout(text: string): void;

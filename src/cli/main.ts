@@ -6,7 +6,7 @@ import { demoCommand, DEMO_CONFIG } from './demo.js';
 import { serveCommand } from './serve.js';
 import { verifyCommand } from './verify.js';
 import { acknowledgeCommand, backupCommand, keysRotateCommand, usersAddCommand, usersDisableCommand, usersListCommand } from './admin-commands.js';
-import { runEvaluateCommand } from '../evaluation/index.js';
+import { runEvaluateCommand } from './evaluate.js';
 
 /**
  * mpocert's one entry point. Every command returns an exit code; nothing prints a stack trace

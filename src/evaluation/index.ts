@@ -72,4 +72,3 @@ export {
 export { type PolarityResult } from './polarity-result.js';
 export { fiberPositions, type FiberCount } from './fiber-positions.js';
 export { type DriftReport, type DriftEntry, type PreviousCertificate } from './drift.js';
-export { runEvaluateCommand, type CommandIo, type EvaluateCommandOptions } from './evaluate-command.js';

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, describeError } from '../errors.js';
-import { findProjectRoot } from './project-root.js';
+import { projectRoot } from '../project-root.js';
 import { firstSchemaError } from './schema-errors.js';
 import { LimitSetFileSchema, type FigureInput, type LimitSetFile } from './limit-set-schema.js';
 import {
@@ -37,7 +37,7 @@ export interface LoadLimitLibraryOptions {
 }
 
 export function shippedLimitsDir(): string {
-  return join(findProjectRoot(import.meta.url), 'limits');
+  return join(projectRoot(), 'limits');
 }
 
 /**

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { root, tempDir } from '../support/daemon-harness.js';
+import { root, tempDir } from '../helpers/daemon-harness.js';
 
 /** What a person at a terminal sees: one line naming the problem, an exit code, never a stack trace. */
 const tmp = tempDir('mpocert-cli-');

@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitCodeFor, runEvaluateCommand, worstOf, type Evaluation } from '../../src/evaluation/index.js';
-import { assembly } from './records.js';
+import { exitCodeFor, worstOf, type Evaluation } from '../../src/evaluation/index.js';
+import { runEvaluateCommand } from '../../src/cli/evaluate.js';
+import { assembly } from '../helpers/records.js';
 
 async function run(path: string, options = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

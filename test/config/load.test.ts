@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { DEMO_CONFIG } from '../../src/cli/demo.js';
-import { tempDir } from '../support/daemon-harness.js';
+import { tempDir } from '../helpers/daemon-harness.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => (tmp = tempDir('mpocert-config-')));

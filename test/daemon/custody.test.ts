@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describePublicKey } from '../../src/store/signing-key.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { benchConfig, DaemonProcess, root, send, startSimulatorProcess, tempDir, TOKEN, writeConfig, type SimulatorProcess } from '../support/daemon-harness.js';
+import { benchConfig, DaemonProcess, root, send, startSimulatorProcess, tempDir, TOKEN, writeConfig, type SimulatorProcess } from '../helpers/daemon-harness.js';
 
 /**
  * Custody and access on the real daemon process: who may do what, what a stored certificate

@@ -10,7 +10,7 @@ import {
   tempDir,
   writeConfig,
   type SimulatorProcess,
-} from '../support/daemon-harness.js';
+} from '../helpers/daemon-harness.js';
 
 interface JobReply {
   id: string;

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { benchConfig, DaemonProcess, root, simControl, sleep, startSimulatorProcess, tempDir, writeConfig, type SimulatorProcess } from '../support/daemon-harness.js';
+import { benchConfig, DaemonProcess, root, simControl, sleep, startSimulatorProcess, tempDir, writeConfig, type SimulatorProcess } from '../helpers/daemon-harness.js';
 
 interface JobView {
   id: string;

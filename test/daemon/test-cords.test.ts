@@ -4,7 +4,7 @@
  * reference grade, a verification too old, a worn cord, a wrong gender.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { benchConfig, DaemonProcess, simControl, startSimulatorProcess, tempDir, writeConfig, type SimulatorProcess } from '../support/daemon-harness.js';
+import { benchConfig, DaemonProcess, simControl, startSimulatorProcess, tempDir, writeConfig, type SimulatorProcess } from '../helpers/daemon-harness.js';
 
 interface JobReply {
   state: string;

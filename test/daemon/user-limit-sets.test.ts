@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRODUCTS } from '../../fixtures/harness/products.js';
-import { benchConfig, DaemonProcess, root, startSimulatorProcess, tempDir, writeConfig, type SimulatorProcess } from '../support/daemon-harness.js';
+import { benchConfig, DaemonProcess, root, startSimulatorProcess, tempDir, writeConfig, type SimulatorProcess } from '../helpers/daemon-harness.js';
 
 let sim: SimulatorProcess;
 let tmp: ReturnType<typeof tempDir>;

@@ -11,7 +11,7 @@ import {
   TOKEN,
   writeConfig,
   type SimulatorProcess,
-} from '../support/daemon-harness.js';
+} from '../helpers/daemon-harness.js';
 
 /**
  * The real daemon process against the simulated bench running as its own process on loopback

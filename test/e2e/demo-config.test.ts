@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CONFIG } from '../../src/cli/demo.js';
-import { DaemonProcess, simControl, startSimulatorProcess, tempDir, type SimulatorProcess } from '../support/daemon-harness.js';
+import { DaemonProcess, simControl, startSimulatorProcess, tempDir, type SimulatorProcess } from '../helpers/daemon-harness.js';
 
 /**
  * The shipped demo config, exactly as a newcomer runs it (only ports and data directory moved so

@@ -15,7 +15,7 @@ import {
   transportOf,
   writeConfig,
   type SimulatorProcess,
-} from '../support/daemon-harness.js';
+} from '../helpers/daemon-harness.js';
 
 /**
  * Issue 5's acceptance run: two benches in one daemon, at once. Bench "lts" uses an MPO loss-test

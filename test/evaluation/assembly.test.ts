@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { evaluateRecord, parseTestRecord, type End, type Evaluation, type Judgment } from '../../src/evaluation/index.js';
-import { assembly, library, readingsFor, verifiedCord } from './records.js';
+import { assembly, library, readingsFor, verifiedCord } from '../helpers/records.js';
 
 const BOTH: readonly End[] = ['A', 'B'];
 const OWN_MTP_A = 'end A grade MTP 0.60 dB (own grade, one connector per reading) (multimode)';

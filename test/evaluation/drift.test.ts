@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateRecord } from '../../src/evaluation/index.js';
-import { assembly, library, link, readingsFor } from './records.js';
+import { assembly, library, link, readingsFor } from '../helpers/records.js';
 
 describe('drift against the previous certificate of the same serial number or link id', () => {
   it('reports per-fiber change and flags beyond the threshold (MTP 0.02 dB vs MPO 0.08-0.12 dB a year)', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { compareVersions, evaluateRecord, loadLimitLibrary } from '../../src/evaluation/index.js';
-import { assembly, library } from './records.js';
+import { assembly, library } from '../helpers/records.js';
 
 function userDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'mpocert-limits-'));

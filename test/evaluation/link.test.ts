@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateRecord, expectedMap, judgeAgainst, type FiberCount, type Limit, type LinkRecord } from '../../src/evaluation/index.js';
-import { library, link, readingsFor, verifiedCord } from './records.js';
+import { library, link, readingsFor, verifiedCord } from '../helpers/records.js';
 
 /** The type B map (position at end A -> end B) as a record's measuredMap. */
 const typeB = (fiberCount: FiberCount): Record<string, number | null> => Object.fromEntries(Object.entries(expectedMap('B', fiberCount)));

@@ -9,7 +9,7 @@ import {
   type FiberCount,
   type PolarityDeclaration,
 } from '../../src/evaluation/index.js';
-import { assembly, library, readingsFor } from './records.js';
+import { assembly, library, readingsFor } from '../helpers/records.js';
 
 const COUNTS: readonly FiberCount[] = [8, 12, 16, 24];
 

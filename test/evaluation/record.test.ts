@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { evaluateRecord, parseTestRecord, TestRecordSchema } from '../../src/evaluation/index.js';
-import { assembly, library, link } from './records.js';
+import { assembly, library, link } from '../helpers/records.js';
 
 const SCHEMA_FILE = 'docs/test-record.schema.json';
 

@@ -7,7 +7,7 @@ import { evaluateRecord, parseTestRecord, roundDb, roundLimitDb } from '../../sr
 import { judgeAgainst } from '../../src/evaluation/judge.js';
 import { renderCertificateCsv } from '../../src/http/certificate-csv.js';
 import type { StoredCertificate } from '../../src/store/certificate-store.js';
-import { assembly, library, link } from './records.js';
+import { assembly, library, link } from '../helpers/records.js';
 
 describe('roundDb: a value at 0.001 dB, halves away from zero', () => {
   it.each([

@@ -19,7 +19,7 @@ import {
   type Reading,
 } from '../../src/evaluation/index.js';
 import { RULES } from '../../src/evaluation/rules.js';
-import { assembly, library, link, readingsFor, verifiedCord } from './records.js';
+import { assembly, library, link, readingsFor, verifiedCord } from '../helpers/records.js';
 
 const refusals = (e: Evaluation): string[] => e.setup.refusals.map((r) => r.code);
 const il = (e: Evaluation, fiber: number, wl = 850, end: 'A' | 'B' = 'A') =>

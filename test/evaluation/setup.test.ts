@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobRefusedError } from '../../src/errors.js';
 import { assertSetupAccepted, checkSetup, evaluateRecord, type SetupPlan, type TestCord } from '../../src/evaluation/index.js';
-import { assembly, library, TESTED_AT, verifiedCord } from './records.js';
+import { assembly, library, TESTED_AT, verifiedCord } from '../helpers/records.js';
 
 const GENDER_RULE = ' [rule gender: TIA-604-5 / IEC 61754-7: a pinned connector mates an unpinned one only]';
 const WEAR_RULE = ' [rule cord-wear: connector grade: rated mating cycles (MTP 500+, generic MPO 200)]';

@@ -22,7 +22,7 @@ import {
   writeConfig,
   type FaultChoice,
   type RawRequest,
-} from './support.js';
+} from '../helpers/faults.js';
 
 /**
  * Issue 6's fault suite: the daemon must never lie and never fall over.

@@ -8,7 +8,7 @@ import { TrustedKeys } from '../../src/store/trusted-keys.js';
 import { openDatabase, SCHEMA_VERSION, type Db } from '../../src/store/database.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { describePublicKey, loadOrCreateSigningKey, sha256Hex, type SigningKey } from '../../src/store/signing-key.js';
-import { tempDir } from '../support/daemon-harness.js';
+import { tempDir } from '../helpers/daemon-harness.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let db: Db;

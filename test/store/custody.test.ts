@@ -14,7 +14,7 @@ import { MIGRATIONS } from '../../src/store/database.js';
 import { schemaChanges } from '../../src/store/schema-guard.js';
 import { describePublicKey, loadOrCreateSigningKey, signBytes, sha256Hex } from '../../src/store/signing-key.js';
 import { signRotation, TrustedKeys, writeTrustedKeys } from '../../src/store/trusted-keys.js';
-import { tempDir } from '../support/daemon-harness.js';
+import { tempDir } from '../helpers/daemon-harness.js';
 
 /**
  * The chain of custody attacked as someone with the files would: every way of making stored

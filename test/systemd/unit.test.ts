@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { root } from '../support/daemon-harness.js';
+import { root } from '../helpers/daemon-harness.js';
 
 const unitPath = join(root, 'systemd', 'mpocert.service');
 
