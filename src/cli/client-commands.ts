@@ -1,6 +1,6 @@
 import type { Evaluation } from '../evaluation/index.js';
 import { fiberRows, fmtDb } from '../http/certificate-view.js';
-import type { JobView } from '../pipeline/job-runner.js';
+import type { JobView } from '../jobs/job-runner.js';
 import { createInterface } from 'node:readline';
 import { describeError, MpocertError } from '../errors.js';
 import { clientFor, type DaemonClient } from './http-client.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BenchRuntime } from '../pipeline/bench-runtime.js';
-import type { JobRunner } from '../pipeline/job-runner.js';
-import type { SubjectRequestParser } from '../pipeline/judge-job.js';
+import type { JobRunner } from '../jobs/job-runner.js';
+import type { SubjectRequestParser } from '../jobs/judge-job.js';
 import type { CertificateStore, VerifyProblem } from '../store/certificate-store.js';
 import type { CordStore } from '../store/cord-store.js';
 import type { UserStore } from '../store/user-store.js';

@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { InstrumentIdentity } from '../../src/instruments/capabilities.js';
-import type { JobSubject } from '../../src/pipeline/judge-job.js';
+import type { JobSubject } from '../../src/jobs/judge-job.js';
 import type { BenchReference, FiberReading } from '../../src/pipeline/readings.js';
 import type { SOFTWARE } from '../../src/pipeline/software.js';
 import type { CertificateDocument, CertifiedInstrument, CertifiedReading } from '../../src/store/certificate-store.js';

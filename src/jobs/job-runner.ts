@@ -1,3 +1,7 @@
+/**
+ * Jobs: one job is a measurement (pipeline/) judged (evaluation/) and stored (store/). This layer
+ * is where the three meet, so neither the pipeline nor the engine knows the store.
+ */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { describeError, JobRefusedError, MpocertError } from '../errors.js';
@@ -5,18 +9,18 @@ import type { StoredCertificate } from '../store/certificate-store.js';
 import type { CordStore, CordWear } from '../store/cord-store.js';
 import type { JobStore } from '../store/job-store.js';
 import type { ReferenceStore } from '../store/reference-store.js';
-import type { BenchRuntime } from './bench-runtime.js';
-import { measureAllFibers, measureCordVerification, takeReference } from './measure.js';
-import { ManualOperator, type OperatorStep } from './operator.js';
+import type { BenchRuntime } from '../pipeline/bench-runtime.js';
+import { measureAllFibers, measureCordVerification, takeReference } from '../pipeline/measure.js';
+import { ManualOperator, type OperatorStep } from '../pipeline/operator.js';
 import { cite } from '../evaluation/rules.js';
 import { DEFAULT_NO_DEVICE_BELOW_DB } from '../evaluation/thresholds.js';
 import { verificationImplausibility } from '../evaluation/setup-check.js';
-import { checkReferencePlausible } from './reference-plausibility.js';
+import { checkReferencePlausible } from '../pipeline/reference-plausibility.js';
 import type { CordVerificationRecord } from '../store/cord-store.js';
-import type { BenchReference, FiberReading, JobProgress } from './readings.js';
+import type { BenchReference, FiberReading, JobProgress } from '../pipeline/readings.js';
 import type { JobJudge, JobSubject } from './judge-job.js';
-import { SOFTWARE } from './software.js';
-import { assertSameInstruments } from './instrument-identity.js';
+import { SOFTWARE } from '../pipeline/software.js';
+import { assertSameInstruments } from '../pipeline/instrument-identity.js';
 
 export interface JobRequest {
   benchId: string;

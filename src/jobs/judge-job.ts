@@ -14,11 +14,11 @@ import {
   type TestRecord,
 } from '../evaluation/index.js';
 import type { CertificateStore } from '../store/certificate-store.js';
-import type { BenchRuntime } from './bench-runtime.js';
+import type { BenchRuntime } from '../pipeline/bench-runtime.js';
 import { cite } from '../evaluation/rules.js';
 import { endsCertified } from '../evaluation/ends.js';
 import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../instruments/power-floor.js';
-import type { FiberReading } from './readings.js';
+import type { FiberReading } from '../pipeline/readings.js';
 
 /**
  * What a job tests: a test record without readings (what the factory's product catalogue or the
