@@ -9,6 +9,10 @@
  *   newport-1936       serial 38400 8N1, timeoutMs 2000, noLightBelowDbm -60, maxPlausibleW 0.1, channel 1
  *   dicon-mems-switch  serial 115200 8N1, timeoutMs 2000
  *   santec-mpm-210h    serial 115200 8N1 (LAN: tcp port 5000), timeoutMs 3000, noLightBelowDbm -60
+ *   keysight-8163b-meter   serial 9600 8N1 (LAN: tcp port 5025), timeoutMs 3000, noLightBelowDbm -60,
+ *                          maxPlausibleW 0.1, slot 1, channel 1
+ *   keysight-8163b-source  serial 9600 8N1 (LAN: tcp port 5025), timeoutMs 3000, slot 1, a settable
+ *                          wavelength unless dualWavelengthNm names the module's two lasers
  *   modbus-loss-test-set  modbus-rtu 19200 8E1 (Modbus RTU default), timeoutMs 1000,
  *                         profile "mpocert-reference" (drivers/profiles/<name>.yaml, or a path)
  */
@@ -22,14 +26,23 @@ import { createNewport1936 } from './newport-1936.js';
 import { createDiconMemsSwitch } from './dicon-mems-switch.js';
 import { SantecMpm210h } from './santec-mpm-210h.js';
 import { createModbusLossTestSet } from './modbus-loss-test-set.js';
+import { createKeysight8163Meter, createKeysight8163Source } from './keysight-8163b.js';
 
-export const DIALECTS = ['thorlabs-pm100', 'newport-1936', 'dicon-mems-switch', 'santec-mpm-210h', 'modbus-loss-test-set'] as const;
+export const DIALECTS = [
+  'thorlabs-pm100',
+  'newport-1936',
+  'dicon-mems-switch',
+  'santec-mpm-210h',
+  'modbus-loss-test-set',
+  'keysight-8163b-meter',
+  'keysight-8163b-source',
+] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const SerialFields = {
   path: Type.String({ minLength: 1, description: 'e.g. /dev/ttyUSB0 or a socat pty link' }),
-  baudRate: Type.Optional(Type.Integer({ minimum: 50, description: 'default per dialect (PM100 115200, Newport 38400, DiCon 115200, Modbus RTU 19200)' })),
+  baudRate: Type.Optional(Type.Integer({ minimum: 50, description: 'default per dialect (PM100 115200, Newport 38400, DiCon 115200, Keysight 8163B 9600, Modbus RTU 19200)' })),
   dataBits: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(6), Type.Literal(7), Type.Literal(8)])),
   parity: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('even'), Type.Literal('odd'), Type.Literal('mark'), Type.Literal('space')])),
   stopBits: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(1.5), Type.Literal(2)])),
@@ -63,8 +76,19 @@ export const InstrumentConfigSchema = Type.Object(
      * front-panel unit change, and is rejected. Default 0.1 W (+20 dBm).
      */
     maxPlausibleW: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
-    /** Newport 2936-R channel (1 or 2). */
-    channel: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 })),
+    /** Newport 2936-R channel, or the channel of a Keysight 8163B dual power sensor (81635A): 1 or 2. Default 1. */
+    channel: Type.Optional(Type.Integer({ minimum: 1, maximum: 2, description: 'Newport 2936-R channel, or a Keysight 8163B dual sensor channel' })),
+    /** Keysight 8163B/8164B/8166B: the mainframe slot of the module (0 is the 8164B back-loaded laser). Default 1. */
+    slot: Type.Optional(Type.Integer({ minimum: 0, maximum: 17, description: 'Keysight 8163B/8164B/8166B mainframe slot of the module' })),
+    /**
+     * Keysight 8163B source: a dual-wavelength module's lasers [lower, upper] (nm), selected with
+     * `:SOUR<slot>:POW:WAV LOW|UPP`. Without it the wavelength is set (`:SOUR<slot>:WAV <nm>NM`).
+     */
+    dualWavelengthNm: Type.Optional(
+      Type.Tuple([Type.Integer({ minimum: 600, maximum: 1700 }), Type.Integer({ minimum: 600, maximum: 1700 })], {
+        description: 'Keysight 8163B dual-wavelength source module: [lower, upper] nm',
+      }),
+    ),
     /** Free text for people (bench position, asset tag). */
     label: Type.Optional(Type.String()),
   },
@@ -91,6 +115,20 @@ export function validateInstrumentConfig(raw: unknown): InstrumentConfig {
   if (c.dialect === 'modbus-loss-test-set' ? lineKinds : !lineKinds) {
     throw new ConfigError(`dialect ${c.dialect} cannot use transport ${c.transport.kind}`, { instrument: c.id, path: '/transport/kind' });
   }
+  // Fields a dialect would silently ignore are refused.
+  const keysight = c.dialect === 'keysight-8163b-meter' || c.dialect === 'keysight-8163b-source';
+  const unused =
+    c.slot !== undefined && !keysight
+      ? 'slot'
+      : c.dualWavelengthNm !== undefined && c.dialect !== 'keysight-8163b-source'
+        ? 'dualWavelengthNm'
+        : c.channel !== undefined && c.dialect === 'keysight-8163b-source'
+          ? 'channel'
+          : undefined;
+  if (unused) throw new ConfigError(`dialect ${c.dialect} has no ${unused}`, { instrument: c.id, path: `/${unused}` });
+  if (c.dualWavelengthNm && !(c.dualWavelengthNm[0] < c.dualWavelengthNm[1])) {
+    throw new ConfigError('dualWavelengthNm must be [lower, upper] with lower < upper', { instrument: c.id, path: '/dualWavelengthNm' });
+  }
   return c;
 }
 
@@ -106,7 +144,9 @@ export function createInstrument(config: InstrumentConfig, opts: CreateInstrumen
     case 'thorlabs-pm100':
     case 'newport-1936':
     case 'dicon-mems-switch':
-    case 'santec-mpm-210h': {
+    case 'santec-mpm-210h':
+    case 'keysight-8163b-meter':
+    case 'keysight-8163b-source': {
       if (t.kind !== 'tcp' && t.kind !== 'serial') throw new ConfigError('line dialect needs a tcp or serial transport', { instrument: c.id });
       const endpoint = t;
       const meter = {
@@ -122,6 +162,23 @@ export function createInstrument(config: InstrumentConfig, opts: CreateInstrumen
           endpoint,
           ...meter,
           ...(c.channel !== undefined ? { channel: c.channel } : {}),
+        });
+      }
+      if (c.dialect === 'keysight-8163b-meter') {
+        return createKeysight8163Meter({
+          ...common,
+          endpoint,
+          ...meter,
+          ...(c.slot !== undefined ? { slot: c.slot } : {}),
+          ...(c.channel !== undefined ? { channel: c.channel } : {}),
+        });
+      }
+      if (c.dialect === 'keysight-8163b-source') {
+        return createKeysight8163Source({
+          ...common,
+          endpoint,
+          ...(c.slot !== undefined ? { slot: c.slot } : {}),
+          ...(c.dualWavelengthNm ? { dualWavelengthNm: c.dualWavelengthNm } : {}),
         });
       }
       if (c.dialect === 'santec-mpm-210h') {
