@@ -4,6 +4,15 @@ import { ConnectorSchema } from '../evaluation/record-schema.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'letters, digits, _ . -' });
 
+/**
+ * The light source the bench sets to each sweep's wavelength (its output on for the sweep, off
+ * after it). Without one, a source is set by hand to the wavelength of each sweep.
+ */
+const LightSourceRole = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+  description: 'instrument id of the light source the bench sets to each sweep wavelength; without it the source is set by hand',
+});
+
 /** How the bench turns light into per-fiber readings. */
 const MeasurementMethodSchema = Type.Union([
   Type.Object(
@@ -11,13 +20,12 @@ const MeasurementMethodSchema = Type.Union([
       kind: Type.Literal('switch-and-meter'),
       powerMeter: Id,
       switch: Id,
-      // No light-source role yet: a source is set by hand to the wavelength of each sweep. A
-      // config naming one is refused rather than silently ignored.
+      lightSource: Type.Optional(LightSourceRole),
     },
     { additionalProperties: false, description: '1xN switch fans the source out to each fiber; a meter reads it' },
   ),
   Type.Object(
-    { kind: Type.Literal('switch-and-multiport-meter'), switch: Id, multiPortMeter: Id },
+    { kind: Type.Literal('switch-and-multiport-meter'), switch: Id, multiPortMeter: Id, lightSource: Type.Optional(LightSourceRole) },
     {
       additionalProperties: false,
       description:

@@ -63,7 +63,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     logger.info({ job: v.id, bench: v.benchId, state: v.state, verdict: v.verdict, reason: v.reason, certificate: v.certificateId }, 'job ended');
     metrics.jobs.inc({ bench: v.benchId, state: v.state });
     if (v.verdict) metrics.verdicts.inc({ bench: v.benchId, verdict: v.verdict });
-    if (v.errorCode?.startsWith('INSTRUMENT_')) metrics.instrumentErrors.inc({ bench: v.benchId, code: v.errorCode });
+    if (v.errorCode?.startsWith('INSTRUMENT_') || v.errorCode?.endsWith('_SETTINGS_CHANGED')) metrics.instrumentErrors.inc({ bench: v.benchId, code: v.errorCode });
   });
 
   let app: FastifyInstance;

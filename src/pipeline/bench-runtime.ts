@@ -2,6 +2,7 @@ import { createInstrument } from '../../drivers/registry.js';
 import type { BenchConfig } from '../config/schema.js';
 import { JobRefusedError } from '../errors.js';
 import {
+  isLightSource,
   isLossTestSet,
   isMultiPortPowerMeter,
   type MultiPortPowerMeter,
@@ -10,15 +11,17 @@ import {
   type AnyInstrument,
   type InstrumentIdentity,
   type InstrumentStatus,
+  type LightSource,
   type LossTestSet,
   type OpticalSwitch,
   type PowerMeter,
 } from '../instruments/capabilities.js';
 import { createOperator, type Operator } from './operator.js';
 
+/** `lightSource`: the source the bench sets to each sweep's wavelength; absent, it is set by hand. */
 export type BenchMethod =
-  | { kind: 'switch-and-meter'; powerMeter: PowerMeter; switch: OpticalSwitch }
-  | { kind: 'switch-and-multiport-meter'; multiPortMeter: MultiPortPowerMeter; switch: OpticalSwitch }
+  | { kind: 'switch-and-meter'; powerMeter: PowerMeter; switch: OpticalSwitch; lightSource?: LightSource }
+  | { kind: 'switch-and-multiport-meter'; multiPortMeter: MultiPortPowerMeter; switch: OpticalSwitch; lightSource?: LightSource }
   | { kind: 'loss-test-set'; lossTestSet: LossTestSet };
 
 /**
@@ -51,19 +54,26 @@ export class BenchRuntime {
   private resolveMethod(): BenchMethod {
     const m = this.config.method;
     const get = (id: string): AnyInstrument => this.instruments.get(id)!; // ids checked when the config loaded
+    const source = (id: string | undefined): { lightSource?: LightSource } => {
+      if (id === undefined) return {};
+      const inst = this.instruments.get(id);
+      if (!inst) throw new JobRefusedError('BAD_ROLE', `no instrument "${id}" on bench "${this.id}" for the light source`, { bench: this.id });
+      if (!isLightSource(inst)) throw new JobRefusedError('BAD_ROLE', `instrument "${id}" is not a light source`, { bench: this.id });
+      return { lightSource: inst };
+    };
     if (m.kind === 'switch-and-meter') {
       const meter = get(m.powerMeter);
       const sw = get(m.switch);
       if (!isPowerMeter(meter)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.powerMeter}" is not a power meter`, { bench: this.id });
       if (!isOpticalSwitch(sw)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.switch}" is not an optical switch`, { bench: this.id });
-      return { kind: 'switch-and-meter', powerMeter: meter, switch: sw };
+      return { kind: 'switch-and-meter', powerMeter: meter, switch: sw, ...source(m.lightSource) };
     }
     if (m.kind === 'switch-and-multiport-meter') {
       const meter = get(m.multiPortMeter);
       const sw = get(m.switch);
       if (!isMultiPortPowerMeter(meter)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.multiPortMeter}" is not a multi-port power meter`, { bench: this.id });
       if (!isOpticalSwitch(sw)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.switch}" is not an optical switch`, { bench: this.id });
-      return { kind: 'switch-and-multiport-meter', multiPortMeter: meter, switch: sw };
+      return { kind: 'switch-and-multiport-meter', multiPortMeter: meter, switch: sw, ...source(m.lightSource) };
     }
     const lts = get(m.lossTestSet);
     if (!isLossTestSet(lts)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.lossTestSet}" is not a loss-test set`, { bench: this.id });

@@ -41,15 +41,30 @@ interface Seen {
 interface SwitchedDetector {
   /** Lights one fiber: the switch to its channel (the bench's channel offset applied). */
   light(fiber: number): Promise<void>;
+  /** The bench's light source (if it has one) to wl, its output on; then the detector to wl. */
   setWavelength(wl: number): Promise<void>;
   straightThrough(fiber: number, wl: number, what: string): Promise<Seen>;
   arrival(fiber: number, wl: number): Promise<Seen>;
   confirmSettings(wl: number): Promise<void>;
+  /** The bench's light source (if it has one) off: the end of a sweep. */
+  darken(): Promise<void>;
 }
 
 function switchedDetector(bench: BenchRuntime, what: string): SwitchedDetector {
   const m = bench.method;
   const { channelOffset } = bench.config;
+  const source = m.kind === 'loss-test-set' ? undefined : m.lightSource;
+  // The source's wavelength is set (and confirmed by the driver) before its output goes on, so
+  // no reading is ever taken in light of another wavelength; a source that cannot be set fails
+  // the sweep with its error.
+  const lightAt = async (wl: number): Promise<void> => {
+    if (!source) return;
+    await source.setWavelength(wl);
+    await source.setOutput(true);
+  };
+  const darken = async (): Promise<void> => {
+    if (source) await source.setOutput(false);
+  };
   if (m.kind === 'switch-and-meter') {
     const read = async (fiber: number, wl: number): Promise<Seen> => {
       try {
@@ -66,16 +81,23 @@ function switchedDetector(bench: BenchRuntime, what: string): SwitchedDetector {
     };
     return {
       light: (fiber) => m.switch.selectChannel(channelOffset + fiber),
-      setWavelength: (wl) => m.powerMeter.setWavelength(wl),
+      setWavelength: async (wl) => {
+        await lightAt(wl);
+        await m.powerMeter.setWavelength(wl);
+      },
       straightThrough: read,
       arrival: read,
       confirmSettings: (wl) => m.powerMeter.confirmSettings(wl),
+      darken,
     };
   }
   if (m.kind === 'switch-and-multiport-meter') {
     return {
       light: (fiber) => m.switch.selectChannel(channelOffset + fiber),
-      setWavelength: (wl) => m.multiPortMeter.setWavelength(wl),
+      setWavelength: async (wl) => {
+        await lightAt(wl);
+        await m.multiPortMeter.setWavelength(wl);
+      },
       async straightThrough(fiber, _wl, purpose) {
         const port = (await m.multiPortMeter.readAllPorts())[fiber - 1];
         if (port === undefined) throw new InstrumentReportedError(`the multi-port meter has no port ${fiber} for ${purpose}`, { fiber });
@@ -88,23 +110,43 @@ function switchedDetector(bench: BenchRuntime, what: string): SwitchedDetector {
         return { measuredDbm: hit.reading as number, receivedAt: hit.port };
       },
       confirmSettings: (wl) => m.multiPortMeter.confirmSettings(wl),
+      darken,
     };
   }
   throw new InstrumentReportedError(`a loss-test set keeps its own reference; ${what} is not measured by the bench`);
 }
 
+/**
+ * One sweep at wl: source and detector set to wl, the readings, the detector's settings confirmed,
+ * the source switched off (which confirms it stayed lit as set). The source is switched off when
+ * the sweep fails too; the sweep's own error is the one reported.
+ */
+async function inSweep<T>(detector: SwitchedDetector, wl: number, readings: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    await detector.setWavelength(wl);
+    result = await readings();
+    await detector.confirmSettings(wl);
+  } catch (err) {
+    await detector.darken().catch(() => undefined);
+    throw err;
+  }
+  await detector.darken();
+  return result;
+}
+
 /** Power per fiber (index 0 = fiber 1) through the launch cord alone, or through whatever is mated to it. */
 async function sweepPowers(bench: BenchRuntime, wl: number, fibers: number, onPosition: OnPosition, what: string): Promise<(number | null)[]> {
   const detector = switchedDetector(bench, what);
-  const row: (number | null)[] = [];
-  await detector.setWavelength(wl);
-  for (let fiber = 1; fiber <= fibers; fiber++) {
-    onPosition(fiber, wl);
-    await detector.light(fiber);
-    row.push((await detector.straightThrough(fiber, wl, what)).measuredDbm);
-  }
-  await detector.confirmSettings(wl);
-  return row;
+  return inSweep(detector, wl, async () => {
+    const row: (number | null)[] = [];
+    for (let fiber = 1; fiber <= fibers; fiber++) {
+      onPosition(fiber, wl);
+      await detector.light(fiber);
+      row.push((await detector.straightThrough(fiber, wl, what)).measuredDbm);
+    }
+    return row;
+  });
 }
 
 export async function takeReference(bench: BenchRuntime, onPosition: OnPosition = () => {}): Promise<BenchReference> {
@@ -194,30 +236,31 @@ export async function measureAllFibers(
     const detector = switchedDetector(bench, 'a measurement');
     for (const wl of wavelengthsNm) {
       const refRow = reference.powerDbm[String(wl)];
-      await detector.setWavelength(wl);
-      for (const fiber of positions) {
-        onPosition(fiber, wl);
-        await detector.light(fiber);
-        const referenceDbm = refRow?.[fiber - 1] ?? null;
-        const takenAt = new Date().toISOString();
-        const { measuredDbm, condition, receivedAt } = await detector.arrival(fiber, wl);
-        // The same rounding the engine applies, so progress, readings and judgments agree.
-        const lossDb = referenceDbm === null || measuredDbm === null ? null : lossFromPowers(referenceDbm, measuredDbm);
-        push({
-          fiber,
-          end,
-          wavelengthNm: wl,
-          referenceDbm,
-          measuredDbm,
-          lossDb,
-          ...(receivedAt !== undefined ? { receivedAt } : {}),
-          ...(condition !== undefined ? { condition } : {}),
-          takenAt,
-        });
-      }
-      // Every reading of this sweep assumed the meter kept its unit and wavelength: check that
-      // once here rather than per reading; if it did not, the job aborts with this error.
-      await detector.confirmSettings(wl);
+      // Every reading of this sweep assumed the meter kept its unit and wavelength (and the source
+      // its wavelength): inSweep checks that once at the end rather than per reading; if it did
+      // not, the job aborts with that error.
+      await inSweep(detector, wl, async () => {
+        for (const fiber of positions) {
+          onPosition(fiber, wl);
+          await detector.light(fiber);
+          const referenceDbm = refRow?.[fiber - 1] ?? null;
+          const takenAt = new Date().toISOString();
+          const { measuredDbm, condition, receivedAt } = await detector.arrival(fiber, wl);
+          // The same rounding the engine applies, so progress, readings and judgments agree.
+          const lossDb = referenceDbm === null || measuredDbm === null ? null : lossFromPowers(referenceDbm, measuredDbm);
+          push({
+            fiber,
+            end,
+            wavelengthNm: wl,
+            referenceDbm,
+            measuredDbm,
+            lossDb,
+            ...(receivedAt !== undefined ? { receivedAt } : {}),
+            ...(condition !== undefined ? { condition } : {}),
+            takenAt,
+          });
+        }
+      });
     }
   } else {
     for (const wl of wavelengthsNm) {

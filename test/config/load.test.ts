@@ -112,10 +112,12 @@ describe('config loading', () => {
     expect(errorOf(() => loadConfig(write(c))).message).toBe('config key benches/0/method/switch: no instrument with id "sw2" on bench "b1" (have: pm, sw)');
   });
 
-  it('refuses a light-source role, which no procedure drives yet, rather than ignoring it', () => {
+  it('takes a light-source role naming an instrument of the bench, and refuses one that names none', () => {
     const c = valid();
-    c.benches[0].method.lightSource = 'pm';
-    expect(errorOf(() => loadConfig(write(c))).message).toBe('config key benches/0/method/lightSource: unknown key (misspelt?); known keys here: kind, powerMeter, switch');
+    c.benches[0].method.lightSource = 'src';
+    expect(errorOf(() => loadConfig(write(c))).message).toBe('config key benches/0/method/lightSource: no instrument with id "src" on bench "b1" (have: pm, sw)');
+    c.benches[0].instruments.push({ id: 'src', dialect: 'keysight-8163b-source', slot: 1, transport: { kind: 'tcp', host: '127.0.0.1', port: 5025 } });
+    expect(loadConfig(write(c)).benches[0]!.method).toMatchObject({ kind: 'switch-and-meter', lightSource: 'src' });
   });
 
   it('refuses duplicate instrument ids', () => {
