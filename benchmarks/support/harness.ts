@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DaemonProcess, root, send, writeDaemonConfig, type Reply } from '../../fixtures/harness/daemon-process.js';
-import { sendControlLine } from '../../src/pipeline/operator.js';
+import { sendControlLine } from '../../fixtures/simulators/simulated-operator.js';
 import { TEST_CORDS } from '../../fixtures/harness/products.js';
 
 export { root, sleep, tempDir, type Reply } from '../../fixtures/harness/daemon-process.js';

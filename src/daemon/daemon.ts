@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import type { DaemonConfig } from '../config/schema.js';
 import { buildHttpServer } from '../http/server.js';
 import { BenchRuntime } from '../pipeline/bench-runtime.js';
+import { benchParts } from './bench-parts.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import { createJobJudge } from '../jobs/judge-job.js';
 import { loadLimitLibrary } from '../evaluation/index.js';
@@ -50,7 +51,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     logger.info({ limitSet: `${set.id}@${set.version}`, file: set.file, sha256: set.fileSha256 }, 'user limit set loaded');
   }
   const judge = createJobJudge(config, certificates, library);
-  const benches = new Map(config.benches.map((b) => [b.id, new BenchRuntime(b)]));
+  const parts = await benchParts(config);
+  const benches = new Map(config.benches.map((b) => [b.id, new BenchRuntime(b, parts)]));
   const referenceMaxAgeMs = config.reference.maxAgeHours * 3_600_000;
   const cords = new CordStore(db);
   const runner = new JobRunner(benches, jobs, new ReferenceStore(db), judge, cords, {

@@ -1,4 +1,3 @@
-import { createInstrument } from '../../drivers/registry.js';
 import type { BenchConfig } from '../config/schema.js';
 import { JobRefusedError } from '../errors.js';
 import {
@@ -16,13 +15,23 @@ import {
   type OpticalSwitch,
   type PowerMeter,
 } from '../instruments/capabilities.js';
-import { createOperator, type Operator } from './operator.js';
+import type { Operator } from './operator.js';
 
 /** `lightSource`: the source the bench sets to each sweep's wavelength; absent, it is set by hand. */
 export type BenchMethod =
   | { kind: 'switch-and-meter'; powerMeter: PowerMeter; switch: OpticalSwitch; lightSource?: LightSource }
   | { kind: 'switch-and-multiport-meter'; multiPortMeter: MultiPortPowerMeter; switch: OpticalSwitch; lightSource?: LightSource }
   | { kind: 'loss-test-set'; lossTestSet: LossTestSet };
+
+/**
+ * How a bench's parts are made from its config. The pipeline knows capabilities, never a driver:
+ * the daemon (the composition root, src/daemon/bench-parts.ts) passes the drivers' registry and
+ * the operator kinds; tests pass in-memory instruments.
+ */
+export interface BenchParts {
+  instrument(config: BenchConfig['instruments'][number]): AnyInstrument;
+  operator(benchId: string, config: BenchConfig['operator']): Operator;
+}
 
 /**
  * A configured bench brought to life: its instruments (created from config, not yet trusted to
@@ -33,9 +42,12 @@ export class BenchRuntime {
   readonly method: BenchMethod;
   readonly operator: Operator;
 
-  constructor(readonly config: BenchConfig) {
-    this.instruments = new Map(config.instruments.map((c) => [c.id, createInstrument(c)]));
-    this.operator = createOperator(config.id, config.operator);
+  constructor(
+    readonly config: BenchConfig,
+    parts: BenchParts,
+  ) {
+    this.instruments = new Map(config.instruments.map((c) => [c.id, parts.instrument(c)]));
+    this.operator = parts.operator(config.id, config.operator);
     this.method = this.resolveMethod();
   }
 

@@ -1,7 +1,7 @@
 import { DaemonProcess as HarnessDaemon, writeDaemonConfig } from '../../fixtures/harness/daemon-process.js';
 import { PRODUCTS, TEST_CORDS } from '../../fixtures/harness/products.js';
 import { startSimulatorProcess, type SimulatedEndpoint, type SimulatorProcess } from '../../src/cli/demo.js';
-import { sendControlLine } from '../../src/pipeline/operator.js';
+import { sendControlLine } from '../../fixtures/simulators/simulated-operator.js';
 
 /**
  * A real daemon process (dist/, as production runs it) on a real simulated bench process, a real

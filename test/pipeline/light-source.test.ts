@@ -7,6 +7,7 @@
  * 1310 nm arrives at -20 dBm, 1550 nm at -30 dBm, exact in W (1.0E-05, 1.0E-06).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { benchParts } from '../../src/daemon/bench-parts.js';
 import { BenchRuntime } from '../../src/pipeline/bench-runtime.js';
 import { measureAllFibers, takeReference } from '../../src/pipeline/measure.js';
 import { resolveConfig } from '../../src/config/load.js';
@@ -73,7 +74,7 @@ async function simulatedBench(o: { sourceRangeNm?: [number, number]; lightSource
     operator: { kind: 'manual' },
     testCords: {},
   };
-  const bench = new BenchRuntime(config);
+  const bench = new BenchRuntime(config, await benchParts({ benches: [config] }));
   cleanups.push(() => bench.close());
   await bench.ensureConnected();
   log.length = 0; // what connecting sent is not part of a sweep

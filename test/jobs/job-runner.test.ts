@@ -1,0 +1,206 @@
+/**
+ * The job runner on its own: in-memory instruments on the simulators' optical model, a real
+ * SQLite store in a temporary directory, and fake timers, so time is exact. A meter reading takes
+ * 20 ms of timer time; nothing else in a job waits on a timer, so a job's duration is exactly
+ * 20 ms per reading and each expected figure below is counted by hand.
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resolveConfig } from '../../src/config/load.js';
+import type { DaemonConfig } from '../../src/config/schema.js';
+import { BenchRuntime } from '../../src/pipeline/bench-runtime.js';
+import { ManualOperator } from '../../src/pipeline/operator.js';
+import { JobRunner, type JobView } from '../../src/jobs/job-runner.js';
+import { createJobJudge } from '../../src/jobs/judge-job.js';
+import { openDatabase, type Db } from '../../src/store/database.js';
+import { loadOrCreateSigningKey } from '../../src/store/signing-key.js';
+import { TrustedKeys } from '../../src/store/trusted-keys.js';
+import { CertificateStore } from '../../src/store/certificate-store.js';
+import { JobStore } from '../../src/store/job-store.js';
+import { ReferenceStore } from '../../src/store/reference-store.js';
+import { CordStore } from '../../src/store/cord-store.js';
+import { OpticalBench } from '../../fixtures/simulators/optical-bench.js';
+import { loadAssembly } from '../../fixtures/dut/assembly-model.js';
+import { PRODUCTS, testCordsFor } from '../../fixtures/harness/products.js';
+import { MemoryMeter, MemorySwitch, ModelOperator } from '../helpers/in-memory-bench.js';
+import { tempDir } from '../helpers/daemon-harness.js';
+
+const READ_MS = 20;
+const ASSEMBLIES = { 'DEMO-0001': 'mtp12-om4-good', 'DEMO-0002': 'mtp12-om4-fiber7-0.9dB' };
+
+interface Rig {
+  runner: JobRunner;
+  certificates: CertificateStore;
+  meter: MemoryMeter;
+  operator: ModelOperator;
+  manual: ManualOperator;
+  manualModel: OpticalBench;
+  db: Db;
+}
+
+let tmp: ReturnType<typeof tempDir>;
+let rig: Rig;
+
+function config(): DaemonConfig {
+  const bench = (id: string, operator: Record<string, unknown>) => ({
+    id,
+    defaultProduct: 'MTP12-OM4-LOSS',
+    wavelengthsNm: [850, 1300],
+    method: { kind: 'switch-and-meter', powerMeter: 'meter', switch: 'switch' },
+    // Never opened: the parts below put in-memory instruments in their place.
+    instruments: [
+      { id: 'meter', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } },
+      { id: 'switch', dialect: 'dicon-mems-switch', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } },
+    ],
+    testCords: testCordsFor(id),
+    operator,
+  });
+  return resolveConfig(
+    {
+      dataDir: join(tmp.dir, 'data'),
+      http: { host: '127.0.0.1', port: 0, token: 'unit-test-token-0123456789' },
+      products: PRODUCTS,
+      benches: [bench('auto', { kind: 'manual' }), bench('manual', { kind: 'manual', confirmTimeoutS: 600 })],
+    },
+    join(tmp.dir, 'config.json'),
+  );
+}
+
+function makeRig(): Rig {
+  const cfg = config();
+  const db = openDatabase(join(tmp.dir, 'db', 'mpocert.db'));
+  const key = loadOrCreateSigningKey(join(tmp.dir, 'db', 'signing-key.pem'));
+  const certificates = new CertificateStore(db, key, new TrustedKeys(TrustedKeys.pin(key, new Date().toISOString()), 'unit test'));
+  const jobs = new JobStore(db, certificates);
+  const models = { auto: new OpticalBench({ channels: 12 }), manual: new OpticalBench({ channels: 12 }) };
+  const meter = new MemoryMeter(models.auto, READ_MS);
+  const operator = new ModelOperator(models.auto, ASSEMBLIES);
+  const manual = new ManualOperator('manual', 600);
+  const benches = new Map(
+    cfg.benches.map((b) => {
+      const model = models[b.id as 'auto' | 'manual'];
+      const runtime = new BenchRuntime(b, {
+        instrument: (c) => (c.id === 'meter' ? (b.id === 'auto' ? meter : new MemoryMeter(model, READ_MS)) : new MemorySwitch(model)),
+        operator: () => (b.id === 'auto' ? operator : manual),
+      });
+      return [b.id, runtime] as const;
+    }),
+  );
+  const runner = new JobRunner(benches, jobs, new ReferenceStore(db), createJobJudge(cfg, certificates), new CordStore(db), {
+    referenceMaxAgeMs: cfg.reference.maxAgeHours * 3_600_000,
+    referenceMaxDropDb: cfg.reference.maxDropDb,
+  });
+  return { runner, certificates, meter, operator, manual, manualModel: models.manual, db };
+}
+
+/** Certificates in the database. */
+function stored(): number {
+  return (rig.db.prepare('SELECT count(*) AS n FROM certificates').get() as { n: number }).n;
+}
+
+function certify(serial: string, benchId = 'auto'): JobView {
+  const subject = createJobJudge(config(), rig.certificates).parseSubject({ bench: benchId, serial });
+  return rig.runner.start({ benchId, operator: 'unit test', authenticatedAs: 'shared token', subject });
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2026-11-30T08:00:00.000Z'), toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  tmp = tempDir('mpocert-jobs-');
+  rig = makeRig();
+});
+afterEach(() => {
+  rig.db.close();
+  tmp.remove();
+  vi.useRealTimers();
+});
+
+/** References the auto bench: 12 fibers x 2 wavelengths through the launch cord, then the same through the reference plug. */
+async function reference(): Promise<void> {
+  const done = rig.runner.reference('auto');
+  await vi.advanceTimersByTimeAsync(2 * 24 * READ_MS);
+  await done;
+  rig.meter.readings = 0;
+}
+
+describe('JobRunner with in-memory instruments and fake timers', () => {
+  it('certifies a good assembly in exactly 48 readings x 20 ms: end A, turned, end B; losses are the model\'s', async () => {
+    await reference();
+    const view = certify('DEMO-0001');
+    await vi.advanceTimersByTimeAsync(48 * READ_MS - 1);
+    expect(rig.runner.view(view.id)?.state).toBe('running');
+    await vi.advanceTimersByTimeAsync(1);
+    const ended = await rig.runner.waitFor(view.id);
+    expect(ended).toMatchObject({ state: 'completed', verdict: 'PASS' });
+    expect(rig.meter.readings).toBe(48);
+    expect(rig.operator.steps).toEqual(['launch-cord-only', 'mate-reference-plug', 'connect-end-A', 'turn-assembly']);
+    const cert = rig.certificates.get(ended!.certificateId!)!;
+    const endA850 = cert.document.readings.filter((r) => r.end === 'A' && r.wavelengthNm === 850).map((r) => r.lossDb);
+    expect(endA850).toEqual(loadAssembly('mtp12-om4-good').lossDb['850']);
+  });
+
+  it('fails fiber 7 (0.90 dB) and fiber 6 (end B) against the 0.60 dB MTP multimode grade, and the certificate says which fibers', async () => {
+    await reference();
+    const view = certify('DEMO-0002');
+    await vi.advanceTimersByTimeAsync(48 * READ_MS);
+    const ended = await rig.runner.waitFor(view.id);
+    expect(ended).toMatchObject({ state: 'completed', verdict: 'FAIL' });
+    const doc = rig.certificates.get(ended!.certificateId!)!.document;
+    const failing = doc.evaluation.fibers.filter((f) => f.outcome === 'FAIL').map((f) => f.fiber);
+    expect(failing).toEqual([6, 7]);
+  });
+
+  it('a meter that stops answering aborts the job at its timeout: no certificate, the bench is free again', async () => {
+    await reference();
+    rig.meter.hangAfter = 30;
+    const before = stored();
+    const view = certify('DEMO-0001');
+    await vi.advanceTimersByTimeAsync(30 * READ_MS + 1000);
+    const ended = await rig.runner.waitFor(view.id);
+    expect(ended).toMatchObject({ state: 'aborted', errorCode: 'INSTRUMENT_TIMEOUT' });
+    expect(stored()).toBe(before);
+    expect(rig.runner.busyWith('auto')).toBeUndefined();
+    rig.meter.hangAfter = Infinity;
+    const again = certify('DEMO-0001');
+    await vi.advanceTimersByTimeAsync(48 * READ_MS);
+    expect(await rig.runner.waitFor(again.id)).toMatchObject({ state: 'completed', verdict: 'PASS' });
+  });
+
+  it('refuses a job once the reference is 24 h old, to the millisecond', async () => {
+    await reference();
+    // Exactly 24 h after the reference was taken it is still usable; a millisecond later it is not.
+    const takenAt = Date.parse(rig.runner.latestReference('auto')!.takenAt);
+    vi.setSystemTime(takenAt + 24 * 3_600_000 - 48 * READ_MS);
+    const ok = certify('DEMO-0001');
+    await vi.advanceTimersByTimeAsync(48 * READ_MS);
+    expect(await rig.runner.waitFor(ok.id)).toMatchObject({ state: 'completed' });
+    expect(Date.now()).toBe(takenAt + 24 * 3_600_000);
+    expect(() => certify('DEMO-0002')).not.toThrow();
+    await vi.advanceTimersByTimeAsync(48 * READ_MS);
+    vi.setSystemTime(takenAt + 24 * 3_600_000 + 1);
+    expect(() => certify('DEMO-0001')).toThrow(expect.objectContaining({ code: 'REFERENCE_EXPIRED' }));
+  });
+
+  it('a person who never confirms a step: the job aborts after exactly 600 s and says which step', async () => {
+    const ref = rig.runner.reference('manual');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(rig.runner.waitingFor('manual')?.id).toBe('launch-cord-only');
+    rig.runner.confirm('manual', 'launch-cord-only');
+    await vi.advanceTimersByTimeAsync(24 * READ_MS);
+    // The person mates the plug, then confirms.
+    rig.manualModel.insertPlug();
+    rig.runner.confirm('manual', 'mate-reference-plug');
+    await vi.advanceTimersByTimeAsync(24 * READ_MS);
+    await ref;
+    const before = stored();
+    const view = certify('DEMO-0001', 'manual');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(rig.runner.waitingFor('manual')?.id).toBe('connect-end-A');
+    await vi.advanceTimersByTimeAsync(600_000 - 1);
+    expect(rig.runner.view(view.id)?.state).toBe('running');
+    await vi.advanceTimersByTimeAsync(1);
+    const ended = await rig.runner.waitFor(view.id);
+    expect(ended).toMatchObject({ state: 'aborted', errorCode: 'OPERATOR_TIMEOUT' });
+    expect(ended?.reason).toMatch(/connect-end-A|end A/);
+    expect(stored()).toBe(before);
+  });
+});
