@@ -104,7 +104,23 @@ export interface MultiPortPowerMeter extends Instrument {
   confirmSettings(wavelengthNm: number): Promise<void>;
 }
 
-export type AnyInstrument = PowerMeter | LightSource | OpticalSwitch | LossTestSet | MultiPortPowerMeter;
+/**
+ * A light source with one output per MPO position, each switched on or off on its own (a source
+ * behind a 1xN splitter and a per-fiber shutter array, or a multi-channel MPO source). With a
+ * multi-port meter at the far end it lights every fiber at once, so one reading gives every
+ * fiber's loss; lighting coded subsets tells which fiber arrives at which position (polarity).
+ */
+export interface MultiFiberLightSource extends Instrument {
+  readonly capabilities: { multiFiberLightSource: true };
+  /** Outputs available (fibers 1..n). */
+  fiberCount(): Promise<number>;
+  /** Sets the emitted wavelength and resolves once it reads back. */
+  setWavelength(nm: number): Promise<void>;
+  /** Lights exactly these fibers (1-based; empty = dark) and resolves once the source reads them back lit. */
+  light(fibers: readonly number[]): Promise<void>;
+}
+
+export type AnyInstrument = PowerMeter | LightSource | OpticalSwitch | LossTestSet | MultiPortPowerMeter | MultiFiberLightSource;
 
 export function isPowerMeter(i: Instrument): i is PowerMeter {
   return (i as Partial<PowerMeter>).capabilities?.powerMeter === true;
@@ -117,6 +133,9 @@ export function isLightSource(i: Instrument): i is LightSource {
 }
 export function isMultiPortPowerMeter(i: Instrument): i is MultiPortPowerMeter {
   return (i as Partial<MultiPortPowerMeter>).capabilities?.multiPortPowerMeter === true;
+}
+export function isMultiFiberLightSource(i: Instrument): i is MultiFiberLightSource {
+  return (i as Partial<MultiFiberLightSource>).capabilities?.multiFiberLightSource === true;
 }
 export function isLossTestSet(i: Instrument): i is LossTestSet {
   return (i as Partial<LossTestSet>).capabilities?.lossTestSet === true;
