@@ -13,6 +13,9 @@
  *                          maxPlausibleW 0.1, slot 1, channel 1
  *   keysight-8163b-source  serial 9600 8N1 (LAN: tcp port 5025), timeoutMs 3000, slot 1, a settable
  *                          wavelength unless dualWavelengthNm names the module's two lasers
+ *   mpocert-mpo-source     serial 115200 8N1 (or raw TCP, the port the controller listens on), timeoutMs 3000;
+ *                          the project's own reference command set for a multi-fiber source
+ *                          (drivers/mpo-source.ts, drivers/README.md)
  *   modbus-loss-test-set  modbus-rtu 19200 8E1 (Modbus RTU default), timeoutMs 1000,
  *                         profile "mpocert-reference" (drivers/profiles/<name>.yaml, or a path)
  */
@@ -27,6 +30,7 @@ import { createDiconMemsSwitch } from './dicon-mems-switch.js';
 import { SantecMpm210h } from './santec-mpm-210h.js';
 import { createModbusLossTestSet } from './modbus-loss-test-set.js';
 import { createKeysight8163Meter, createKeysight8163Source } from './keysight-8163b.js';
+import { createMpoSource } from './mpo-source.js';
 
 export const DIALECTS = [
   'thorlabs-pm100',
@@ -36,13 +40,14 @@ export const DIALECTS = [
   'modbus-loss-test-set',
   'keysight-8163b-meter',
   'keysight-8163b-source',
+  'mpocert-mpo-source',
 ] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const SerialFields = {
   path: Type.String({ minLength: 1, description: 'e.g. /dev/ttyUSB0 or a socat pty link' }),
-  baudRate: Type.Optional(Type.Integer({ minimum: 50, description: 'default per dialect (PM100 115200, Newport 38400, DiCon 115200, Keysight 8163B 9600, Modbus RTU 19200)' })),
+  baudRate: Type.Optional(Type.Integer({ minimum: 50, description: 'default per dialect (PM100 115200, Newport 38400, DiCon 115200, Keysight 8163B 9600, MPO source 115200, Modbus RTU 19200)' })),
   dataBits: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(6), Type.Literal(7), Type.Literal(8)])),
   parity: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('even'), Type.Literal('odd'), Type.Literal('mark'), Type.Literal('space')])),
   stopBits: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(1.5), Type.Literal(2)])),
@@ -122,7 +127,7 @@ export function validateInstrumentConfig(raw: unknown): InstrumentConfig {
       ? 'slot'
       : c.dualWavelengthNm !== undefined && c.dialect !== 'keysight-8163b-source'
         ? 'dualWavelengthNm'
-        : c.channel !== undefined && c.dialect === 'keysight-8163b-source'
+        : c.channel !== undefined && (c.dialect === 'keysight-8163b-source' || c.dialect === 'mpocert-mpo-source')
           ? 'channel'
           : undefined;
   if (unused) throw new ConfigError(`dialect ${c.dialect} has no ${unused}`, { instrument: c.id, path: `/${unused}` });
@@ -146,7 +151,8 @@ export function createInstrument(config: InstrumentConfig, opts: CreateInstrumen
     case 'dicon-mems-switch':
     case 'santec-mpm-210h':
     case 'keysight-8163b-meter':
-    case 'keysight-8163b-source': {
+    case 'keysight-8163b-source':
+    case 'mpocert-mpo-source': {
       if (t.kind !== 'tcp' && t.kind !== 'serial') throw new ConfigError('line dialect needs a tcp or serial transport', { instrument: c.id });
       const endpoint = t;
       const meter = {
@@ -180,6 +186,9 @@ export function createInstrument(config: InstrumentConfig, opts: CreateInstrumen
           ...(c.slot !== undefined ? { slot: c.slot } : {}),
           ...(c.dualWavelengthNm ? { dualWavelengthNm: c.dualWavelengthNm } : {}),
         });
+      }
+      if (c.dialect === 'mpocert-mpo-source') {
+        return createMpoSource({ ...common, endpoint });
       }
       if (c.dialect === 'santec-mpm-210h') {
         return new SantecMpm210h({ ...common, endpoint, ...(c.noLightBelowDbm !== undefined ? { noLightBelowDbm: c.noLightBelowDbm } : {}) });
