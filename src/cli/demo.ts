@@ -13,13 +13,15 @@ export const DEMO_CONFIG = join(projectRoot(), 'fixtures', 'benches', 'demo.yaml
 function simulatorPorts(bench: BenchConfig): SimulatorPorts {
   const m = bench.method;
   if (m.kind === 'loss-test-set' || bench.operator.kind !== 'simulated') {
-    throw new MpocertError('DEMO_CONFIG', `bench "${bench.id}" is not a simulated switch-and-meter or switch-and-multiport-meter bench`);
+    throw new MpocertError('DEMO_CONFIG', `bench "${bench.id}" is not a simulated switch-and-meter, switch-and-multiport-meter or mpo-source-and-multiport-meter bench`);
   }
   const portOf = (id: string): number => {
     const t = bench.instruments.find((i) => i.id === id)?.transport as { kind: string; port?: number } | undefined;
     if (t?.kind !== 'tcp' || t.port === undefined) throw new MpocertError('DEMO_CONFIG', `instrument "${id}" of the demo bench must use a tcp transport`);
     return t.port;
   };
+  // The switch is started on an ephemeral port when the method has none (it stays unused).
+  if (m.kind === 'mpo-source-and-multiport-meter') return { meter: 0, switch: 0, multiPortMeter: portOf(m.multiPortMeter), mpoSource: portOf(m.mpoSource), control: bench.operator.port };
   if (m.kind === 'switch-and-multiport-meter') return { meter: 0, multiPortMeter: portOf(m.multiPortMeter), switch: portOf(m.switch), control: bench.operator.port };
   return { meter: portOf(m.powerMeter), switch: portOf(m.switch), control: bench.operator.port };
 }
@@ -30,6 +32,8 @@ export interface SimulatorPorts {
   control: number;
   /** Start the Santec multi-port meter on this port (0 = ephemeral); absent = none. */
   multiPortMeter?: number;
+  /** Start the MPO source (one output per fiber) on this port (0 = ephemeral); absent = none. */
+  mpoSource?: number;
 }
 
 export interface SimulatorProcess {
@@ -41,6 +45,7 @@ export interface SimulatorProcess {
     control: { host: string; port: number };
     lossTestSet?: SimulatedEndpoint & { unitId: number; profile: string };
     multiPortMeter?: SimulatedEndpoint;
+    mpoSource?: SimulatedEndpoint;
   };
 }
 
@@ -63,6 +68,7 @@ export function startSimulatorProcess(ports: SimulatorPorts, extraArgs: string[]
       '--control-port',
       String(ports.control),
       ...(ports.multiPortMeter !== undefined ? ['--mpm-port', String(ports.multiPortMeter)] : []),
+      ...(ports.mpoSource !== undefined ? ['--mpo-source-port', String(ports.mpoSource)] : []),
       ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },

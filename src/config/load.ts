@@ -104,7 +104,7 @@ function checkCrossReferences(cfg: DaemonConfigFile, file: string): void {
       ids.set(inst.id, i);
     });
     const method = bench.method as Record<string, unknown>;
-    for (const role of ['powerMeter', 'switch', 'multiPortMeter', 'lossTestSet', 'lightSource']) {
+    for (const role of ['powerMeter', 'switch', 'multiPortMeter', 'lossTestSet', 'lightSource', 'mpoSource']) {
       const ref = method[role];
       if (typeof ref === 'string' && !ids.has(ref)) {
         throw new ConfigError(

@@ -33,6 +33,14 @@ const MeasurementMethodSchema = Type.Union([
     },
   ),
   Type.Object(
+    { kind: Type.Literal('mpo-source-and-multiport-meter'), mpoSource: Id, multiPortMeter: Id },
+    {
+      additionalProperties: false,
+      description:
+        'an MPO source with one output per fiber lights every fiber at once and a multi-port meter reads every far-end position in one query: one reading per wavelength gives every loss, and a few coded subsets of lit fibers (ceil(log2(n+1)): 5 for 24 fibers) say which fiber arrives where (polarity). Same receptacle rule as switch-and-multiport-meter',
+    },
+  ),
+  Type.Object(
     { kind: Type.Literal('loss-test-set'), lossTestSet: Id },
     { additionalProperties: false, description: 'an MPO loss-test set measures every fiber itself' },
   ),

@@ -287,7 +287,7 @@ export class JobRunner extends EventEmitter {
       }
     }
     const needed = Math.max(...subject.positions);
-    if (ref.method === 'switch-and-meter' && ref.fiberCount < needed) {
+    if (ref.method !== 'loss-test-set' && ref.fiberCount < needed) {
       throw new JobRefusedError('REFERENCE_TOO_FEW_FIBERS', `bench "${bench.id}" reference covers ${ref.fiberCount} fibers, the job needs position ${needed}`, ctx);
     }
     return ref;

@@ -241,7 +241,7 @@ function validateProducts(config: DaemonConfig, library: LimitLibrary): Map<stri
 /** The bench meter's no-light floor: the engine applies the same one the drivers do. */
 function benchPowerFloor(bench: BenchConfig): number {
   const m = bench.method;
-  const meterId = m.kind === 'switch-and-meter' ? m.powerMeter : m.kind === 'switch-and-multiport-meter' ? m.multiPortMeter : undefined;
+  const meterId = m.kind === 'switch-and-meter' ? m.powerMeter : m.kind === 'loss-test-set' ? undefined : m.multiPortMeter;
   return bench.instruments.find((i) => i.id === meterId)?.noLightBelowDbm ?? DEFAULT_NO_LIGHT_BELOW_DBM;
 }
 

@@ -3,7 +3,9 @@ import { JobRefusedError } from '../errors.js';
 import {
   isLightSource,
   isLossTestSet,
+  isMultiFiberLightSource,
   isMultiPortPowerMeter,
+  type MultiFiberLightSource,
   type MultiPortPowerMeter,
   isOpticalSwitch,
   isPowerMeter,
@@ -21,6 +23,7 @@ import type { Operator } from './operator.js';
 export type BenchMethod =
   | { kind: 'switch-and-meter'; powerMeter: PowerMeter; switch: OpticalSwitch; lightSource?: LightSource }
   | { kind: 'switch-and-multiport-meter'; multiPortMeter: MultiPortPowerMeter; switch: OpticalSwitch; lightSource?: LightSource }
+  | { kind: 'mpo-source-and-multiport-meter'; mpoSource: MultiFiberLightSource; multiPortMeter: MultiPortPowerMeter }
   | { kind: 'loss-test-set'; lossTestSet: LossTestSet };
 
 /**
@@ -86,6 +89,13 @@ export class BenchRuntime {
       if (!isMultiPortPowerMeter(meter)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.multiPortMeter}" is not a multi-port power meter`, { bench: this.id });
       if (!isOpticalSwitch(sw)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.switch}" is not an optical switch`, { bench: this.id });
       return { kind: 'switch-and-multiport-meter', multiPortMeter: meter, switch: sw, ...source(m.lightSource) };
+    }
+    if (m.kind === 'mpo-source-and-multiport-meter') {
+      const meter = get(m.multiPortMeter);
+      const src = get(m.mpoSource);
+      if (!isMultiPortPowerMeter(meter)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.multiPortMeter}" is not a multi-port power meter`, { bench: this.id });
+      if (!isMultiFiberLightSource(src)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.mpoSource}" is not an MPO source with per-fiber outputs`, { bench: this.id });
+      return { kind: 'mpo-source-and-multiport-meter', multiPortMeter: meter, mpoSource: src };
     }
     const lts = get(m.lossTestSet);
     if (!isLossTestSet(lts)) throw new JobRefusedError('BAD_ROLE', `instrument "${m.lossTestSet}" is not a loss-test set`, { bench: this.id });

@@ -4,6 +4,7 @@ import { lossFromPowers, roundValueDb } from '../evaluation/index.js';
 import type { PortReading } from '../instruments/capabilities.js';
 import type { BenchRuntime } from './bench-runtime.js';
 import type { BenchReference, FiberReading } from './readings.js';
+import { allLitSweeps, straightThroughPowers } from './all-fibers-lit.js';
 
 /**
  * The measuring procedures of each method. They know capabilities (meter, switch, multi-port
@@ -53,7 +54,7 @@ interface SwitchedDetector {
 function switchedDetector(bench: BenchRuntime, what: string): SwitchedDetector {
   const m = bench.method;
   const { channelOffset } = bench.config;
-  const source = m.kind === 'loss-test-set' ? undefined : m.lightSource;
+  const source = m.kind === 'switch-and-meter' || m.kind === 'switch-and-multiport-meter' ? m.lightSource : undefined;
   // The source's wavelength is set (and confirmed by the driver) before its output goes on, so
   // no reading is ever taken in light of another wavelength; a source that cannot be set fails
   // the sweep with its error.
@@ -156,8 +157,9 @@ export async function takeReference(bench: BenchRuntime, onPosition: OnPosition 
   if (m.kind === 'loss-test-set') {
     await m.lossTestSet.reference(wavelengthsNm);
   } else {
+    const allLit = m.kind === 'mpo-source-and-multiport-meter' ? await straightThroughPowers({ source: m.mpoSource, meter: m.multiPortMeter }, fiberCount, wavelengthsNm, 'the reference') : undefined;
     for (const wl of wavelengthsNm) {
-      const row = await sweepPowers(bench, wl, fiberCount, onPosition, 'the reference');
+      const row = allLit ? (allLit[String(wl)] ?? []) : await sweepPowers(bench, wl, fiberCount, onPosition, 'the reference');
       const dark = row.flatMap((p, i) => (p === null ? [i + 1] : []));
       // A reference must be a real power on every fiber: no light here is an error, not a value.
       if (dark.length > 0) {
@@ -199,9 +201,13 @@ export async function measureCordVerification(bench: BenchRuntime, reference: Be
     }
     return out;
   }
+  const allLit =
+    m.kind === 'mpo-source-and-multiport-meter'
+      ? await straightThroughPowers({ source: m.mpoSource, meter: m.multiPortMeter }, reference.fiberCount, reference.wavelengthsNm, 'the cord verification')
+      : undefined;
   for (const wl of reference.wavelengthsNm) {
     const ref = reference.powerDbm[String(wl)] ?? [];
-    const row = await sweepPowers(bench, wl, reference.fiberCount, () => {}, 'the cord verification');
+    const row = allLit ? (allLit[String(wl)] ?? []) : await sweepPowers(bench, wl, reference.fiberCount, () => {}, 'the cord verification');
     out[String(wl)] = row.map((p, i) => (p === null || ref[i] === undefined ? null : lossFromPowers(ref[i]!, p)));
   }
   return out;
@@ -232,7 +238,32 @@ export async function measureAllFibers(
     onReading(r);
   };
   const m = bench.method;
-  if (m.kind !== 'loss-test-set') {
+  if (m.kind === 'mpo-source-and-multiport-meter') {
+    const { arrivals, sweeps } = await allLitSweeps({ source: m.mpoSource, meter: m.multiPortMeter }, positions, wavelengthsNm, (wl) => {
+      for (const fiber of positions) onPosition(fiber, wl);
+    });
+    for (const { wavelengthNm: wl, allLit } of sweeps) {
+      const refRow = reference.powerDbm[String(wl)];
+      const takenAt = new Date().toISOString();
+      for (const fiber of positions) {
+        const port = arrivals.get(fiber) ?? null;
+        const seen: PortReading = port === null ? 'no-light' : (allLit[port - 1] ?? 'no-light');
+        const measuredDbm = typeof seen === 'number' ? seen : null;
+        const referenceDbm = refRow?.[fiber - 1] ?? null;
+        push({
+          fiber,
+          end,
+          wavelengthNm: wl,
+          referenceDbm,
+          measuredDbm,
+          lossDb: referenceDbm === null || measuredDbm === null ? null : lossFromPowers(referenceDbm, measuredDbm),
+          receivedAt: port,
+          ...(typeof seen === 'number' ? {} : { condition: seen }),
+          takenAt,
+        });
+      }
+    }
+  } else if (m.kind !== 'loss-test-set') {
     const detector = switchedDetector(bench, 'a measurement');
     for (const wl of wavelengthsNm) {
       const refRow = reference.powerDbm[String(wl)];

@@ -4,7 +4,7 @@ import type { InstrumentIdentity } from '../instruments/capabilities.js';
 export interface BenchReference {
   benchId: string;
   takenAt: string;
-  method: 'switch-and-meter' | 'switch-and-multiport-meter' | 'loss-test-set';
+  method: 'switch-and-meter' | 'switch-and-multiport-meter' | 'mpo-source-and-multiport-meter' | 'loss-test-set';
   fiberCount: number;
   wavelengthsNm: number[];
   /** Per wavelength (as a string key), per fiber (index 0 = fiber 1), in dBm. Empty for a loss-test set, which keeps its own. */

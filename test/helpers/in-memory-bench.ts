@@ -6,7 +6,7 @@
  */
 import { OpticalBench } from '../../fixtures/simulators/optical-bench.js';
 import { OpticalRangeError, MeterSettingsChangedError } from '../../src/instruments/errors.js';
-import type { InstrumentIdentity, InstrumentStatus, OpticalSwitch, PowerMeter } from '../../src/instruments/capabilities.js';
+import type { InstrumentIdentity, InstrumentStatus, MultiFiberLightSource, MultiPortPowerMeter, OpticalSwitch, PortReading, PowerMeter } from '../../src/instruments/capabilities.js';
 import type { Operator, OperatorStep } from '../../src/pipeline/operator.js';
 import { InstrumentTimeoutError } from '../../src/errors.js';
 
@@ -110,5 +110,54 @@ export class ModelOperator implements Operator {
     } else if (step.id === 'mate-reference-plug') this.model.insertPlug();
     else if (step.id === 'connect-end-A') this.model.insertDut(this.assemblies[subject?.id ?? ''] ?? 'missing');
     else this.model.turn();
+  }
+}
+
+/** A multi-port meter reading every position of the model at once, `readDelayMs` per query. */
+export class MemoryMultiPortMeter extends MemoryInstrument implements MultiPortPowerMeter {
+  readonly capabilities = { multiPortPowerMeter: true } as const;
+  wavelengthNm = 1550;
+  queries = 0;
+  constructor(
+    private readonly model: OpticalBench,
+    private readonly readDelayMs = 20,
+    private readonly noLightBelowDbm = -60,
+  ) {
+    super('mpm', 'memory-mpm', { manufacturer: 'Memory', model: 'MPM-12', serialNumber: 'P1', firmware: '1.0', raw: 'Memory,MPM-12,P1,1.0' });
+  }
+  async portCount(): Promise<number> {
+    return this.model.channels;
+  }
+  async setWavelength(nm: number): Promise<void> {
+    this.wavelengthNm = nm;
+  }
+  async readAllPorts(): Promise<PortReading[]> {
+    this.queries++;
+    await sleep(this.readDelayMs);
+    return Array.from({ length: this.model.channels }, (_, i) => {
+      const p = this.model.powerAtPositionDbm(this.wavelengthNm, i + 1);
+      return p === null || p < this.noLightBelowDbm ? 'no-light' : p > 10 ? 'saturated' : p;
+    });
+  }
+  async confirmSettings(): Promise<void> {}
+}
+
+/** An MPO source with one output per fiber, on the model; `lit` records every set of fibers it was asked to light. */
+export class MemoryMpoSource extends MemoryInstrument implements MultiFiberLightSource {
+  readonly capabilities = { multiFiberLightSource: true } as const;
+  readonly lit: number[][] = [];
+  constructor(private readonly model: OpticalBench) {
+    super('mpo', 'memory-mpo-source', { manufacturer: 'Memory', model: 'MPO-SOURCE-12', serialNumber: 'L1', firmware: '1.0', raw: 'Memory,MPO-SOURCE-12,L1,1.0' });
+    model.mpoSource = { nm: 1310, lit: new Set() };
+  }
+  async fiberCount(): Promise<number> {
+    return this.model.channels;
+  }
+  async setWavelength(nm: number): Promise<void> {
+    this.model.mpoSource = { nm, lit: this.model.mpoSource?.lit ?? new Set() };
+  }
+  async light(fibers: readonly number[]): Promise<void> {
+    this.lit.push([...fibers]);
+    this.model.mpoSource = { nm: this.model.mpoSource?.nm ?? 1310, lit: new Set(fibers) };
   }
 }

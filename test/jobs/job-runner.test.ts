@@ -22,7 +22,7 @@ import { CordStore } from '../../src/store/cord-store.js';
 import { OpticalBench } from '../../fixtures/simulators/optical-bench.js';
 import { loadAssembly } from '../../fixtures/dut/assembly-model.js';
 import { PRODUCTS, testCordsFor } from '../../fixtures/harness/products.js';
-import { MemoryMeter, MemorySwitch, ModelOperator } from '../helpers/in-memory-bench.js';
+import { MemoryMeter, MemoryMpoSource, MemoryMultiPortMeter, MemorySwitch, ModelOperator } from '../helpers/in-memory-bench.js';
 import { tempDir } from '../helpers/daemon-harness.js';
 
 const READ_MS = 20;
@@ -202,5 +202,95 @@ describe('JobRunner with in-memory instruments and fake timers', () => {
     expect(ended).toMatchObject({ state: 'aborted', errorCode: 'OPERATOR_TIMEOUT' });
     expect(ended?.reason).toMatch(/connect-end-A|end A/);
     expect(stored()).toBe(before);
+  });
+});
+
+describe('the all-fibers-lit method (MPO source + multi-port meter) in the job runner', () => {
+  const MPO_ASSEMBLIES = { 'DEMO-0001': 'mtp12-om4-good', 'DEMO-0003': 'mtp12-om4-polarity-swap-3-4', 'DEMO-0004': 'mtp12-om4-dark-fiber-5' };
+
+  function mpoRig() {
+    const raw = {
+      dataDir: join(tmp.dir, 'data'),
+      http: { host: '127.0.0.1', port: 0, token: 'unit-test-token-0123456789' },
+      products: PRODUCTS,
+      benches: [
+        {
+          id: 'mpo',
+          defaultProduct: 'MTP12-OM4-B',
+          wavelengthsNm: [850, 1300],
+          method: { kind: 'mpo-source-and-multiport-meter', mpoSource: 'src', multiPortMeter: 'mpm' },
+          instruments: [
+            { id: 'src', dialect: 'mpocert-mpo-source', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } },
+            { id: 'mpm', dialect: 'santec-mpm-210h', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } },
+          ],
+          testCords: testCordsFor('mpo'),
+          operator: { kind: 'manual' },
+        },
+      ],
+    };
+    const cfg = resolveConfig(raw, join(tmp.dir, 'config.json'));
+    const model = new OpticalBench({ channels: 12 });
+    const meter = new MemoryMultiPortMeter(model, READ_MS);
+    const source = new MemoryMpoSource(model);
+    const operator = new ModelOperator(model, MPO_ASSEMBLIES);
+    const bench = new BenchRuntime(cfg.benches[0]!, { instrument: (c) => (c.id === 'mpm' ? meter : source), operator: () => operator });
+    const runner = new JobRunner(new Map([['mpo', bench]]), new JobStore(rig.db, rig.certificates), new ReferenceStore(rig.db), createJobJudge(cfg, rig.certificates), new CordStore(rig.db), {
+      referenceMaxAgeMs: 24 * 3_600_000,
+      referenceMaxDropDb: 0.2,
+    });
+    const certifyOn = (serial: string): JobView =>
+      runner.start({ benchId: 'mpo', operator: 'unit test', authenticatedAs: 'shared token', subject: createJobJudge(cfg, rig.certificates).parseSubject({ bench: 'mpo', serial }) });
+    return { runner, meter, source, model, certifyOn };
+  }
+
+  it('references in 12 readings (6 launch cord + 6 plug), certifies in 12 (4 patterns + 2 wavelengths, each end): PASS, type B measured', async () => {
+    const r = mpoRig();
+    const ref = r.runner.reference('mpo');
+    await vi.advanceTimersByTimeAsync(12 * READ_MS);
+    await ref;
+    expect(r.meter.queries).toBe(12);
+    r.meter.queries = 0;
+    const view = r.certifyOn('DEMO-0001');
+    await vi.advanceTimersByTimeAsync(12 * READ_MS - 1);
+    expect(r.runner.view(view.id)?.state).toBe('running');
+    await vi.advanceTimersByTimeAsync(1);
+    const ended = await r.runner.waitFor(view.id);
+    expect(ended).toMatchObject({ state: 'completed', verdict: 'PASS' });
+    expect(r.meter.queries).toBe(12);
+    const doc = rig.certificates.get(ended!.certificateId!)!.document;
+    expect(doc.polarityMeasured).toBe(true);
+    const endA = doc.readings.filter((x) => x.end === 'A' && x.wavelengthNm === 850);
+    expect(endA.map((x) => x.receivedAt)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    expect(endA.map((x) => x.lossDb)).toEqual(loadAssembly('mtp12-om4-good').lossDb['850']);
+    // The source is dark after every sweep.
+    expect(r.source.lit.at(-1)).toEqual([]);
+  });
+
+  it('fibers 3 and 4 swapped: FAIL on polarity; fiber 5 dark: INVALID', async () => {
+    const r = mpoRig();
+    const ref = r.runner.reference('mpo');
+    await vi.advanceTimersByTimeAsync(12 * READ_MS);
+    await ref;
+    const swapped = r.certifyOn('DEMO-0003');
+    await vi.advanceTimersByTimeAsync(12 * READ_MS);
+    const s = await r.runner.waitFor(swapped.id);
+    expect(s).toMatchObject({ state: 'completed', verdict: 'FAIL' });
+    const polarity = rig.certificates.get(s!.certificateId!)!.document.evaluation.polarity;
+    expect(JSON.stringify(polarity)).toMatch(/"FAIL"/);
+    const darkJob = r.certifyOn('DEMO-0004');
+    await vi.advanceTimersByTimeAsync(12 * READ_MS);
+    const d = await r.runner.waitFor(darkJob.id);
+    expect(d).toMatchObject({ state: 'completed', verdict: 'INVALID' });
+    // The dark fiber is end A's position 5, which a type B trunk brings to end B's position 8.
+    const readings = rig.certificates.get(d!.certificateId!)!.document.readings;
+    const dark = (end: 'A' | 'B', fiber: number) => readings.filter((x) => x.end === end && x.fiber === fiber).map((x) => [x.wavelengthNm, x.receivedAt, x.lossDb, x.condition]);
+    expect(dark('A', 5)).toEqual([
+      [850, null, null, 'no-light'],
+      [1300, null, null, 'no-light'],
+    ]);
+    expect(dark('B', 8)).toEqual([
+      [850, null, null, 'no-light'],
+      [1300, null, null, 'no-light'],
+    ]);
   });
 });

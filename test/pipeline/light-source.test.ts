@@ -204,6 +204,6 @@ describe('a bench with a light source', () => {
       },
       '/tmp/mpocert-light-source-test.json',
     );
-    expect(cfg.benches.map((b) => (b.method.kind === 'loss-test-set' ? undefined : b.method.lightSource))).toEqual(['ls', 'ls']);
+    expect(cfg.benches.map((b) => ('lightSource' in b.method ? b.method.lightSource : undefined))).toEqual(['ls', 'ls']);
   });
 });
