@@ -16,6 +16,7 @@ import { benchCustody } from './custody.js';
 import { benchEvaluation } from './evaluation.js';
 import { benchHttp } from './http.js';
 import { benchMemory } from './memory.js';
+import { benchMethods } from './methods.js';
 import { benchParallel } from './parallel-benches.js';
 import { benchPipeline } from './pipeline.js';
 import { benchStorage } from './storage.js';
@@ -61,7 +62,7 @@ export async function runAll(quick = false): Promise<{ results: Record<string, u
   progress('transport (bare serialport vs LineTransport on one pty)');
   const transport = await benchTransport(quick ? { roundTrips: 300, rounds: 1 } : {});
   results.transport = transport;
-  row('transport round trips/s (pty)', `${transport.transportRoundTripsPerSec}`, `${transport.bareRoundTripsPerSec} bare serialport`, transport.ratio, '-');
+  row('transport round trips/s (pty)', `${transport.transportRoundTripsPerSec}`, `${transport.bareRoundTripsPerSec} bare serialport`, transport.ratio, '>= 0.9', transport.ratio >= 0.9);
 
   progress('evaluation engine');
   const evaluation = await benchEvaluation();
@@ -76,6 +77,17 @@ export async function runAll(quick = false): Promise<{ results: Record<string, u
     row(`pipeline ${p.transport}: readings/s end to end`, `${p.pipelineReadingsPerSec}`, `${p.bareReadingsPerSec} bare`, p.ratio, '>= 0.70', p.ratio >= 0.7);
     row(`pipeline ${p.transport}: readings/s in the measuring step`, `${p.measureStepReadingsPerSec}`, `${p.bareReadingsPerSec} bare`, p.measureStepRatio, '-');
   }
+
+  progress('bench methods (all fibers lit at once vs a switch)');
+  const methods = await benchMethods(quick ? { jobs: 1, rounds: 1 } : {});
+  results.methods = methods;
+  row(
+    'methods: s per MTP-24 certificate, MPO source + multi-port meter (20 ms/reading)',
+    `${methods.allLitSecondsPerCertificate}`,
+    `${methods.switchedSecondsPerCertificate} switch + meter`,
+    methods.ratio,
+    `report (readings ${methods.readingsPerEnd.allLit}/${methods.readingsPerEnd.switched} = ${(methods.readingsPerEnd.allLit / methods.readingsPerEnd.switched).toFixed(3)})`,
+  );
 
   progress('parallel benches');
   const parallel = await benchParallel(quick ? { counts: [1, 4], jobsPerBench: 1 } : {});

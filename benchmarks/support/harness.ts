@@ -55,6 +55,9 @@ export interface SimBench {
   meter: Endpoint;
   switch: Endpoint;
   control: { host: string; port: number };
+  /** With `multiPort`: the Santec multi-port meter and the MPO source on the same optical model. */
+  multiPortMeter?: Endpoint;
+  mpoSource?: Endpoint;
 }
 
 /** N simulated benches (PM100 + DiCon 1xN) in one child process. */
@@ -62,7 +65,7 @@ export class SimHost {
   child!: ChildProcess;
   benches: SimBench[] = [];
 
-  constructor(private readonly opts: { count: number; channels: number; transport: 'tcp' | 'pty'; meterDelayMs?: number; ptyDir?: string }) {}
+  constructor(private readonly opts: { count: number; channels: number; transport: 'tcp' | 'pty'; meterDelayMs?: number; ptyDir?: string; multiPort?: boolean }) {}
 
   async start(): Promise<this> {
     const args = [join(root, 'dist/benchmarks/support/sim-host.js'), JSON.stringify(this.opts)];
