@@ -29,9 +29,10 @@
 import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../src/instruments/power-floor.js';
 import { InstrumentReplyError, InstrumentReportedError, InstrumentTimeoutError } from '../src/errors.js';
 import { MeterSettingsChangedError } from '../src/instruments/errors.js';
-import type { InstrumentIdentity, PowerMeter } from '../src/instruments/capabilities.js';
+import type { PowerMeter } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, wattReplyToDbm, withSerialDefaults, type DriverOptions } from './common.js';
+import { wattReplyToDbm, type DriverOptions } from './common.js';
+import { TableInstrument } from './table-instrument.js';
 import { checkErrorQueue, fill, readControl, writeControl, type Control, type ErrorQueueSpec, type Framing, type IdentitySpec } from './line-dialect.js';
 
 export interface PowerMeterDialect {
@@ -72,7 +73,7 @@ export interface LineMeterOptions extends DriverOptions {
 
 type Found = { why: string; command: string; received: string; expected: string | number };
 
-export class LineMeter extends LineInstrument implements PowerMeter {
+export class LineMeter extends TableInstrument<PowerMeterDialect> implements PowerMeter {
   readonly capabilities = { powerMeter: true } as const;
   private wavelengthNm: number | undefined;
   private readonly limits: { noLightBelowDbm: number; maxPlausibleW: number };
@@ -80,27 +81,15 @@ export class LineMeter extends LineInstrument implements PowerMeter {
   /** Why the settings were found lost on a reopen since the last setWavelength (confirmSettings rejects). */
   private lostOnReopen: Found | undefined;
 
-  constructor(
-    private readonly d: PowerMeterDialect,
-    o: LineMeterOptions,
-  ) {
-    super(o.id, d.dialect, {
-      endpoint: withSerialDefaults(o.endpoint, d.framing.baudRate),
-      writeTerminator: d.framing.writeTerminator,
-      readDelimiter: d.framing.readDelimiter,
-      ...(d.framing.stripEcho ? { stripEcho: true } : {}),
-      ...(d.framing.skipEmptyLines ? { skipEmptyLines: true } : {}),
-      timeoutMs: o.timeoutMs ?? d.framing.timeoutMs,
-      ...(o.logger ? { logger: o.logger } : {}),
-    });
+  constructor(d: PowerMeterDialect, o: LineMeterOptions) {
+    super(d, o);
     this.limits = { noLightBelowDbm: o.noLightBelowDbm ?? DEFAULT_NO_LIGHT_BELOW_DBM, maxPlausibleW: o.maxPlausibleW ?? 0.1 };
     this.zeroTimeoutMs = o.zeroTimeoutMs ?? 30_000;
   }
 
   protected async onOpen(s: LineSession): Promise<void> {
     const d = this.d;
-    for (const c of d.identity.preamble ?? []) await s.send(c);
-    this.identity = d.identity.parse(await s.query(d.identity.query, { accept: (l) => d.identity.pattern.test(l) }));
+    await this.identifyOnOpen(s);
     if (this.wavelengthNm !== undefined) {
       // A reopen: did the meter keep what the driver set? If not, the next confirmSettings rejects.
       const found = await this.readSettings(s, this.wavelengthNm);
@@ -144,12 +133,6 @@ export class LineMeter extends LineInstrument implements PowerMeter {
     return undefined;
   }
 
-  identify(): Promise<InstrumentIdentity> {
-    return this.withRetry(async () => {
-      this.identity = this.d.identity.parse(await this.transport.query(this.d.identity.query));
-      return this.identity;
-    });
-  }
 
   async setWavelength(nm: number): Promise<void> {
     const d = this.d;

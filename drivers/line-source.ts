@@ -21,9 +21,10 @@
  * made while lit finds out whether the source kept them.
  */
 import { InstrumentReportedError } from '../src/errors.js';
-import type { InstrumentIdentity, LightSource } from '../src/instruments/capabilities.js';
+import type { LightSource } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, withSerialDefaults, type DriverOptions } from './common.js';
+import type { DriverOptions } from './common.js';
+import { TableInstrument } from './table-instrument.js';
 import { checkErrorQueue, fill, type Control, type ErrorQueueSpec, type Framing, type IdentitySpec } from './line-dialect.js';
 
 export interface LightSourceDialect {
@@ -59,41 +60,17 @@ export class SourceSettingsChangedError extends InstrumentReportedError {
   override readonly code = 'SOURCE_SETTINGS_CHANGED';
 }
 
-export class LineSource extends LineInstrument implements LightSource {
+export class LineSource extends TableInstrument<LightSourceDialect> implements LightSource {
   readonly capabilities = { lightSource: true } as const;
   /** The last wavelength set and confirmed. */
   private wavelengthNm: number | undefined;
   /** While lit: the wavelength it was lit at (undefined: switched on before any wavelength was set). */
   private lit: { nm: number | undefined } | undefined;
 
-  constructor(
-    private readonly d: LightSourceDialect,
-    o: LineSourceOptions,
-  ) {
-    super(o.id, d.dialect, {
-      endpoint: withSerialDefaults(o.endpoint, d.framing.baudRate),
-      writeTerminator: d.framing.writeTerminator,
-      readDelimiter: d.framing.readDelimiter,
-      ...(d.framing.stripEcho ? { stripEcho: true } : {}),
-      ...(d.framing.skipEmptyLines ? { skipEmptyLines: true } : {}),
-      timeoutMs: o.timeoutMs ?? d.framing.timeoutMs,
-      ...(o.logger ? { logger: o.logger } : {}),
-    });
-  }
-
   protected async onOpen(s: LineSession): Promise<void> {
-    const id = this.d.identity;
-    for (const c of id.preamble ?? []) await s.send(c);
-    this.identity = id.parse(await s.query(id.query, { accept: (l) => id.pattern.test(l) }));
+    await this.identifyOnOpen(s);
     for (const c of this.d.onOpen ?? []) await s.send(c);
-    await checkErrorQueue(s, this.d.errorQueue, this.d.onOpen?.at(-1) ?? id.query);
-  }
-
-  identify(): Promise<InstrumentIdentity> {
-    return this.withRetry(async () => {
-      this.identity = this.d.identity.parse(await this.transport.query(this.d.identity.query));
-      return this.identity;
-    });
+    await checkErrorQueue(s, this.d.errorQueue, this.d.onOpen?.at(-1) ?? this.d.identity.query);
   }
 
   /** While lit: the output must still read on, and the wavelength the one it was lit at. */

@@ -7,9 +7,10 @@
  * and read the channel count.
  */
 import { InstrumentReplyError, InstrumentReportedError } from '../src/errors.js';
-import type { InstrumentIdentity, OpticalSwitch } from '../src/instruments/capabilities.js';
+import type { OpticalSwitch } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, withSerialDefaults, type DriverOptions } from './common.js';
+import type { DriverOptions } from './common.js';
+import { TableInstrument } from './table-instrument.js';
 import { fill, readControl, type Control, type Framing, type IdentitySpec } from './line-dialect.js';
 
 export interface SwitchDialect {
@@ -31,38 +32,15 @@ export interface LineSwitchOptions extends DriverOptions {
   timeoutMs?: number;
 }
 
-export class LineSwitch extends LineInstrument implements OpticalSwitch {
+export class LineSwitch extends TableInstrument<SwitchDialect> implements OpticalSwitch {
   readonly capabilities = { opticalSwitch: true } as const;
   private channels: number | undefined;
 
-  constructor(
-    private readonly d: SwitchDialect,
-    o: LineSwitchOptions,
-  ) {
-    super(o.id, d.dialect, {
-      endpoint: withSerialDefaults(o.endpoint, d.framing.baudRate),
-      writeTerminator: d.framing.writeTerminator,
-      readDelimiter: d.framing.readDelimiter,
-      ...(d.framing.stripEcho ? { stripEcho: true } : {}),
-      ...(d.framing.skipEmptyLines ? { skipEmptyLines: true } : {}),
-      timeoutMs: o.timeoutMs ?? d.framing.timeoutMs,
-      ...(o.logger ? { logger: o.logger } : {}),
-    });
-  }
-
   protected async onOpen(s: LineSession): Promise<void> {
-    const id = this.d.identity;
-    for (const c of id.preamble ?? []) await s.send(c);
-    this.identity = id.parse(await s.query(id.query, { accept: (l) => id.pattern.test(l) }));
+    await this.identifyOnOpen(s);
     this.channels = await readControl(s, this.d.channelCount);
   }
 
-  identify(): Promise<InstrumentIdentity> {
-    return this.withRetry(async () => {
-      this.identity = this.d.identity.parse(await this.transport.query(this.d.identity.query));
-      return this.identity;
-    });
-  }
 
   async channelCount(): Promise<number> {
     if (this.channels === undefined) {

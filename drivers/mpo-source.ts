@@ -30,9 +30,10 @@
  * caller whether the sweep was lit as set.
  */
 import { InstrumentReplyError, InstrumentReportedError, type ErrorContext } from '../src/errors.js';
-import type { InstrumentIdentity, MultiFiberLightSource } from '../src/instruments/capabilities.js';
+import type { MultiFiberLightSource } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { LineInstrument, withSerialDefaults, type DriverOptions } from './common.js';
+import type { DriverOptions } from './common.js';
+import { TableInstrument } from './table-instrument.js';
 import { checkErrorQueue, commaIdentity, fill, parse, readControl, type Control, type ErrorQueueSpec, type Framing, type IdentitySpec } from './line-dialect.js';
 import { SourceSettingsChangedError } from './line-source.js';
 
@@ -99,7 +100,7 @@ export interface MpoSourceOptions extends DriverOptions {
   timeoutMs?: number;
 }
 
-export class MpoSource extends LineInstrument implements MultiFiberLightSource {
+export class MpoSource extends TableInstrument<MpoSourceDialect> implements MultiFiberLightSource {
   readonly capabilities = { multiFiberLightSource: true } as const;
   private outputs: number | undefined;
   /** The last wavelength set and read back. */
@@ -109,22 +110,9 @@ export class MpoSource extends LineInstrument implements MultiFiberLightSource {
   /** A reopen darkened the outputs during the lit period. */
   private darkenedOnReopen = false;
 
-  constructor(
-    private readonly d: MpoSourceDialect,
-    o: MpoSourceOptions,
-  ) {
-    super(o.id, d.dialect, {
-      endpoint: withSerialDefaults(o.endpoint, d.framing.baudRate),
-      writeTerminator: d.framing.writeTerminator,
-      readDelimiter: d.framing.readDelimiter,
-      timeoutMs: o.timeoutMs ?? d.framing.timeoutMs,
-      ...(o.logger ? { logger: o.logger } : {}),
-    });
-  }
-
   protected async onOpen(s: LineSession): Promise<void> {
-    const { identity: id, wavelength: w } = this.d;
-    this.identity = id.parse(await s.query(id.query, { accept: (l) => id.pattern.test(l) }));
+    const w = this.d.wavelength;
+    await this.identifyOnOpen(s);
     for (const c of this.d.onOpen ?? []) await s.send(c);
     this.outputs = await readControl(s, this.d.outputs);
     let last = await this.setMask(s, 0, false);
@@ -133,12 +121,6 @@ export class MpoSource extends LineInstrument implements MultiFiberLightSource {
     await checkErrorQueue(s, this.d.errorQueue, last);
   }
 
-  identify(): Promise<InstrumentIdentity> {
-    return this.withRetry(async () => {
-      this.identity = this.d.identity.parse(await this.transport.query(this.d.identity.query));
-      return this.identity;
-    });
-  }
 
   async fiberCount(): Promise<number> {
     this.outputs ??= await this.withRetry(() => this.transport.transaction(this.d.outputs.query, (s) => readControl(s, this.d.outputs)));

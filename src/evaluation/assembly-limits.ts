@@ -5,7 +5,7 @@ import type { LimitSet } from './limit-set.js';
 import { resolveGrade, returnLossOf } from './connector-grades.js';
 import { InputError } from '../errors.js';
 import { formatRef } from './limit-set.js';
-import { fiberClassOf, type AssemblyRecord, type End } from './record-schema.js';
+import { fiberClassOf, type AssemblyRecord } from './record-schema.js';
 import { tabulateLimits, type LimitsFor, type ReadingLimits } from './reading-limits.js';
 
 /**
