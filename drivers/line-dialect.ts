@@ -133,3 +133,22 @@ export function commaIdentity(manufacturer: RegExp, name: string, command = '*ID
     return { manufacturer: name, model: f[1]!, serialNumber: f[2]!, firmware: f[3]!, raw };
   };
 }
+
+/**
+ * A setting that must take: send the set command, check the error queue (when the dialect has
+ * one), read the control back and reject, naming the command, unless the value read is right.
+ * `what` names it in the message ("wavelength", "source output").
+ */
+export async function setAndConfirm<V extends string | number>(
+  s: LineSession,
+  o: { command: string; errorQueue?: ErrorQueueSpec; control: Control<V>; ok: (got: V) => boolean; what: string; expected: V },
+): Promise<V> {
+  await s.send(o.command);
+  if (o.errorQueue) await checkErrorQueue(s, o.errorQueue, o.command);
+  const back = await s.query(o.control.query);
+  const got = o.control.parse(back, { port: s.port, command: o.control.query });
+  if (!o.ok(got)) {
+    throw new InstrumentReportedError(`${o.what} reads ${String(got)} after "${o.command}" (expected ${String(o.expected)})`, { port: s.port, command: o.command, received: back, expected: o.expected });
+  }
+  return got;
+}

@@ -30,10 +30,10 @@ import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../src/instruments/power-floor.js';
 import { InstrumentReplyError, InstrumentReportedError, InstrumentTimeoutError } from '../src/errors.js';
 import { MeterSettingsChangedError } from '../src/instruments/errors.js';
 import type { PowerMeter } from '../src/instruments/capabilities.js';
-import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { wattReplyToDbm, type DriverOptions } from './common.js';
-import { TableInstrument } from './table-instrument.js';
-import { checkErrorQueue, fill, readControl, writeControl, type Control, type ErrorQueueSpec, type Framing, type IdentitySpec } from './line-dialect.js';
+import type { LineSession } from '../src/transport/line-transport.js';
+import { wattReplyToDbm } from './common.js';
+import { TableInstrument, type TableInstrumentOptions } from './table-instrument.js';
+import { checkErrorQueue, fill, readControl, setAndConfirm, writeControl, type Control, type ErrorQueueSpec, type Framing, type IdentitySpec } from './line-dialect.js';
 
 export interface PowerMeterDialect {
   dialect: string;
@@ -59,10 +59,7 @@ export interface PowerMeterDialect {
   zero: { command: string; poll?: { query: string; busy: string; idle: string } };
 }
 
-export interface LineMeterOptions extends DriverOptions {
-  id: string;
-  endpoint: LineEndpoint;
-  timeoutMs?: number;
+export interface LineMeterOptions extends TableInstrumentOptions {
   /** Readings below this are "no light" (default -60 dBm). */
   noLightBelowDbm?: number;
   /** Replies above this (W) are not a reading in W (default 0.1 W = +20 dBm). */
@@ -141,13 +138,8 @@ export class LineMeter extends TableInstrument<PowerMeterDialect> implements Pow
     await this.withRetry(() =>
       this.transport.transaction(command, async (s) => {
         await this.assertPinned(s);
-        await s.send(command);
-        await checkErrorQueue(s, d.errorQueue, command);
-        const back = await s.query(d.wavelength.query);
-        const got = d.wavelength.parse(back, { port: s.port, command: d.wavelength.query });
-        if (Math.abs(got - nm) > (d.wavelength.toleranceNm ?? 0.5)) {
-          throw new InstrumentReportedError(`wavelength reads ${got} nm after setting ${nm} nm`, { port: s.port, command, received: back });
-        }
+        const tolerance = d.wavelength.toleranceNm ?? 0.5;
+        await setAndConfirm(s, { command, errorQueue: d.errorQueue, control: d.wavelength, ok: (got) => Math.abs(got - nm) <= tolerance, what: 'wavelength (nm)', expected: nm });
       }),
     );
     this.wavelengthNm = nm;

@@ -25,7 +25,7 @@ import type { LightSource } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
 import type { DriverOptions } from './common.js';
 import { TableInstrument } from './table-instrument.js';
-import { checkErrorQueue, fill, type Control, type ErrorQueueSpec, type Framing, type IdentitySpec } from './line-dialect.js';
+import { checkErrorQueue, fill, setAndConfirm, type Control, type ErrorQueueSpec, type Framing, type IdentitySpec } from './line-dialect.js';
 
 export interface LightSourceDialect {
   dialect: string;
@@ -117,13 +117,8 @@ export class LineSource extends TableInstrument<LightSourceDialect> implements L
     await this.confirmLitNow();
     await this.withRetry(() =>
       this.transport.transaction(command, async (s) => {
-        await s.send(command);
-        await checkErrorQueue(s, this.d.errorQueue, command);
-        const back = await s.query(w.query);
-        const got = w.parse(back, { port: s.port, command: w.query });
-        if (Math.abs(got - nm) > (w.toleranceNm ?? 0.5)) {
-          throw new InstrumentReportedError(`source wavelength reads ${got} nm after setting ${nm} nm`, { port: s.port, command, received: back });
-        }
+        const tolerance = w.toleranceNm ?? 0.5;
+        await setAndConfirm(s, { command, errorQueue: this.d.errorQueue, control: w, ok: (got) => Math.abs(got - nm) <= tolerance, what: 'source wavelength (nm)', expected: nm });
       }),
     );
     this.wavelengthNm = nm;
@@ -144,11 +139,7 @@ export class LineSource extends TableInstrument<LightSourceDialect> implements L
     }
     await this.withRetry(() =>
       this.transport.transaction(command, async (s) => {
-        await s.send(command);
-        await checkErrorQueue(s, this.d.errorQueue, command);
-        const back = await s.query(o.query);
-        const got = o.parse(back, { port: s.port, command: o.query });
-        if (got !== value) throw new InstrumentReportedError(`source output reads ${got} after "${command}"`, { port: s.port, command, received: back });
+        await setAndConfirm(s, { command, errorQueue: this.d.errorQueue, control: o, ok: (got) => got === value, what: 'source output', expected: value });
       }),
     );
     this.lit = on ? { nm: this.wavelengthNm } : undefined;

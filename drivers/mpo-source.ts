@@ -34,7 +34,7 @@ import type { MultiFiberLightSource } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
 import type { DriverOptions } from './common.js';
 import { TableInstrument } from './table-instrument.js';
-import { checkErrorQueue, commaIdentity, fill, parse, readControl, type Control, type ErrorQueueSpec, type Framing, type IdentitySpec } from './line-dialect.js';
+import { checkErrorQueue, commaIdentity, fill, setAndConfirm, parse, readControl, type Control, type ErrorQueueSpec, type Framing, type IdentitySpec } from './line-dialect.js';
 import { SourceSettingsChangedError } from './line-source.js';
 
 /** Outputs the engine supports (MPO-32 at most): the mask stays an exact number. */
@@ -191,11 +191,8 @@ export class MpoSource extends TableInstrument<MpoSourceDialect> implements Mult
     await this.confirm(false);
     await this.withRetry(() =>
       this.transport.transaction(command, async (s) => {
-        await s.send(command);
-        await checkErrorQueue(s, this.d.errorQueue, command);
-        const back = await s.query(w.query);
-        const got = w.parse(back, { port: s.port, command: w.query });
-        if (Math.abs(got - nm) > (w.toleranceNm ?? 0.5)) throw new InstrumentReportedError(`source wavelength reads ${got} nm after setting ${nm} nm`, { port: s.port, command, received: back, expected: nm });
+        const tolerance = w.toleranceNm ?? 0.5;
+        await setAndConfirm(s, { command, errorQueue: this.d.errorQueue, control: w, ok: (got) => Math.abs(got - nm) <= tolerance, what: 'source wavelength (nm)', expected: nm });
       }),
     );
     this.wavelengthNm = nm;

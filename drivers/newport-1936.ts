@@ -7,12 +7,10 @@
  * line-meter.ts's. On a 2936-R the channel is pinned: a power cycle selects channel 1, so
  * confirmSettings reads `PM:CHAN?` back too.
  */
-import type { LineEndpoint } from '../src/transport/line-transport.js';
 import { InstrumentReplyError } from '../src/errors.js';
 import type { InstrumentIdentity } from '../src/instruments/capabilities.js';
-import type { DriverOptions } from './common.js';
 import { parse, type Control } from './line-dialect.js';
-import { LineMeter, type PowerMeterDialect } from './line-meter.js';
+import { LineMeter, type LineMeterOptions, type PowerMeterDialect } from './line-meter.js';
 
 export function parseNewportIdn(raw: string): InstrumentIdentity {
   const m = /^NEWPORT\s+(\S+)\s+(v\S+)\s+(\S+)\s+(SN\S+)/i.exec(raw.trim());
@@ -39,12 +37,7 @@ export function newport1936(o: { channel?: number } = {}): PowerMeterDialect {
   };
 }
 
-export interface NewportOptions extends DriverOptions {
-  id: string;
-  endpoint: LineEndpoint;
-  timeoutMs?: number;
-  noLightBelowDbm?: number;
-  maxPlausibleW?: number;
+export interface NewportOptions extends LineMeterOptions {
   /** 2936-R channel (1 or 2). Default 1. */
   channel?: number;
 }

@@ -7,10 +7,8 @@
  * Power-on state: 1550 nm, unit W. A power cycle loses the wavelength correction, which biases a
  * reading by the responsivity ratio: caught by confirmSettings at the end of the sweep.
  */
-import type { LineEndpoint } from '../src/transport/line-transport.js';
-import type { DriverOptions } from './common.js';
 import { commaIdentity, parse } from './line-dialect.js';
-import { LineMeter, type PowerMeterDialect } from './line-meter.js';
+import { LineMeter, type LineMeterOptions, type PowerMeterDialect } from './line-meter.js';
 
 export const parseThorlabsIdn = commaIdentity(/^thorlabs$/i, 'Thorlabs');
 
@@ -27,15 +25,6 @@ export const thorlabsPm100: PowerMeterDialect = {
   zero: { command: 'SENS:CORR:COLL:ZERO', poll: { query: 'SENS:CORR:COLL:ZERO:STAT?', busy: '1', idle: '0' } },
 };
 
-export interface Pm100Options extends DriverOptions {
-  id: string;
-  endpoint: LineEndpoint;
-  timeoutMs?: number;
-  noLightBelowDbm?: number;
-  maxPlausibleW?: number;
-  zeroTimeoutMs?: number;
-}
-
-export function createThorlabsPm100(o: Pm100Options): LineMeter {
+export function createThorlabsPm100(o: LineMeterOptions): LineMeter {
   return new LineMeter(thorlabsPm100, o);
 }

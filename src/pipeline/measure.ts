@@ -223,6 +223,23 @@ function arrival(ports: readonly PortReading[]): { port: number; reading: PortRe
   return best;
 }
 
+/** One reading: what was seen against the reference, with the loss the engine would compute. */
+function fiberReading(o: { fiber: number; end: 'A' | 'B'; wl: number; referenceDbm: number | null; seen: Seen; takenAt: string }): FiberReading {
+  const { measuredDbm, condition, receivedAt } = o.seen;
+  return {
+    fiber: o.fiber,
+    end: o.end,
+    wavelengthNm: o.wl,
+    referenceDbm: o.referenceDbm,
+    measuredDbm,
+    // The same rounding the engine applies, so progress, readings and judgments agree.
+    lossDb: o.referenceDbm === null || measuredDbm === null ? null : lossFromPowers(o.referenceDbm, measuredDbm),
+    ...(receivedAt !== undefined ? { receivedAt } : {}),
+    ...(condition !== undefined ? { condition } : {}),
+    takenAt: o.takenAt,
+  };
+}
+
 export async function measureAllFibers(
   bench: BenchRuntime,
   reference: BenchReference,
@@ -248,19 +265,7 @@ export async function measureAllFibers(
       for (const fiber of positions) {
         const port = arrivals.get(fiber) ?? null;
         const seen: PortReading = port === null ? 'no-light' : (allLit[port - 1] ?? 'no-light');
-        const measuredDbm = typeof seen === 'number' ? seen : null;
-        const referenceDbm = refRow?.[fiber - 1] ?? null;
-        push({
-          fiber,
-          end,
-          wavelengthNm: wl,
-          referenceDbm,
-          measuredDbm,
-          lossDb: referenceDbm === null || measuredDbm === null ? null : lossFromPowers(referenceDbm, measuredDbm),
-          receivedAt: port,
-          ...(typeof seen === 'number' ? {} : { condition: seen }),
-          takenAt,
-        });
+        push(fiberReading({ fiber, end, wl, referenceDbm: refRow?.[fiber - 1] ?? null, seen: typeof seen === 'number' ? { measuredDbm: seen, receivedAt: port } : { measuredDbm: null, condition: seen, receivedAt: port }, takenAt }));
       }
     }
   } else if (m.kind !== 'loss-test-set') {
@@ -274,22 +279,8 @@ export async function measureAllFibers(
         for (const fiber of positions) {
           onPosition(fiber, wl);
           await detector.light(fiber);
-          const referenceDbm = refRow?.[fiber - 1] ?? null;
           const takenAt = new Date().toISOString();
-          const { measuredDbm, condition, receivedAt } = await detector.arrival(fiber, wl);
-          // The same rounding the engine applies, so progress, readings and judgments agree.
-          const lossDb = referenceDbm === null || measuredDbm === null ? null : lossFromPowers(referenceDbm, measuredDbm);
-          push({
-            fiber,
-            end,
-            wavelengthNm: wl,
-            referenceDbm,
-            measuredDbm,
-            lossDb,
-            ...(receivedAt !== undefined ? { receivedAt } : {}),
-            ...(condition !== undefined ? { condition } : {}),
-            takenAt,
-          });
+          push(fiberReading({ fiber, end, wl, referenceDbm: refRow?.[fiber - 1] ?? null, seen: await detector.arrival(fiber, wl), takenAt }));
         }
       });
     }
