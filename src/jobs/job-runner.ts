@@ -15,7 +15,7 @@ import { ManualOperator, type OperatorStep } from '../pipeline/operator.js';
 import { cite } from '../evaluation/rules.js';
 import { DEFAULT_NO_DEVICE_BELOW_DB } from '../evaluation/thresholds.js';
 import { verificationImplausibility } from '../evaluation/setup-check.js';
-import { checkReferencePlausible } from '../pipeline/reference-plausibility.js';
+import { checkReferencePlausible, sameReferenceSetup } from '../pipeline/reference-plausibility.js';
 import type { CordVerificationRecord } from '../store/cord-store.js';
 import type { BenchReference, FiberReading, JobProgress } from '../pipeline/readings.js';
 import type { JobJudge, JobSubject } from './judge-job.js';
@@ -121,7 +121,9 @@ export class JobRunner extends EventEmitter {
       const cordName = cords.launchCord ? `launch cord ${cords.launchCord.id}` : 'the bench port';
       await bench.operator.perform({ id: 'launch-cord-only', instruction: `remove any device; connect ${cordName} from the source straight to the detector` });
       const taken = await takeReference(bench);
-      const previous = this.latestReference(benchId);
+      // The last accepted reference of the same setup, however many of other setups came since:
+      // a bench that alternates methods or cords keeps its drop check.
+      const previous = this.references.latestMatching<BenchReference>(benchId, (r) => sameReferenceSetup(r, taken))?.body;
       const problems = checkReferencePlausible(taken, previous, bench.config, this.options.referenceMaxDropDb);
       if (problems.length > 0 && request.acceptDespite === undefined) {
         throw new JobRefusedError('REFERENCE_IMPLAUSIBLE', `reference refused, nothing stored: ${problems.join('; ')}`, { bench: benchId });
@@ -271,6 +273,11 @@ export class JobRunner extends EventEmitter {
     if (ageMs > this.options.referenceMaxAgeMs) {
       const hours = (ageMs / 3_600_000).toFixed(1);
       throw new JobRefusedError('REFERENCE_EXPIRED', `bench "${bench.id}" reference is ${hours} h old, older than allowed: reference it again`, ctx);
+    }
+    // Powers taken by another method (another source, another detector) are not this method's
+    // reference: dividing by them reads every loss wrong.
+    if (ref.method !== bench.config.method.kind) {
+      throw new JobRefusedError('REFERENCE_OTHER_METHOD', `bench "${bench.id}" was referenced with method ${ref.method}, it now measures with ${bench.config.method.kind}: reference it again`, ctx);
     }
     const cord = bench.config.testCords.launchCord?.id ?? null;
     if ((ref.launchCordId ?? null) !== cord) {

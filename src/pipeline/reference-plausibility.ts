@@ -13,13 +13,14 @@ import type { BenchReference } from './readings.js';
  *   than `source.maxBelowDb` below it.
  * Returns the problems found (empty: plausible).
  */
+/** Whether two references were taken through the same method, launch cord and switch channels (comparable fiber by fiber). */
+export function sameReferenceSetup(a: BenchReference, b: BenchReference): boolean {
+  return a.method === b.method && (a.launchCordId ?? null) === (b.launchCordId ?? null) && (a.channelOffset ?? 0) === (b.channelOffset ?? 0);
+}
+
 export function checkReferencePlausible(taken: BenchReference, previous: BenchReference | undefined, bench: BenchConfig, maxDropDb: number): string[] {
   const problems: string[] = [];
-  const sameSetup =
-    previous !== undefined &&
-    previous.method === taken.method &&
-    (previous.launchCordId ?? null) === (taken.launchCordId ?? null) &&
-    (previous.channelOffset ?? 0) === taken.channelOffset;
+  const sameSetup = previous !== undefined && sameReferenceSetup(previous, taken);
   for (const wl of taken.wavelengthsNm) {
     const now = taken.powerDbm[String(wl)];
     if (!now) continue;

@@ -18,6 +18,21 @@ export class ReferenceStore {
     return { id: Number(info.lastInsertRowid), benchId, takenAt, body };
   }
 
+  /**
+   * The newest of the bench's last `scan` references whose body `matches` (e.g. the same method,
+   * launch cord and channels), so a comparison is never made with a reference of another setup.
+   */
+  latestMatching<T>(benchId: string, matches: (body: T) => boolean, scan = 500): StoredReference<T> | undefined {
+    const rows = this.db
+      .prepare('SELECT id, bench_id, taken_at, body FROM bench_references WHERE bench_id = ? ORDER BY id DESC LIMIT ?')
+      .all(benchId, scan) as { id: number; bench_id: string; taken_at: string; body: string }[];
+    for (const row of rows) {
+      const body = JSON.parse(row.body) as T;
+      if (matches(body)) return { id: row.id, benchId: row.bench_id, takenAt: row.taken_at, body };
+    }
+    return undefined;
+  }
+
   latest<T>(benchId: string): StoredReference<T> | undefined {
     const row = this.db
       .prepare('SELECT id, bench_id, taken_at, body FROM bench_references WHERE bench_id = ? ORDER BY id DESC LIMIT 1')

@@ -35,6 +35,7 @@ interface Rig {
   operator: ModelOperator;
   manual: ManualOperator;
   manualModel: OpticalBench;
+  autoModel: OpticalBench;
   db: Db;
 }
 
@@ -90,7 +91,7 @@ function makeRig(): Rig {
     referenceMaxAgeMs: cfg.reference.maxAgeHours * 3_600_000,
     referenceMaxDropDb: cfg.reference.maxDropDb,
   });
-  return { runner, certificates, meter, operator, manual, manualModel: models.manual, db };
+  return { runner, certificates, meter, operator, manual, manualModel: models.manual, autoModel: models.auto, db };
 }
 
 /** Certificates in the database. */
@@ -208,14 +209,14 @@ describe('JobRunner with in-memory instruments and fake timers', () => {
 describe('the all-fibers-lit method (MPO source + multi-port meter) in the job runner', () => {
   const MPO_ASSEMBLIES = { 'DEMO-0001': 'mtp12-om4-good', 'DEMO-0003': 'mtp12-om4-polarity-swap-3-4', 'DEMO-0004': 'mtp12-om4-dark-fiber-5' };
 
-  function mpoRig() {
+  function mpoRig(benchId = 'mpo', model = new OpticalBench({ channels: 12 })) {
     const raw = {
       dataDir: join(tmp.dir, 'data'),
       http: { host: '127.0.0.1', port: 0, token: 'unit-test-token-0123456789' },
       products: PRODUCTS,
       benches: [
         {
-          id: 'mpo',
+          id: benchId,
           defaultProduct: 'MTP12-OM4-B',
           wavelengthsNm: [850, 1300],
           method: { kind: 'mpo-source-and-multiport-meter', mpoSource: 'src', multiPortMeter: 'mpm' },
@@ -223,23 +224,22 @@ describe('the all-fibers-lit method (MPO source + multi-port meter) in the job r
             { id: 'src', dialect: 'mpocert-mpo-source', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } },
             { id: 'mpm', dialect: 'santec-mpm-210h', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } },
           ],
-          testCords: testCordsFor('mpo'),
+          testCords: testCordsFor(benchId),
           operator: { kind: 'manual' },
         },
       ],
     };
     const cfg = resolveConfig(raw, join(tmp.dir, 'config.json'));
-    const model = new OpticalBench({ channels: 12 });
     const meter = new MemoryMultiPortMeter(model, READ_MS);
     const source = new MemoryMpoSource(model);
     const operator = new ModelOperator(model, MPO_ASSEMBLIES);
     const bench = new BenchRuntime(cfg.benches[0]!, { instrument: (c) => (c.id === 'mpm' ? meter : source), operator: () => operator });
-    const runner = new JobRunner(new Map([['mpo', bench]]), new JobStore(rig.db, rig.certificates), new ReferenceStore(rig.db), createJobJudge(cfg, rig.certificates), new CordStore(rig.db), {
+    const runner = new JobRunner(new Map([[benchId, bench]]), new JobStore(rig.db, rig.certificates), new ReferenceStore(rig.db), createJobJudge(cfg, rig.certificates), new CordStore(rig.db), {
       referenceMaxAgeMs: 24 * 3_600_000,
       referenceMaxDropDb: 0.2,
     });
     const certifyOn = (serial: string): JobView =>
-      runner.start({ benchId: 'mpo', operator: 'unit test', authenticatedAs: 'shared token', subject: createJobJudge(cfg, rig.certificates).parseSubject({ bench: 'mpo', serial }) });
+      runner.start({ benchId, operator: 'unit test', authenticatedAs: 'shared token', subject: createJobJudge(cfg, rig.certificates).parseSubject({ bench: benchId, serial }) });
     return { runner, meter, source, model, certifyOn };
   }
 
@@ -292,5 +292,26 @@ describe('the all-fibers-lit method (MPO source + multi-port meter) in the job r
       [850, null, null, 'no-light'],
       [1300, null, null, 'no-light'],
     ]);
+  });
+
+  it('a bench reconfigured to another method refuses the old method\'s reference (its powers are another source\'s)', async () => {
+    await reference();
+    // Same bench id and database, now measured by MPO source + multi-port meter.
+    const other = mpoRig('auto', rig.autoModel);
+    expect(() => other.certifyOn('DEMO-0001')).toThrow(expect.objectContaining({ code: 'REFERENCE_OTHER_METHOD' }));
+  });
+
+  it('the drop check compares with the last reference of the same setup, even after one of another method', async () => {
+    await reference();
+    const other = mpoRig('auto', rig.autoModel);
+    const viaMpo = other.runner.reference('auto');
+    await vi.advanceTimersByTimeAsync(12 * READ_MS);
+    await viaMpo;
+    rig.autoModel.mpoSource = null; // back to the switch
+    rig.autoModel.sourceOffsetDb = -0.25; // the switched path now 0.25 dB lower than its last reference
+    const again = rig.runner.reference('auto');
+    const refused = expect(again).rejects.toMatchObject({ code: 'REFERENCE_IMPLAUSIBLE' });
+    await vi.advanceTimersByTimeAsync(24 * READ_MS);
+    await refused;
   });
 });
