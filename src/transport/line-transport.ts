@@ -184,6 +184,11 @@ export class LineTransport extends EventEmitter {
       this.link$.openFailed();
       throw new InstrumentDisconnectedError(`cannot open ${this.port}: ${errContext(err)}`, { port: this.port, command }, { cause: err });
     }
+    if (this.link$.closed) {
+      // close() ran while the port was opening: nothing may keep it open (or locked) after close.
+      await link.destroy().catch(() => undefined);
+      throw new InstrumentDisconnectedError('transport closed', { port: this.port, command });
+    }
     this.link = link;
     link.on('line', (l: string) => this.onLine(link, l));
     link.once('down', (err: Error) => this.onDown(link, err));
@@ -193,6 +198,10 @@ export class LineTransport extends EventEmitter {
     } catch (err) {
       await this.dropLink(link, 'onOpen failed');
       throw err;
+    }
+    if (this.link$.closed) {
+      await this.dropLink(link, 'closed while opening');
+      throw new InstrumentDisconnectedError('transport closed', { port: this.port, command });
     }
     this.link$.ready();
   }

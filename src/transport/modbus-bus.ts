@@ -272,7 +272,12 @@ export class ModbusBus {
   }
 
   private async translate(err: unknown, command: string, unitId: number, timeoutMs: number): Promise<Error> {
-    if (err instanceof InstrumentError) return err;
+    if (err instanceof InstrumentError) {
+      // A reply of the wrong length or echo may be a misframed one: never parse the next reply
+      // out of what is left of it.
+      if (err instanceof InstrumentReplyError) await this.drop();
+      return err;
+    }
     const e = err as { name?: string; message?: string; modbusCode?: number; errno?: string };
     const ctx: ErrorContext = { port: this.port, command, unitId };
     if (typeof e.modbusCode === 'number') {

@@ -153,3 +153,29 @@ describe('LinkSupervisor', () => {
     expect(reopened).toBe(0);
   });
 });
+
+describe('LineTransport closed while its port is opening', () => {
+  it('destroys the link that opened late and fails the request: nothing stays open after close()', async () => {
+    const { EventEmitter } = await import('node:events');
+    const { LineTransport } = await import('../../src/transport/line-transport.js');
+    let destroyed = 0;
+    let finishOpen!: () => void;
+    const link = Object.assign(new EventEmitter(), {
+      write: async () => undefined,
+      destroy: async () => void destroyed++,
+    });
+    const t = new LineTransport({
+      endpoint: { kind: 'memory', name: 'slow', open: () => new Promise((r) => (finishOpen = () => r(link))) },
+      reconnect: { enabled: false },
+    });
+    const pending = t.query('*IDN?');
+    await new Promise((r) => setImmediate(r));
+    const closing = t.close();
+    finishOpen();
+    await closing;
+    await expect(pending).rejects.toMatchObject({ code: 'INSTRUMENT_DISCONNECTED' });
+    expect(destroyed).toBe(1);
+    expect(t.isOpen).toBe(false);
+    expect(t.status().state).toBe('closed');
+  });
+});
