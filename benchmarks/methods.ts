@@ -3,16 +3,18 @@
  * (24 fibers x 850 + 1300 nm, both ends), every meter reading taking 20 ms (integration time):
  *   switch-and-meter                  DiCon 1x24 lights one fiber at a time, a PM100 reads it:
  *                                     24 x 2 readings per end.
- *   mpo-source-and-multiport-meter    an MPO source lights every fiber at once and the Santec
- *                                     MPM-210H reads every port (6 modules) in one reading: 2
- *                                     readings per end for loss + 5 coded patterns for polarity.
+ *   mpo-source-and-multiport-meter    an MPO source lights coded subsets of the fibers (7 for 24,
+ *                                     each fiber in 3) and the Santec MPM-210H reads every port
+ *                                     (6 modules) in one reading: 7 readings per wavelength, 14
+ *                                     per end, for loss and polarity.
  * Figure: wall time of one certificate (best of `rounds`, each the mean of `jobs` jobs), the
- * all-lit bench over the switched one. The physical limit is about (5 + 2) / 48 = 0.146 of the
- * readings plus the fixed costs both pay (operator steps, connect, judge, sign, store).
+ * coded bench over the switched one. The reading counts allow 14 / 48 = 0.292, plus the fixed
+ * costs both pay (operator steps, connect, judge, sign, store).
  *
  *   npm run build && node dist/benchmarks/methods.js
  */
 import { pathToFileURL } from 'node:url';
+import { codeWords } from '../src/pipeline/all-fibers-lit.js';
 import { benchEntry, certify, Daemon, progress, reference, round, SimHost, tempDir, transportOf, writeConfig, writeMtp24 } from './support/harness.js';
 
 export interface MethodsBenchResult {
@@ -65,13 +67,13 @@ export async function benchMethods(opts: { jobs?: number; rounds?: number; delay
     const s = await perCertificate('switched');
     const a = await perCertificate('alllit');
     return {
-      name: `MTP-24 x 2 wavelengths, both ends, ${delayMs} ms per meter reading: all fibers lit at once vs a switch`,
+      name: `MTP-24 x 2 wavelengths, both ends, ${delayMs} ms per meter reading: coded subsets of fibers lit at once vs a switch`,
       meterDelayMs: delayMs,
       jobs,
       switchedSecondsPerCertificate: round(s),
       allLitSecondsPerCertificate: round(a),
       ratio: round(a / s),
-      readingsPerEnd: { switched: 48, allLit: 2 + Math.ceil(Math.log2(24 + 2)) },
+      readingsPerEnd: { switched: 48, allLit: 2 * codeWords(Array.from({ length: 24 }, (_, i) => i + 1)).bits },
     };
   } finally {
     await daemon.stop().catch(() => undefined);

@@ -78,7 +78,7 @@ export async function runAll(quick = false): Promise<{ results: Record<string, u
     row(`pipeline ${p.transport}: readings/s in the measuring step`, `${p.measureStepReadingsPerSec}`, `${p.bareReadingsPerSec} bare`, p.measureStepRatio, '-');
   }
 
-  progress('bench methods (all fibers lit at once vs a switch)');
+  progress('bench methods (coded subsets of fibers lit at once vs a switch)');
   const methods = await benchMethods(quick ? { jobs: 1, rounds: 1 } : {});
   results.methods = methods;
   row(

@@ -104,6 +104,10 @@ function checkCrossReferences(cfg: DaemonConfigFile, file: string): void {
       ids.set(inst.id, i);
     });
     const method = bench.method as Record<string, unknown>;
+    if (method['kind'] === 'mpo-source-and-multiport-meter' && (bench as { channelOffset?: number }).channelOffset) {
+      // The MPO source lights fiber n on its output n; an offset would be silently ignored.
+      throw new ConfigError(`config key benches/${b}/channelOffset: the mpo-source-and-multiport-meter method has no switch channels; remove channelOffset`, { file, key: `benches/${b}/channelOffset` });
+    }
     for (const role of ['powerMeter', 'switch', 'multiPortMeter', 'lossTestSet', 'lightSource', 'mpoSource']) {
       const ref = method[role];
       if (typeof ref === 'string' && !ids.has(ref)) {

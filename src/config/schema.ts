@@ -37,7 +37,7 @@ const MeasurementMethodSchema = Type.Union([
     {
       additionalProperties: false,
       description:
-        'an MPO source with one output per fiber lights every fiber at once and a multi-port meter reads every far-end position in one query: one reading per wavelength gives every loss, and a few coded subsets of lit fibers (ceil(log2(n+1)): 5 for 24 fibers) say which fiber arrives where (polarity). Same receptacle rule as switch-and-multiport-meter',
+        'an MPO source with one output per fiber lights coded subsets of the fibers and a multi-port meter reads every far-end position in one query: m readings per wavelength (6 for 12 fibers, 7 for 24), each fiber lit in half of them, give every loss and which fiber arrives where (polarity); light leaking between fibers, a stuck output or readings that disagree abort the job. Same receptacle rule as switch-and-multiport-meter; no channelOffset',
     },
   ),
   Type.Object(

@@ -256,16 +256,17 @@ export async function measureAllFibers(
   };
   const m = bench.method;
   if (m.kind === 'mpo-source-and-multiport-meter') {
-    const { arrivals, sweeps } = await allLitSweeps({ source: m.mpoSource, meter: m.multiPortMeter }, positions, wavelengthsNm, (wl) => {
+    const sweeps = await allLitSweeps({ source: m.mpoSource, meter: m.multiPortMeter }, positions, wavelengthsNm, (wl) => {
       for (const fiber of positions) onPosition(fiber, wl);
     });
-    for (const { wavelengthNm: wl, allLit } of sweeps) {
+    for (const { wavelengthNm: wl, arrivals, readings } of sweeps) {
       const refRow = reference.powerDbm[String(wl)];
       const takenAt = new Date().toISOString();
       for (const fiber of positions) {
         const port = arrivals.get(fiber) ?? null;
-        const seen: PortReading = port === null ? 'no-light' : (allLit[port - 1] ?? 'no-light');
-        push(fiberReading({ fiber, end, wl, referenceDbm: refRow?.[fiber - 1] ?? null, seen: typeof seen === 'number' ? { measuredDbm: seen, receivedAt: port } : { measuredDbm: null, condition: seen, receivedAt: port }, takenAt }));
+        const r = readings.get(fiber);
+        const seen: Seen = typeof r === 'number' ? { measuredDbm: r, receivedAt: port } : { measuredDbm: null, condition: r ?? 'no-light', receivedAt: port };
+        push(fiberReading({ fiber, end, wl, referenceDbm: refRow?.[fiber - 1] ?? null, seen, takenAt }));
       }
     }
   } else if (m.kind !== 'loss-test-set') {

@@ -120,6 +120,15 @@ describe('config loading', () => {
     expect(loadConfig(write(c)).benches[0]!.method).toMatchObject({ kind: 'switch-and-meter', lightSource: 'src' });
   });
 
+  it('refuses a channel offset on the MPO-source method, which has no switch channels to offset', () => {
+    const c = valid();
+    c.benches[0].method = { kind: 'mpo-source-and-multiport-meter', mpoSource: 'sw', multiPortMeter: 'pm' };
+    c.benches[0].channelOffset = 2;
+    expect(errorOf(() => loadConfig(write(c))).message).toBe(
+      'config key benches/0/channelOffset: the mpo-source-and-multiport-meter method has no switch channels; remove channelOffset',
+    );
+  });
+
   it('refuses duplicate instrument ids', () => {
     const c = valid();
     c.benches[0].instruments[1].id = 'pm';

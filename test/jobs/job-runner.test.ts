@@ -243,20 +243,20 @@ describe('the all-fibers-lit method (MPO source + multi-port meter) in the job r
     return { runner, meter, source, model, certifyOn };
   }
 
-  it('references in 12 readings (6 launch cord + 6 plug), certifies in 12 (4 patterns + 2 wavelengths, each end): PASS, type B measured', async () => {
+  it('references in 24 readings (6 coded patterns x 2 wavelengths, launch cord then plug), certifies in 24 (the same for each end): PASS, type B measured', async () => {
     const r = mpoRig();
     const ref = r.runner.reference('mpo');
-    await vi.advanceTimersByTimeAsync(12 * READ_MS);
+    await vi.advanceTimersByTimeAsync(24 * READ_MS);
     await ref;
-    expect(r.meter.queries).toBe(12);
+    expect(r.meter.queries).toBe(24);
     r.meter.queries = 0;
     const view = r.certifyOn('DEMO-0001');
-    await vi.advanceTimersByTimeAsync(12 * READ_MS - 1);
+    await vi.advanceTimersByTimeAsync(24 * READ_MS - 1);
     expect(r.runner.view(view.id)?.state).toBe('running');
     await vi.advanceTimersByTimeAsync(1);
     const ended = await r.runner.waitFor(view.id);
     expect(ended).toMatchObject({ state: 'completed', verdict: 'PASS' });
-    expect(r.meter.queries).toBe(12);
+    expect(r.meter.queries).toBe(24);
     const doc = rig.certificates.get(ended!.certificateId!)!.document;
     expect(doc.polarityMeasured).toBe(true);
     const endA = doc.readings.filter((x) => x.end === 'A' && x.wavelengthNm === 850);
@@ -269,16 +269,16 @@ describe('the all-fibers-lit method (MPO source + multi-port meter) in the job r
   it('fibers 3 and 4 swapped: FAIL on polarity; fiber 5 dark: INVALID', async () => {
     const r = mpoRig();
     const ref = r.runner.reference('mpo');
-    await vi.advanceTimersByTimeAsync(12 * READ_MS);
+    await vi.advanceTimersByTimeAsync(24 * READ_MS);
     await ref;
     const swapped = r.certifyOn('DEMO-0003');
-    await vi.advanceTimersByTimeAsync(12 * READ_MS);
+    await vi.advanceTimersByTimeAsync(24 * READ_MS);
     const s = await r.runner.waitFor(swapped.id);
     expect(s).toMatchObject({ state: 'completed', verdict: 'FAIL' });
     const polarity = rig.certificates.get(s!.certificateId!)!.document.evaluation.polarity;
     expect(JSON.stringify(polarity)).toMatch(/"FAIL"/);
     const darkJob = r.certifyOn('DEMO-0004');
-    await vi.advanceTimersByTimeAsync(12 * READ_MS);
+    await vi.advanceTimersByTimeAsync(24 * READ_MS);
     const d = await r.runner.waitFor(darkJob.id);
     expect(d).toMatchObject({ state: 'completed', verdict: 'INVALID' });
     // The dark fiber is end A's position 5, which a type B trunk brings to end B's position 8.
@@ -305,7 +305,7 @@ describe('the all-fibers-lit method (MPO source + multi-port meter) in the job r
     await reference();
     const other = mpoRig('auto', rig.autoModel);
     const viaMpo = other.runner.reference('auto');
-    await vi.advanceTimersByTimeAsync(12 * READ_MS);
+    await vi.advanceTimersByTimeAsync(24 * READ_MS);
     await viaMpo;
     rig.autoModel.mpoSource = null; // back to the switch
     rig.autoModel.sourceOffsetDb = -0.25; // the switched path now 0.25 dB lower than its last reference
