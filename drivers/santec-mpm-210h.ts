@@ -17,11 +17,12 @@
  */
 import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../src/instruments/power-floor.js';
 import { InstrumentReplyError, InstrumentReportedError } from '../src/errors.js';
-import type { InstrumentIdentity, MultiPortPowerMeter, PortReading } from '../src/instruments/capabilities.js';
+import type { MultiPortPowerMeter, PortReading } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
 import { MeterSettingsChangedError } from '../src/instruments/errors.js';
-import { LineInstrument, type DriverOptions, withSerialDefaults } from './common.js';
-import { parseStrictNumber } from './line-dialect.js';
+import type { DriverOptions } from './common.js';
+import { checkErrorQueue, commaIdentity, parse, parseStrictNumber, readControl, setAndConfirm, type Control, type ErrorQueueSpec } from './line-dialect.js';
+import { TableInstrument, type TableDialect } from './table-instrument.js';
 
 export interface SantecMpmOptions extends DriverOptions {
   id: string;
@@ -33,11 +34,7 @@ export interface SantecMpmOptions extends DriverOptions {
 
 const SATURATED_ABOVE_DBM = 10;
 
-export function parseSantecIdn(raw: string): InstrumentIdentity {
-  const f = raw.split(',').map((x) => x.trim());
-  if (f.length < 4 || !/^santec$/i.test(f[0] ?? '')) throw new InstrumentReplyError(`unexpected *IDN? reply "${raw}"`, { command: '*IDN?', received: raw });
-  return { manufacturer: 'Santec', model: f[1]!, serialNumber: f[2]!, firmware: f[3]!, raw };
-}
+export const parseSantecIdn = commaIdentity(/^santec$/i, 'Santec');
 
 /** IDIS? -> the slots holding a module, in order ("1,1,1,0,0" -> [0, 1, 2]). */
 export function parseModules(raw: string, port: string): number[] {
@@ -46,46 +43,36 @@ export function parseModules(raw: string, port: string): number[] {
   return f.flatMap((x, i) => (x === '1' ? [i] : []));
 }
 
-export class SantecMpm210h extends LineInstrument implements MultiPortPowerMeter {
+/** What a table holds for the MPM-210H; the per-module reading is its own (one READ? per module). */
+const santec: TableDialect & { errorQueue: ErrorQueueSpec; unit: Control<string>; wavelength: Control<number> } = {
+  dialect: 'santec-mpm-210h',
+  framing: { writeTerminator: '\r\n', readDelimiter: '\n', baudRate: 115200, timeoutMs: 3000 },
+  identity: { query: '*IDN?', pattern: /^SANTEC,/i, parse: parseSantecIdn },
+  errorQueue: { query: 'ERR?' },
+  unit: { label: 'unit', query: 'UNIT?', set: 'UNIT {}', parse: (r) => r.trim() },
+  wavelength: { label: 'wavelength', query: 'WAV?', set: 'WAV {}', parse: parse.number },
+};
+
+export class SantecMpm210h extends TableInstrument<typeof santec> implements MultiPortPowerMeter {
   readonly capabilities = { multiPortPowerMeter: true } as const;
   private modules: number[] = [];
   private wavelengthNm: number | undefined;
   private readonly noLightBelowDbm: number;
 
   constructor(o: SantecMpmOptions) {
-    super(o.id, 'santec-mpm-210h', {
-      endpoint: withSerialDefaults(o.endpoint, 115200),
-      writeTerminator: '\r\n',
-      readDelimiter: '\n',
-      timeoutMs: o.timeoutMs ?? 3000,
-      ...(o.logger ? { logger: o.logger } : {}),
-    });
+    super(santec, o);
     this.noLightBelowDbm = o.noLightBelowDbm ?? DEFAULT_NO_LIGHT_BELOW_DBM;
   }
 
   protected async onOpen(s: LineSession): Promise<void> {
-    this.identity = parseSantecIdn(await s.query('*IDN?', { accept: (l) => /^SANTEC,/i.test(l) }));
+    await this.identifyOnOpen(s);
     this.modules = parseModules(await s.query('IDIS?'), s.port);
     if (this.modules.length === 0) throw new InstrumentReportedError('the meter reports no module installed', { port: s.port, command: 'IDIS?' });
     await s.send('WMOD CONST1');
     await s.send('AUTO 1');
     await s.send('UNIT 0');
     if (this.wavelengthNm !== undefined) await s.send(`WAV ${this.wavelengthNm}`);
-    await this.checkErrorQueue(s, 'settings after open');
-  }
-
-  private async checkErrorQueue(s: LineSession, after: string): Promise<void> {
-    const reply = await s.query('ERR?');
-    const m = /^\s*(-?\d+)\s*,(.*)$/.exec(reply);
-    if (!m) throw new InstrumentReplyError(`unexpected ERR? reply "${reply}"`, { port: s.port, command: 'ERR?', received: reply });
-    if (Number(m[1]) !== 0) throw new InstrumentReportedError(`meter reported ${reply.trim()}`, { port: s.port, command: after, received: reply });
-  }
-
-  identify(): Promise<InstrumentIdentity> {
-    return this.withRetry(async () => {
-      this.identity = parseSantecIdn(await this.transport.query('*IDN?'));
-      return this.identity;
-    });
+    await checkErrorQueue(s, this.d.errorQueue, 'settings after open');
   }
 
   async portCount(): Promise<number> {
@@ -97,13 +84,9 @@ export class SantecMpm210h extends LineInstrument implements MultiPortPowerMeter
     const command = `WAV ${nm}`;
     if (!Number.isFinite(nm) || nm <= 0) throw new InstrumentReportedError(`invalid wavelength ${nm}`, { port: this.port, command });
     await this.withRetry(() =>
-      this.transport.transaction(command, async (s) => {
-        await s.send(command);
-        await this.checkErrorQueue(s, command);
-        const back = await s.query('WAV?');
-        const got = parseStrictNumber(back, { port: s.port, command: 'WAV?' });
-        if (Math.abs(got - nm) > 0.5) throw new InstrumentReportedError(`wavelength reads ${got} nm after setting ${nm} nm`, { port: s.port, command, received: back });
-      }),
+      this.transport.transaction(command, (s) =>
+        setAndConfirm(s, { command, errorQueue: this.d.errorQueue, control: this.d.wavelength, ok: (got) => Math.abs(got - nm) <= 0.5, what: 'wavelength (nm)', expected: nm }),
+      ),
     );
     this.wavelengthNm = nm;
   }
@@ -133,12 +116,12 @@ export class SantecMpm210h extends LineInstrument implements MultiPortPowerMeter
       this.transport.transaction('confirm settings', async (s) => {
         const changed = (why: string, command: string, received: string, expected: string | number): MeterSettingsChangedError =>
           new MeterSettingsChangedError(`meter settings changed since they were set (${why}): the readings since are suspect`, { port: s.port, command, received, expected });
-        const unit = await s.query('UNIT?');
-        if (unit.trim() !== '0') throw changed(`unit reads ${unit.trim()}, not 0 (dBm)`, 'UNIT?', unit, '0');
-        const back = await s.query('WAV?');
-        const got = parseStrictNumber(back, { port: s.port, command: 'WAV?' });
+        const unit = await readControl(s, this.d.unit);
+        if (unit !== '0') throw changed(`unit reads ${unit}, not 0 (dBm)`, 'UNIT?', unit, '0');
+        const back = await s.query(this.d.wavelength.query);
+        const got = this.d.wavelength.parse(back, { port: s.port, command: this.d.wavelength.query });
         if (Math.abs(got - nm) > 0.5) throw changed(`wavelength reads ${got} nm, not ${nm} nm`, 'WAV?', back, nm);
-        await this.checkErrorQueue(s, 'confirm settings');
+        await checkErrorQueue(s, this.d.errorQueue, 'confirm settings');
       }),
     );
   }
