@@ -82,6 +82,13 @@ export function parseStrictNumber(reply: string, ctx: ErrorContext): number {
   return Number(s);
 }
 
+/** SCPI NR3 as instruments print it: `fractionDigits` after the point, a signed two-digit exponent (8.500000E+02). */
+export function nr3(x: number, fractionDigits = 6): string {
+  const [m, e] = x.toExponential(fractionDigits).toUpperCase().split('E');
+  const exp = Number(e);
+  return `${m}E${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+}
+
 /** Parsers for the usual control replies. */
 export const parse = {
   number: (reply: string, ctx: ErrorContext): number => parseStrictNumber(reply, ctx),

@@ -7,7 +7,7 @@
  * Power-on state: 1550 nm, unit W. A power cycle loses the wavelength correction, which biases a
  * reading by the responsivity ratio: caught by confirmSettings at the end of the sweep.
  */
-import { commaIdentity, parse } from './line-dialect.js';
+import { commaIdentity, nr3, parse } from './line-dialect.js';
 import { LineMeter, type LineMeterOptions, type PowerMeterDialect } from './line-meter.js';
 
 export const parseThorlabsIdn = commaIdentity(/^thorlabs$/i, 'Thorlabs');
@@ -20,7 +20,7 @@ export const thorlabsPm100: PowerMeterDialect = {
   onOpen: ['*CLS'],
   unit: { label: 'unit', query: 'SENS:POW:UNIT?', set: 'SENS:POW:UNIT {}', parse: parse.word(['W', 'DBM']), watts: 'W' },
   autoRange: 'SENS:POW:RANG:AUTO ON',
-  wavelength: { label: 'wavelength', query: 'SENS:CORR:WAV?', set: 'SENS:CORR:WAV {}', parse: parse.number, toleranceNm: 0.5, adoptOnOpen: true },
+  wavelength: { label: 'wavelength', query: 'SENS:CORR:WAV?', set: 'SENS:CORR:WAV {}', parse: parse.number, format: (nm) => nr3(nm), toleranceNm: 0.5, adoptOnOpen: true },
   reading: 'MEAS:POW?',
   zero: { command: 'SENS:CORR:COLL:ZERO', poll: { query: 'SENS:CORR:COLL:ZERO:STAT?', busy: '1', idle: '0' } },
 };
