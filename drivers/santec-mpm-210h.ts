@@ -58,6 +58,8 @@ export class SantecMpm210h extends TableInstrument<typeof santec> implements Mul
   private modules: number[] = [];
   private wavelengthNm: number | undefined;
   private readonly noLightBelowDbm: number;
+  /** What a reopen since the last setWavelength found changed (a power cycle while the link was down): confirmSettings rejects. */
+  private lostOnReopen: { why: string; command: string; received: string; expected: string | number } | undefined;
 
   constructor(o: SantecMpmOptions) {
     super(santec, o);
@@ -68,6 +70,12 @@ export class SantecMpm210h extends TableInstrument<typeof santec> implements Mul
     await this.identifyOnOpen(s);
     this.modules = parseModules(await s.query('IDIS?'), s.port);
     if (this.modules.length === 0) throw new InstrumentReportedError('the meter reports no module installed', { port: s.port, command: 'IDIS?' });
+    if (this.wavelengthNm !== undefined) {
+      // A reopen: re-applying the settings below would hide that the meter lost them while the
+      // link was down, and the readings taken since with them.
+      const found = await this.changedSettings(s, this.wavelengthNm);
+      if (found) this.lostOnReopen ??= { ...found, why: `${found.why} on reopening the link` };
+    }
     await s.send('WMOD CONST1');
     await s.send('AUTO 1');
     await s.send('UNIT 0');
@@ -89,6 +97,18 @@ export class SantecMpm210h extends TableInstrument<typeof santec> implements Mul
       ),
     );
     this.wavelengthNm = nm;
+    // A new sweep starts here: what a reopen found before it concerns readings already judged.
+    this.lostOnReopen = undefined;
+  }
+
+  /** The unit (must be 0, dBm) and the wavelength read back; what differs from `nm`, or undefined. */
+  private async changedSettings(s: LineSession, nm: number): Promise<{ why: string; command: string; received: string; expected: string | number } | undefined> {
+    const unit = await readControl(s, this.d.unit);
+    const back = await s.query(this.d.wavelength.query);
+    const got = this.d.wavelength.parse(back, { port: s.port, command: this.d.wavelength.query });
+    if (unit !== '0') return { why: `unit reads ${unit}, not 0 (dBm)`, command: 'UNIT?', received: unit, expected: '0' };
+    if (Math.abs(got - nm) > 0.5) return { why: `wavelength reads ${got} nm, not ${nm} nm`, command: 'WAV?', received: back, expected: nm };
+    return undefined;
   }
 
   /** One READ? per module, in one transaction: every port of one moment. */
@@ -114,13 +134,15 @@ export class SantecMpm210h extends TableInstrument<typeof santec> implements Mul
   confirmSettings(nm: number): Promise<void> {
     return this.withRetry(() =>
       this.transport.transaction('confirm settings', async (s) => {
-        const changed = (why: string, command: string, received: string, expected: string | number): MeterSettingsChangedError =>
-          new MeterSettingsChangedError(`meter settings changed since they were set (${why}): the readings since are suspect`, { port: s.port, command, received, expected });
-        const unit = await readControl(s, this.d.unit);
-        if (unit !== '0') throw changed(`unit reads ${unit}, not 0 (dBm)`, 'UNIT?', unit, '0');
-        const back = await s.query(this.d.wavelength.query);
-        const got = this.d.wavelength.parse(back, { port: s.port, command: this.d.wavelength.query });
-        if (Math.abs(got - nm) > 0.5) throw changed(`wavelength reads ${got} nm, not ${nm} nm`, 'WAV?', back, nm);
+        const found = (await this.changedSettings(s, nm)) ?? this.lostOnReopen;
+        if (found) {
+          throw new MeterSettingsChangedError(`meter settings changed since they were set (${found.why}): the readings since are suspect`, {
+            port: s.port,
+            command: found.command,
+            received: found.received,
+            expected: found.expected,
+          });
+        }
         await checkErrorQueue(s, this.d.errorQueue, 'confirm settings');
       }),
     );

@@ -61,4 +61,21 @@ describe('Santec MPM-210H', () => {
     expect(err).toBeInstanceOf(MeterSettingsChangedError);
     expect((err as Error).message).toBe('meter settings changed since they were set (wavelength reads 1550 nm, not 850 nm): the readings since are suspect');
   });
+
+  it('a power cycle while the link was down is caught too: the reopen re-applies the settings but remembers they were lost', async () => {
+    await mpm.setWavelength(850);
+    await mpm.confirmSettings(850);
+    // Power cycle (back to 1550 nm), then the connection drops for 200 ms.
+    bench.inject('mpm', { kind: 'reset', arg: 0 });
+    bench.inject('mpm', { kind: 'disconnect', arg: 200 });
+    await mpm.readAllPorts().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 400));
+    await mpm.readAllPorts(); // reopens: settings re-applied, so this reading is right again
+    const err = await mpm.confirmSettings(850).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MeterSettingsChangedError);
+    expect((err as Error).message).toBe('meter settings changed since they were set (wavelength reads 1550 nm, not 850 nm on reopening the link): the readings since are suspect');
+    // A new sweep starts clean.
+    await mpm.setWavelength(850);
+    await mpm.confirmSettings(850);
+  });
 });
