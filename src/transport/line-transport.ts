@@ -278,12 +278,12 @@ export class LineTransport extends EventEmitter {
         });
       },
     });
-    try {
-      await link.write(data);
-    } catch (err) {
+    // The reply is awaited, not the write's completion: a fast instrument can answer before the
+    // write callback fires. A failed write fails the waiting reply.
+    link.write(data).catch(async (err: unknown) => {
       const e = await writeFailed(err);
       this.replies.rejectAll(() => e);
-    }
+    });
     try {
       return await reply;
     } finally {

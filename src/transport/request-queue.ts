@@ -14,7 +14,7 @@ export class RequestQueue {
   /** Runs `task` after every task queued before it has settled; resolves or rejects with its result. */
   run<T>(task: () => Promise<T>): Promise<T> {
     this.waiting++;
-    const result = this.tail.then(async () => {
+    const result = this.tail.then(() => {
       this.waiting--;
       return task();
     });
