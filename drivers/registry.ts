@@ -103,6 +103,19 @@ export type InstrumentConfig = Static<typeof InstrumentConfigSchema>;
 export type LineTransportConfig = Static<typeof TcpTransportSchema> | Static<typeof SerialTransportSchema>;
 export type ModbusTransportConfig = Static<typeof ModbusTcpTransportSchema> | Static<typeof ModbusRtuTransportSchema>;
 
+/** The optional fields each dialect uses (the rest are refused rather than ignored). */
+const OPTIONAL_FIELDS = ['profile', 'noLightBelowDbm', 'maxPlausibleW', 'channel', 'slot', 'dualWavelengthNm'] as const;
+const USES: Record<Dialect, readonly (typeof OPTIONAL_FIELDS)[number][]> = {
+  'thorlabs-pm100': ['noLightBelowDbm', 'maxPlausibleW'],
+  'newport-1936': ['noLightBelowDbm', 'maxPlausibleW', 'channel'],
+  'dicon-mems-switch': [],
+  'santec-mpm-210h': ['noLightBelowDbm'],
+  'modbus-loss-test-set': ['profile'],
+  'keysight-8163b-meter': ['noLightBelowDbm', 'maxPlausibleW', 'slot', 'channel'],
+  'keysight-8163b-source': ['slot', 'dualWavelengthNm'],
+  'mpocert-mpo-source': [],
+};
+
 export interface CreateInstrumentOptions {
   logger?: TransportLogger;
 }
@@ -120,17 +133,10 @@ export function validateInstrumentConfig(raw: unknown): InstrumentConfig {
   if (c.dialect === 'modbus-loss-test-set' ? lineKinds : !lineKinds) {
     throw new ConfigError(`dialect ${c.dialect} cannot use transport ${c.transport.kind}`, { instrument: c.id, path: '/transport/kind' });
   }
-  // Fields a dialect would silently ignore are refused.
-  const keysight = c.dialect === 'keysight-8163b-meter' || c.dialect === 'keysight-8163b-source';
-  const unused =
-    c.slot !== undefined && !keysight
-      ? 'slot'
-      : c.dualWavelengthNm !== undefined && c.dialect !== 'keysight-8163b-source'
-        ? 'dualWavelengthNm'
-        : c.channel !== undefined && (c.dialect === 'keysight-8163b-source' || c.dialect === 'mpocert-mpo-source')
-          ? 'channel'
-          : undefined;
-  if (unused) throw new ConfigError(`dialect ${c.dialect} has no ${unused}`, { instrument: c.id, path: `/${unused}` });
+  // Fields a dialect would silently ignore are refused: a noLightBelowDbm on a switch, a slot on
+  // a PM100 or a profile on a meter is a config that does not do what its author thinks.
+  const unused = OPTIONAL_FIELDS.find((f) => c[f] !== undefined && !USES[c.dialect].includes(f));
+  if (unused) throw new ConfigError(`dialect ${c.dialect} has no ${unused} (it uses: ${USES[c.dialect].join(', ') || 'none of the optional fields'})`, { instrument: c.id, path: `/${unused}` });
   if (c.dualWavelengthNm && !(c.dualWavelengthNm[0] < c.dualWavelengthNm[1])) {
     throw new ConfigError('dualWavelengthNm must be [lower, upper] with lower < upper', { instrument: c.id, path: '/dualWavelengthNm' });
   }
