@@ -3,7 +3,7 @@
  * and the W -> dBm conversion every meter kept in W uses.
  */
 import { InstrumentDisconnectedError, InstrumentError, InstrumentReplyError, InstrumentTimeoutError, type ErrorContext } from '../src/errors.js';
-import { OpticalRangeError } from '../src/instruments/errors.js';
+import { MeterSettingsChangedError, OpticalRangeError } from '../src/instruments/errors.js';
 import { parseStrictNumber } from './line-dialect.js';
 import type { Instrument, InstrumentIdentity, InstrumentState, InstrumentStatus } from '../src/instruments/capabilities.js';
 import { LineTransport, type LineEndpoint, type LineSession, type LineTransportOptions, type TransportLogger } from '../src/transport/line-transport.js';
@@ -139,4 +139,22 @@ export abstract class LineInstrument implements Instrument {
  */
 export function withSerialDefaults(endpoint: LineEndpoint, baudRate: number): LineEndpoint {
   return endpoint.kind === 'serial' ? { baudRate, dataBits: 8, parity: 'none', stopBits: 1, ...endpoint } : endpoint;
+}
+
+/** A meter setting found changed: what, the query that showed it, its reply, what it should read. */
+export interface SettingChange {
+  why: string;
+  command: string;
+  received: string;
+  expected: string | number;
+}
+
+/** The error confirmSettings rejects with when a setting changed (now, or on a reopen since it was set). */
+export function settingsChangedError(found: SettingChange, port: string): MeterSettingsChangedError {
+  return new MeterSettingsChangedError(`meter settings changed since they were set (${found.why}): the readings since are suspect`, {
+    port,
+    command: found.command,
+    received: found.received,
+    expected: found.expected,
+  });
 }

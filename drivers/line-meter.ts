@@ -28,10 +28,9 @@
  */
 import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../src/instruments/power-floor.js';
 import { InstrumentReplyError, InstrumentReportedError, InstrumentTimeoutError } from '../src/errors.js';
-import { MeterSettingsChangedError } from '../src/instruments/errors.js';
 import type { PowerMeter } from '../src/instruments/capabilities.js';
 import type { LineSession } from '../src/transport/line-transport.js';
-import { wattReplyToDbm } from './common.js';
+import { settingsChangedError, wattReplyToDbm, type SettingChange } from './common.js';
 import { TableInstrument, type TableInstrumentOptions } from './table-instrument.js';
 import { checkErrorQueue, fill, readControl, setAndConfirm, writeControl, type Control, type ErrorQueueSpec, type Framing, type IdentitySpec } from './line-dialect.js';
 
@@ -68,7 +67,6 @@ export interface LineMeterOptions extends TableInstrumentOptions {
   zeroTimeoutMs?: number;
 }
 
-type Found = { why: string; command: string; received: string; expected: string | number };
 
 export class LineMeter extends TableInstrument<PowerMeterDialect> implements PowerMeter {
   readonly capabilities = { powerMeter: true } as const;
@@ -76,7 +74,7 @@ export class LineMeter extends TableInstrument<PowerMeterDialect> implements Pow
   private readonly limits: { noLightBelowDbm: number; maxPlausibleW: number };
   private readonly zeroTimeoutMs: number;
   /** Why the settings were found lost on a reopen since the last setWavelength (confirmSettings rejects). */
-  private lostOnReopen: Found | undefined;
+  private lostOnReopen: SettingChange | undefined;
 
   constructor(d: PowerMeterDialect, o: LineMeterOptions) {
     super(d, o);
@@ -111,7 +109,7 @@ export class LineMeter extends TableInstrument<PowerMeterDialect> implements Pow
   }
 
   /** Reads the unit, the wavelength and the pinned controls; returns the first that differs, or undefined. */
-  private async readSettings(s: LineSession, nm: number): Promise<Found | undefined> {
+  private async readSettings(s: LineSession, nm: number): Promise<SettingChange | undefined> {
     const d = this.d;
     const unitReply = await s.query(d.unit.query);
     const unit = d.unit.parse(unitReply, { port: s.port, command: d.unit.query });
@@ -162,14 +160,7 @@ export class LineMeter extends TableInstrument<PowerMeterDialect> implements Pow
     return this.withRetry(() =>
       this.transport.transaction('confirm settings', async (s) => {
         const found = (await this.readSettings(s, nm)) ?? this.lostOnReopen;
-        if (found) {
-          throw new MeterSettingsChangedError(`meter settings changed since they were set (${found.why}): the readings since are suspect`, {
-            port: s.port,
-            command: found.command,
-            received: found.received,
-            expected: found.expected,
-          });
-        }
+        if (found) throw settingsChangedError(found, s.port);
         await checkErrorQueue(s, this.d.errorQueue, 'confirm settings');
       }),
     );

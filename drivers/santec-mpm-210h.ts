@@ -19,8 +19,7 @@ import { DEFAULT_NO_LIGHT_BELOW_DBM } from '../src/instruments/power-floor.js';
 import { InstrumentReplyError, InstrumentReportedError } from '../src/errors.js';
 import type { MultiPortPowerMeter, PortReading } from '../src/instruments/capabilities.js';
 import type { LineEndpoint, LineSession } from '../src/transport/line-transport.js';
-import { MeterSettingsChangedError } from '../src/instruments/errors.js';
-import type { DriverOptions } from './common.js';
+import { settingsChangedError, type DriverOptions, type SettingChange } from './common.js';
 import { checkErrorQueue, commaIdentity, parse, parseStrictNumber, readControl, setAndConfirm, type Control, type ErrorQueueSpec } from './line-dialect.js';
 import { TableInstrument, type TableDialect } from './table-instrument.js';
 
@@ -59,7 +58,7 @@ export class SantecMpm210h extends TableInstrument<typeof santec> implements Mul
   private wavelengthNm: number | undefined;
   private readonly noLightBelowDbm: number;
   /** What a reopen since the last setWavelength found changed (a power cycle while the link was down): confirmSettings rejects. */
-  private lostOnReopen: { why: string; command: string; received: string; expected: string | number } | undefined;
+  private lostOnReopen: SettingChange | undefined;
 
   constructor(o: SantecMpmOptions) {
     super(santec, o);
@@ -102,7 +101,7 @@ export class SantecMpm210h extends TableInstrument<typeof santec> implements Mul
   }
 
   /** The unit (must be 0, dBm) and the wavelength read back; what differs from `nm`, or undefined. */
-  private async changedSettings(s: LineSession, nm: number): Promise<{ why: string; command: string; received: string; expected: string | number } | undefined> {
+  private async changedSettings(s: LineSession, nm: number): Promise<SettingChange | undefined> {
     const unit = await readControl(s, this.d.unit);
     const back = await s.query(this.d.wavelength.query);
     const got = this.d.wavelength.parse(back, { port: s.port, command: this.d.wavelength.query });
@@ -135,14 +134,7 @@ export class SantecMpm210h extends TableInstrument<typeof santec> implements Mul
     return this.withRetry(() =>
       this.transport.transaction('confirm settings', async (s) => {
         const found = (await this.changedSettings(s, nm)) ?? this.lostOnReopen;
-        if (found) {
-          throw new MeterSettingsChangedError(`meter settings changed since they were set (${found.why}): the readings since are suspect`, {
-            port: s.port,
-            command: found.command,
-            received: found.received,
-            expected: found.expected,
-          });
-        }
+        if (found) throw settingsChangedError(found, s.port);
         await checkErrorQueue(s, this.d.errorQueue, 'confirm settings');
       }),
     );
