@@ -278,14 +278,19 @@ export class LineTransport extends EventEmitter {
         });
       },
     });
-    // The reply is awaited, not the write's completion: a fast instrument can answer before the
-    // write callback fires. A failed write fails the waiting reply.
-    link.write(data).catch(async (err: unknown) => {
-      const e = await writeFailed(err);
-      this.replies.rejectAll(() => e);
-    });
+    // The write and the reply are awaited together (a fast instrument may answer before the
+    // write callback fires), and both before the queue moves on: a write that fails late fails
+    // this request's reply, never the next request's.
+    const written = link.write(data).then(
+      () => undefined,
+      async (err: unknown) => {
+        const e = await writeFailed(err);
+        this.replies.rejectAll(() => e);
+      },
+    );
     try {
-      return await reply;
+      const [lines] = await Promise.all([reply, written]);
+      return lines;
     } finally {
       this.awaiting = undefined;
     }

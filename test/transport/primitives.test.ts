@@ -179,3 +179,33 @@ describe('LineTransport closed while its port is opening', () => {
     expect(t.status().state).toBe('closed');
   });
 });
+
+describe('LineTransport when a write fails after its reply came', () => {
+  it('the failure stays with that request: the next request reopens the link and gets its own reply', async () => {
+    const { EventEmitter } = await import('node:events');
+    const { LineTransport } = await import('../../src/transport/line-transport.js');
+    let opens = 0;
+    const makeLink = () => {
+      const l = Object.assign(new EventEmitter(), {
+        writes: 0,
+        write: async (data: Buffer) => {
+          const cmd = data.toString('latin1').trim();
+          setImmediate(() => l.emit('line', `ok ${cmd}`));
+          // The first write on the first link reports its failure only after the reply is in.
+          if (opens === 1 && l.writes++ === 0) {
+            await new Promise((r) => setTimeout(r, 20));
+            throw new Error('write EIO');
+          }
+        },
+        destroy: async () => undefined,
+      });
+      return l;
+    };
+    const t = new LineTransport({ endpoint: { kind: 'memory', name: 'late-eio', open: async () => (opens++, makeLink()) }, reconnect: { enabled: false } });
+    // The reply to A came and is A's; the late failure drops the link before B starts.
+    expect(await t.query('A')).toBe('ok A');
+    expect(await t.query('B')).toBe('ok B');
+    expect(opens).toBe(2);
+    await t.close();
+  });
+});
