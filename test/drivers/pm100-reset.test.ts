@@ -37,6 +37,19 @@ async function meterOnFiber7(o: { transport?: 'tcp' | 'pty'; dialect?: 'thorlabs
   return { bench, meter };
 }
 
+describe('simulator: Newport echo', () => {
+  it('echoes every command line until ECHO 0, then replies alone; a power cycle turns echo back on', () => {
+    const d = new Newport1936Device({ powerDbm: () => -20 });
+    expect(d.handle('PM:L?')).toEqual(['PM:L?', '1300']);
+    expect(d.handle('ECHO 0')).toEqual(['ECHO 0']);
+    expect(d.handle('PM:L?')).toEqual(['1300']);
+    expect(d.handle('PM:AUTO 0')).toEqual([]);
+    expect(d.handle('ERRSTR?')).toEqual(['0, NO ERROR']);
+    d.powerCycle();
+    expect(d.handle('PM:UNIT?')).toEqual(['PM:UNIT?', '2']);
+  });
+});
+
 describe('simulator: reset restores the power-on defaults', () => {
   it('unit W, 1550 nm, empty error queue; parsed from the control protocol', () => {
     const d = new Pm100Device({ powerDbm: () => -20 });
