@@ -1,3 +1,4 @@
+import type { MeasuredReading } from '../evaluation/measured-reading.js';
 import type { InstrumentIdentity } from '../instruments/capabilities.js';
 
 /** A 1-cord reference: the power each fiber delivered through the launch cord alone. */
@@ -18,24 +19,8 @@ export interface BenchReference {
   acceptedDespite?: { reason: string; checks: string[] };
 }
 
-/**
- * One fiber at one wavelength. `condition` says why a reading has no usable power; the
- * evaluation turns such a reading into INVALID, never into a number that could pass.
- */
-export interface FiberReading {
-  /** Launch position at `end` of the device under test. */
-  fiber: number;
-  /** The end of the device the launch cord was mated to. */
-  end: 'A' | 'B';
-  wavelengthNm: number;
-  referenceDbm: number | null;
-  measuredDbm: number | null;
-  lossDb: number | null;
-  /** Far-end position where the light arrived, when the method can tell (a loss-test set). */
-  receivedAt?: number | null;
-  condition?: 'no-light' | 'saturated';
-  takenAt: string;
-}
+/** One fiber at one wavelength, as measured (the same shape a certificate stores). */
+export type FiberReading = MeasuredReading;
 
 export interface JobProgress {
   step: 'queued' | 'setup' | 'reference-check' | 'present-dut' | 'measure' | 'turn-assembly' | 'evaluate' | 'store' | 'done' | 'aborted';

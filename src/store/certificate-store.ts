@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Evaluation, TestRecord } from '../evaluation/index.js';
+import type { MeasuredReading } from '../evaluation/measured-reading.js';
 import type { Db } from './database.js';
 import { canonicalJson } from './canonical-json.js';
 import { BODY, LIST_ITEM_JSON } from './certificate-sql.js';
@@ -31,19 +32,8 @@ export interface NewCertificate {
 /** An instrument as it identified itself for the certificate (`raw`: its identification reply, verbatim). */
 export type CertifiedInstrument = { manufacturer: string; model: string; serialNumber: string; firmware: string; raw: string };
 
-/** One reading as measured: launch position and end, wavelength, powers and loss (null: no usable power, see condition). */
-export type CertifiedReading = {
-  fiber: number;
-  end: 'A' | 'B';
-  wavelengthNm: number;
-  referenceDbm: number | null;
-  measuredDbm: number | null;
-  lossDb: number | null;
-  /** Far-end position where the light arrived, when the method can tell. */
-  receivedAt?: number | null;
-  condition?: 'no-light' | 'saturated';
-  takenAt: string;
-};
+/** One reading as measured (launch position and end, wavelength, powers, loss; null: no usable power, see condition). */
+export type CertifiedReading = MeasuredReading;
 
 /**
  * The signed certificate document (formatVersion 1) as the job runner writes it and every reader
