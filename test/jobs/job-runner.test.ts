@@ -42,29 +42,27 @@ interface Rig {
 let tmp: ReturnType<typeof tempDir>;
 let rig: Rig;
 
+/** A daemon config around these benches (their instruments are never opened: in-memory ones stand in). */
+function configWith(benches: Record<string, unknown>[]): DaemonConfig {
+  return resolveConfig(
+    { dataDir: join(tmp.dir, 'data'), http: { host: '127.0.0.1', port: 0, token: 'unit-test-token-0123456789' }, products: PRODUCTS, benches },
+    join(tmp.dir, 'config.json'),
+  );
+}
+
+const unopened = (id: string, dialect: string) => ({ id, dialect, transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } });
+
 function config(): DaemonConfig {
   const bench = (id: string, operator: Record<string, unknown>) => ({
     id,
     defaultProduct: 'MTP12-OM4-LOSS',
     wavelengthsNm: [850, 1300],
     method: { kind: 'switch-and-meter', powerMeter: 'meter', switch: 'switch' },
-    // Never opened: the parts below put in-memory instruments in their place.
-    instruments: [
-      { id: 'meter', dialect: 'thorlabs-pm100', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } },
-      { id: 'switch', dialect: 'dicon-mems-switch', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } },
-    ],
+    instruments: [unopened('meter', 'thorlabs-pm100'), unopened('switch', 'dicon-mems-switch')],
     testCords: testCordsFor(id),
     operator,
   });
-  return resolveConfig(
-    {
-      dataDir: join(tmp.dir, 'data'),
-      http: { host: '127.0.0.1', port: 0, token: 'unit-test-token-0123456789' },
-      products: PRODUCTS,
-      benches: [bench('auto', { kind: 'manual' }), bench('manual', { kind: 'manual', confirmTimeoutS: 600 })],
-    },
-    join(tmp.dir, 'config.json'),
-  );
+  return configWith([bench('auto', { kind: 'manual' }), bench('manual', { kind: 'manual', confirmTimeoutS: 600 })]);
 }
 
 function makeRig(): Rig {
@@ -210,26 +208,17 @@ describe('the all-fibers-lit method (MPO source + multi-port meter) in the job r
   const MPO_ASSEMBLIES = { 'DEMO-0001': 'mtp12-om4-good', 'DEMO-0003': 'mtp12-om4-polarity-swap-3-4', 'DEMO-0004': 'mtp12-om4-dark-fiber-5' };
 
   function mpoRig(benchId = 'mpo', model = new OpticalBench({ channels: 12 })) {
-    const raw = {
-      dataDir: join(tmp.dir, 'data'),
-      http: { host: '127.0.0.1', port: 0, token: 'unit-test-token-0123456789' },
-      products: PRODUCTS,
-      benches: [
-        {
-          id: benchId,
-          defaultProduct: 'MTP12-OM4-B',
-          wavelengthsNm: [850, 1300],
-          method: { kind: 'mpo-source-and-multiport-meter', mpoSource: 'src', multiPortMeter: 'mpm' },
-          instruments: [
-            { id: 'src', dialect: 'mpocert-mpo-source', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } },
-            { id: 'mpm', dialect: 'santec-mpm-210h', transport: { kind: 'tcp', host: '127.0.0.1', port: 9 } },
-          ],
-          testCords: testCordsFor(benchId),
-          operator: { kind: 'manual' },
-        },
-      ],
-    };
-    const cfg = resolveConfig(raw, join(tmp.dir, 'config.json'));
+    const cfg = configWith([
+      {
+        id: benchId,
+        defaultProduct: 'MTP12-OM4-B',
+        wavelengthsNm: [850, 1300],
+        method: { kind: 'mpo-source-and-multiport-meter', mpoSource: 'src', multiPortMeter: 'mpm' },
+        instruments: [unopened('src', 'mpocert-mpo-source'), unopened('mpm', 'santec-mpm-210h')],
+        testCords: testCordsFor(benchId),
+        operator: { kind: 'manual' },
+      },
+    ]);
     const meter = new MemoryMultiPortMeter(model, READ_MS);
     const source = new MemoryMpoSource(model);
     const operator = new ModelOperator(model, MPO_ASSEMBLIES);
