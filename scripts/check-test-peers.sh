@@ -62,3 +62,23 @@ if ! wait_for 10 read_rtu; then
   fail "mbpoll could not read register 1 = 12 from python3-pymodbus over Modbus RTU on a pty" "$work/mbpoll-rtu.out"
 fi
 echo "peer ok: python3-pymodbus with python3-serial $(/usr/bin/python3 -c 'import serial; print(serial.__version__)') (Modbus RTU on a pty), mbpoll read it"
+
+# chromium, driven by playwright-core as the console's browser tests drive it: a page is rendered
+# and read back (proves the binary, its libraries and a font are there, with no network).
+node --input-type=module -e '
+  import { chromium } from "playwright-core";
+  const b = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  const p = await b.newPage();
+  await p.setContent("<p id=x>peer</p>");
+  const text = await p.textContent("#x");
+  console.log(text === "peer" ? `peer ok: chromium ${b.version()} (playwright-core rendered a page)` : "chromium rendered nothing");
+  await b.close();
+  if (text !== "peer") process.exit(1);
+' >"$work/chromium.out" 2>&1 || fail "chromium did not start under playwright-core" "$work/chromium.out"
+cat "$work/chromium.out"
+
+# pdftotext (poppler-utils) reads a PDF back to text.
+printf '%%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>endobj 4 0 obj<</Length 35>>stream\nBT /F1 12 Tf 10 50 Td (peer) Tj ET\nendstream endobj 5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\ntrailer<</Root 1 0 R>>\n%%%%EOF\n' >"$work/peer.pdf"
+pdftotext "$work/peer.pdf" - 2>"$work/pdftotext.err" | grep -q peer || fail "pdftotext could not read a PDF" "$work/pdftotext.err"
+echo "peer ok: pdftotext $(pdftotext -v 2>&1 | sed -n 's/^pdftotext version //p') (read a PDF back)"

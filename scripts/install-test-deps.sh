@@ -5,6 +5,10 @@
 #   python3-pymodbus  an independent Modbus server; its server module imports pyserial and
 #   python3-serial    serial_asyncio, which `--no-install-recommends` does not bring (they are only
 #   python3-serial-asyncio  "Recommends"), so they are named here explicitly
+#   chromium          the real browser the console's end-to-end tests drive (playwright-core;
+#                     never a browser download: factories and CI are offline)
+#   poppler-utils     pdftotext, which reads back the PDFs the daemon generates
+#   fonts-dejavu-core a font for chromium to render text with (it only Recommends fonts)
 # Runs as `npm test`'s pretest step. Installing needs root (or sudo); the start-up checks always run,
 # so a peer that is installed but cannot start fails here, by name, not later as a puzzling test.
 set -euo pipefail
@@ -16,6 +20,9 @@ command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
 /usr/bin/python3 -c 'import pymodbus' >/dev/null 2>&1 || missing+=(python3-pymodbus)
 /usr/bin/python3 -c 'import serial' >/dev/null 2>&1 || missing+=(python3-serial)
 /usr/bin/python3 -c 'import serial_asyncio' >/dev/null 2>&1 || missing+=(python3-serial-asyncio)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "mpocert tests: installing ${missing[*]} (Debian packages)"

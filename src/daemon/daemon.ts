@@ -70,7 +70,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
 
   let app: FastifyInstance;
   try {
-    app = await buildHttpServer({ benches, runner, certificates, custody, users: new UserStore(db), parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords });
+    app = await buildHttpServer({ benches, runner, jobEvents: runner, certificates, custody, users: new UserStore(db), parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords });
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     custody.close();

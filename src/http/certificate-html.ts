@@ -1,9 +1,8 @@
 import type { Connector, Evaluation, TestRecord } from '../evaluation/index.js';
 import type { Integrity, StoredCertificate } from '../store/certificate-store.js';
 import { evaluationOf, fiberRows, fmtDb, type FiberRow } from './certificate-view.js';
+import { esc } from './web/html.js';
 
-const esc = (v: unknown): string =>
-  String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const OUTCOME_COLOUR: Record<string, string> = { PASS: '#1b7f3b', MARGINAL: '#a66300', FAIL: '#b3261e', INVALID: '#5b2c83' };
 

@@ -37,6 +37,8 @@ export interface HttpDeps {
   users: Pick<UserStore, 'authenticate' | 'hasUsers'>;
   benches: ReadonlyMap<string, Pick<BenchRuntime, 'id' | 'config' | 'status'>>;
   runner: Pick<JobRunner, 'latestReference' | 'busyWith' | 'waitingFor' | 'runningJobs' | 'start' | 'waitFor' | 'view' | 'reference' | 'confirm'>;
+  /** The runner's events ('progress', 'job-ended', 'reference'), which the console streams live. */
+  jobEvents: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
   certificates: Pick<CertificateStore, 'listJson' | 'forServing' | 'exists' | 'verify' | 'trustedKeys'>;
   custody: CustodyView;
   parseSubject: SubjectRequestParser;

@@ -31,11 +31,15 @@ import type { HttpDeps } from './context.js';
 import { benchRoutes } from './routes/benches.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
+import { consoleBenchRoutes } from './routes/console-benches.js';
+import { consoleShellRoutes } from './routes/console-shell.js';
 import { cordRoutes } from './routes/cords.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { projectRoutes } from './routes/projects.js';
+import { qaRoutes } from './routes/qa.js';
 import { signingKeyRoutes } from './routes/signing-keys.js';
 import { statusRoutes } from './routes/status.js';
 
@@ -44,6 +48,7 @@ export { cleanText } from './input.js';
 
 const REFUSAL_STATUS: Record<string, number> = {
   FORBIDDEN: 403,
+  UNAUTHORIZED: 401,
   STORAGE_LOST: 503,
   BENCH_BUSY: 409,
   SHUTTING_DOWN: 503,
@@ -130,6 +135,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(jobRoutes, { runner: deps.runner, users: deps.users, parseSubject: deps.parseSubject, auth });
   await app.register(benchRoutes, { runner: deps.runner, auth });
   await app.register(cordRoutes, { benches: deps.benches, cords: deps.cords });
+  // The console (web pages for the bench operator, the installer and QA) on the same service.
+  await app.register(consoleShellRoutes, { auth });
+  await app.register(consoleBenchRoutes, { auth, benches: deps.benches, runner: deps.runner, jobEvents: deps.jobEvents, cords: deps.cords, certificates: deps.certificates, referenceMaxAgeMs: deps.referenceMaxAgeMs });
+  await app.register(projectRoutes);
+  await app.register(qaRoutes);
 
   return app;
 }

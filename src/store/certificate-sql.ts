@@ -24,6 +24,8 @@ export const BODY = {
   limitSetId: field('$.limitSet.id'),
   limitSetVersion: field('$.limitSet.version'),
   jobId: field('$.job.id'),
+  /** The installer's project the certificate was measured for (absent for factory certificates). */
+  projectId: field('$.project.id'),
 } as const;
 
 /** A list item, from the body (id and uuid are the row's own, covered by the signature). */

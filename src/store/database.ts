@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BODY_INDEXES } from './certificate-sql.js';
+import { BODY, BODY_INDEXES } from './certificate-sql.js';
 
 export type Db = Database.Database;
 
@@ -137,6 +137,28 @@ export const MIGRATIONS: readonly string[] = [
     BEGIN SELECT RAISE(ABORT, 'acknowledgements are append-only'); END;
   CREATE TRIGGER custody_acknowledgements_no_delete BEFORE DELETE ON custody_acknowledgements
     BEGIN SELECT RAISE(ABORT, 'acknowledgements are append-only'); END;
+  `,
+  `
+  -- An installer's project (site): the links planned for it, as imported from a cable schedule.
+  -- A certificate names its project in its signed body ($.project.id, indexed below); the plan
+  -- says what was to be tested, the certificates what was.
+  CREATE TABLE projects (
+    id          TEXT PRIMARY KEY,
+    title       TEXT NOT NULL,
+    site        TEXT,
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL
+  );
+  CREATE TABLE planned_links (
+    project_id   TEXT NOT NULL REFERENCES projects (id),
+    link_id      TEXT NOT NULL,
+    position     INTEGER NOT NULL,
+    body         TEXT NOT NULL,
+    imported_at  TEXT NOT NULL,
+    imported_by  TEXT NOT NULL,
+    PRIMARY KEY (project_id, link_id)
+  );
+  CREATE INDEX certificates_body_project ON certificates (${BODY.projectId}, id);
   `,
 ];
 

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,7 @@ function deps(): HttpDeps {
       hasUsers: () => true,
     },
     benches: new Map(),
+    jobEvents: new EventEmitter(),
     runner: {
       latestReference: () => undefined,
       busyWith: () => undefined,
@@ -152,7 +154,7 @@ describe('typed routes: bad params, query and body', () => {
       const res = await app.inject({ method: 'POST', url, headers: json, payload: JSON.stringify({ nonsense: true }) });
       expect(res.statusCode, url).toBe(401);
       expect(res.headers['www-authenticate']).toBe('Bearer');
-      expect(res.json()).toEqual({ error: 'unauthorized', message: 'a valid bearer token is required for writes' });
+      expect(res.json()).toEqual({ error: 'unauthorized', message: "sign in (console) or send a valid bearer token: writes need a person's credentials" });
     }
   });
 

@@ -21,7 +21,7 @@ export const benchRoutes: FastifyPluginAsyncTypebox<Pick<HttpDeps, 'runner'> & {
       const { id } = req.params;
       const principal = auth.operatorOn(req, id);
       const body = req.body;
-      const operator = principal.shared ? (body.operator === undefined ? 'shared token' : cleanText('operator', body.operator)) : principal.name;
+      const operator = principal.shared ? (body.operator === undefined ? (auth.sessionOperator(req) ?? 'shared token') : cleanText('operator', body.operator)) : principal.name;
       const acceptDespite = body.acceptDespite === undefined ? undefined : cleanText('acceptDespite', body.acceptDespite);
       // Overriding a plausibility check lowers the baseline every later reference is compared
       // with: a supervisor's decision, not the operator's who took the reference.

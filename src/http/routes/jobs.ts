@@ -18,7 +18,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { runne
       ...(raw.linkId !== undefined ? { linkId: cleanText('linkId', raw.linkId) } : {}),
       ...(raw.product !== undefined ? { product: cleanText('product', raw.product) } : {}),
     };
-    const given = raw.operator === undefined ? undefined : cleanText('operator', raw.operator);
+    // A console session names its person (or the name given at sign-in with the shared token).
+    const given = raw.operator === undefined ? auth.sessionOperator(req) : cleanText('operator', raw.operator);
     // A person's token names the operator; only the shared token takes a name from the request.
     if (!principal.shared && given !== undefined && given !== principal.name) {
       throw new InputError(`operator: you are ${principal.name}; a job is recorded under the person whose token started it`);
