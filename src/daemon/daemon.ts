@@ -15,6 +15,7 @@ import { openCustody } from './custody.js';
 import { UserStore } from '../store/user-store.js';
 import { ReferenceStore } from '../store/reference-store.js';
 import { CordStore } from '../store/cord-store.js';
+import { knownApplications, ProjectStore } from '../store/project-store.js';
 
 /** How often idle benches retry instruments that are not online (fault suite: back within 2 s). */
 const RECONNECT_MONITOR_MS = 500;
@@ -50,7 +51,9 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   for (const set of library.list().filter((l) => l.origin === 'user')) {
     logger.info({ limitSet: `${set.id}@${set.version}`, file: set.file, sha256: set.fileSha256 }, 'user limit set loaded');
   }
-  const judge = createJobJudge(config, certificates, library);
+  // The installer's plans: a planned link's description comes from here, stored by a person.
+  const projects = new ProjectStore(db, knownApplications(library));
+  const judge = createJobJudge(config, certificates, library, projects);
   const parts = await benchParts(config);
   const benches = new Map(config.benches.map((b) => [b.id, new BenchRuntime(b, parts)]));
   const referenceMaxAgeMs = config.reference.maxAgeHours * 3_600_000;
@@ -70,7 +73,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
 
   let app: FastifyInstance;
   try {
-    app = await buildHttpServer({ benches, runner, jobEvents: runner, certificates, custody, users: new UserStore(db), parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords });
+    app = await buildHttpServer({ benches, runner, jobEvents: runner, certificates, custody, users: new UserStore(db), parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords, projects, products: Object.entries(config.products).map(([id, p]) => ({ id, kind: p.kind === 'link' ? ('link' as const) : ('assembly' as const) })) });
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     custody.close();

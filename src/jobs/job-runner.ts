@@ -87,6 +87,11 @@ export class JobRunner extends EventEmitter {
     private readonly options: JobRunnerOptions,
   ) {
     super();
+    // Every step a person is asked for (a reference's too, not only a job's) as one event, so the
+    // console shows the prompt the moment the bench waits and clears it when it stops waiting.
+    for (const bench of benches.values()) {
+      if (bench.operator instanceof ManualOperator) bench.operator.on('step', (step: OperatorStep | undefined) => this.emit('step', { benchId: bench.id, step: step ?? null }));
+    }
   }
 
   private now(): Date {
@@ -386,6 +391,9 @@ export class JobRunner extends EventEmitter {
           ...(reference.acceptedDespite ? { acceptedDespite: reference.acceptedDespite } : {}),
         },
         subject: { kind: request.subject.kind, id: request.subject.id, product: request.subject.product, description: request.subject.template },
+        // The installer's project, signed with the rest: `planned` says whether the description
+        // came from the project's plan or (a link id not in the plan) from the product alone.
+        ...(request.subject.project ? { project: { id: request.subject.project.id, planned: request.subject.project.planned } } : {}),
         readings,
         limitSet: { id: judged.limitSetId, version: judged.limitSetVersion },
         // Said outright so nobody reads a PASS as covering polarity when the bench could not see it.

@@ -4,16 +4,19 @@ import {
   assertSetupAccepted,
   checkSetup,
   evaluateRecord,
+  fiberClassOf,
   fiberPositions,
   loadLimitLibrary,
   parseTestRecord,
   type Evaluation,
+  type FiberType,
   type LimitLibrary,
   type PreviousCertificate,
   type Reading,
   type TestRecord,
 } from '../evaluation/index.js';
 import type { CertificateStore } from '../store/certificate-store.js';
+import type { PlannedLink, ProjectStore } from '../store/project-store.js';
 import type { BenchRuntime } from '../pipeline/bench-runtime.js';
 import { cite } from '../evaluation/rules.js';
 import { endsCertified } from '../evaluation/ends.js';
@@ -36,6 +39,12 @@ export interface JobSubject {
   /** Ends measured, in order: an assembly both (end A, then turned round, end B) unless one is certified elsewhere. */
   ends: ('A' | 'B')[];
   template: TestRecord;
+  /**
+   * The installer's project the link is certified for: `planned` when its description came from
+   * the project's plan, false when the link id is not in the plan (certified from the product
+   * alone, and flagged so). The certificate carries it at its top level.
+   */
+  project?: { id: string; planned: boolean };
 }
 
 export interface JobRequestBody {
@@ -43,9 +52,14 @@ export interface JobRequestBody {
   serial?: string;
   linkId?: string;
   product?: string;
+  /** The installer's project (its id) the link is certified for. */
+  project?: string;
   /** Refused: what is certified comes from the configured products only. */
   subject?: unknown;
 }
+
+/** What a job needs of the installer's projects. */
+export type ProjectLookup = Pick<ProjectStore, 'get' | 'plannedLink' | 'latestCertificate'>;
 
 export type SubjectRequestParser = (body: JobRequestBody) => JobSubject;
 
@@ -71,7 +85,13 @@ export interface JobJudge {
  * The pipeline's one door to the evaluation engine: the same evaluateRecord that
  * `mpocert evaluate` runs, fed a record built from the bench's readings.
  */
-export function createJobJudge(config: DaemonConfig, certificates: CertificateStore, library: LimitLibrary = loadLimitLibrary({ userDir: config.limits.userDir })): JobJudge {
+export function createJobJudge(
+  config: DaemonConfig,
+  certificates: CertificateStore,
+  library: LimitLibrary = loadLimitLibrary({ userDir: config.limits.userDir }),
+  /** The installer's projects; without them a job naming a project is refused. */
+  projects?: ProjectLookup,
+): JobJudge {
   const products = validateProducts(config, library);
   const policy = { maxAgeDays: config.cordVerification.maxAgeDays, maxMatings: config.cordVerification.maxMatings };
   const optionsFor = (bench: BenchConfig) => ({
@@ -94,6 +114,15 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
         { bench: bench.id },
       );
     }
+    const project = body.project === undefined ? undefined : projects?.get(body.project);
+    if (body.project !== undefined && !project) {
+      throw new JobRefusedError('UNKNOWN_PROJECT', `no project "${body.project}"${projects ? '' : ' (this daemon keeps no projects)'}: create it and import its cable schedule first`, { bench: bench.id, project: body.project });
+    }
+    if (project && body.serial !== undefined) {
+      throw new InputError(`project ${project.id} plans installed links: certify one by linkId, not serial`, { bench: bench.id, project: project.id });
+    }
+    // Stored by an authenticated person when the schedule was imported, never sent with the job.
+    const plan = project && body.linkId !== undefined ? projects!.plannedLink(project.id, body.linkId) : undefined;
     const name = body.product ?? bench.defaultProduct;
     if (name === undefined) throw new InputError(`bench "${bench.id}" has no default product: name one of the configured products (${[...products.keys()].join(', ') || 'none'})`, { bench: bench.id });
     const configured = products.get(name);
@@ -109,7 +138,8 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
       throw new InputError(`${id} is a serial of product ${owner[0]} (its serials match ${owner[1].serialPattern!.source}), not of ${name}${cite('subject-from-product')}`, { product: name });
     }
     const idField = body.serial !== undefined ? { serialNumber: body.serial } : { linkId: body.linkId };
-    const template = parseTestRecord({ wavelengthsNm: bench.wavelengthsNm, ...product, ...idField, readings: [] });
+    const fields = plan ? describeFromPlan(plan, project!.id, name, product) : product;
+    const template = parseTestRecord({ wavelengthsNm: bench.wavelengthsNm, ...fields, ...idField, readings: [] });
     if ((template.kind === 'assembly') !== (body.serial !== undefined)) {
       throw new InputError(`a ${template.kind} is certified by ${template.kind === 'assembly' ? 'serial' : 'linkId'}`, { bench: bench.id });
     }
@@ -122,8 +152,59 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
       wavelengthsNm: [...template.wavelengthsNm],
       ends: endsCertified(template),
       template,
+      ...(project ? { project: { id: project.id, planned: plan !== undefined } } : {}),
     };
   };
+
+  /**
+   * A planned link's description: the product gives what the plan does not say (limit set,
+   * connectors, required quantities, cable plant, link type), the plan gives the link itself
+   * (length, connections, splices, fiber type and count, polarity, application), which forms its
+   * limit (TIA-568.3-E link budget; IEEE 802.3 channel loss). A product that cannot describe the
+   * planned link is refused before anything is measured, never bent to fit.
+   */
+  const describeFromPlan = (plan: PlannedLink, projectId: string, name: string, product: Record<string, unknown>): Record<string, unknown> => {
+    const refuse = (why: string): JobRefusedError =>
+      new JobRefusedError('PLAN_PRODUCT_MISMATCH', `link ${plan.linkId} of project ${projectId} ${why}${cite('subject-from-product')}`, { product: name, project: projectId });
+    const linkProducts = [...products].filter(([, p]) => p.fields.kind === 'link').map(([n]) => n);
+    if (product.kind !== 'link') {
+      throw refuse(`is a planned installed link, and product ${name} is an assembly: name a link product with the job (${linkProducts.join(', ') || 'the config has none'})`);
+    }
+    if (product.fiberCount !== plan.fiberCount) {
+      throw refuse(`has ${plan.fiberCount} fibers in the plan, and product ${name} is for ${String(product.fiberCount)}-fiber links: certify it as a ${plan.fiberCount}-fiber link product, on a bench that measures ${plan.fiberCount} fibers`);
+    }
+    const productType = product.fiberType as FiberType;
+    if (fiberClassOf(productType) !== fiberClassOf(plan.fiberType)) {
+      throw refuse(`is ${plan.fiberType} (${fiberClassOf(plan.fiberType)}) in the plan, and product ${name} is ${productType} (${fiberClassOf(productType)}): its connectors and test wavelengths are for the other kind of fiber`);
+    }
+    if (plan.application !== undefined) {
+      const ref = product.limitSet as { id: string; version: string };
+      const app = library.find(ref)?.applications.get(plan.application);
+      if (!app) throw refuse(`names application ${plan.application}, which limit set ${ref.id}@${ref.version} of product ${name} does not define: it could not judge the channel loss`);
+      if (!app.channels.has(plan.fiberType)) throw refuse(`names application ${plan.application} on ${plan.fiberType}, for which limit set ${ref.id}@${ref.version} of product ${name} has no channel`);
+    }
+    const { application: _productApplication, polarity: _productPolarity, ...rest } = product;
+    return {
+      ...rest,
+      lengthM: plan.lengthM,
+      connections: plan.connections,
+      splices: plan.splices,
+      fiberType: plan.fiberType,
+      fiberCount: plan.fiberCount,
+      polarity: { declared: plan.polarity },
+      // No application in the plan: the link is judged against its component budget alone.
+      ...(plan.application !== undefined ? { application: plan.application } : {}),
+    };
+  };
+
+  /**
+   * The subject's newest certificate. A link certified for a project is compared within it: a
+   * link id names a link only on its own site (another project has its own L-001).
+   */
+  const previousOf = (subject: JobSubject): { id: number; document: Record<string, unknown> } | undefined =>
+    subject.project && projects
+      ? projects.latestCertificate(subject.project.id, subject.id)
+      : certificates.previousFor(subject.kind === 'assembly' ? { serial: subject.id, linkId: null } : { serial: null, linkId: subject.id });
 
   return {
     parseSubject,
@@ -140,7 +221,7 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
       }
       // A subject keeps the product it was first certified as: a retest under a looser product
       // (an MPO grade for a failed MTP assembly, a longer link) would turn its FAIL into a PASS.
-      const earlier = certificates.previousFor(subject.kind === 'assembly' ? { serial: subject.id, linkId: null } : { serial: null, linkId: subject.id });
+      const earlier = previousOf(subject);
       const earlierProduct = (earlier?.document.subject as { product?: unknown } | undefined)?.product;
       if (typeof earlierProduct === 'string' && earlierProduct !== subject.product) {
         throw new JobRefusedError(
@@ -174,9 +255,7 @@ export function createJobJudge(config: DaemonConfig, certificates: CertificateSt
         endsMeasured: [...subject.ends],
         polarity: { ...subject.template.polarity, ...measuredMap(readings, subject) },
       };
-      const previousCert = certificates.previousFor(
-        subject.kind === 'assembly' ? { serial: subject.id, linkId: null } : { serial: null, linkId: subject.id },
-      );
+      const previousCert = previousOf(subject);
       const previous = previousCert ? previousFrom(previousCert.document) : undefined;
       const evaluation = evaluateRecord(record, library, {
         ...optionsFor(bench),

@@ -17,6 +17,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { runne
       ...(raw.serial !== undefined ? { serial: cleanText('serial', raw.serial) } : {}),
       ...(raw.linkId !== undefined ? { linkId: cleanText('linkId', raw.linkId) } : {}),
       ...(raw.product !== undefined ? { product: cleanText('product', raw.product) } : {}),
+      ...(raw.project !== undefined ? { project: cleanText('project', raw.project) } : {}),
     };
     // A console session names its person (or the name given at sign-in with the shared token).
     const given = raw.operator === undefined ? auth.sessionOperator(req) : cleanText('operator', raw.operator);
