@@ -104,6 +104,7 @@ export async function demoCommand(configPath: string): Promise<number> {
         [
           '',
           `mpocert demo is running: simulated bench "${bench.id}" (1x12 switch, multi-port power meter, sample assemblies) and the daemon.`,
+          `  console:      ${d.url}/   (sign in with your name and the demo's shared token, http.token in ${configPath === DEMO_CONFIG ? 'fixtures/benches/demo.yaml' : configPath})`,
           `  HTTP:         ${d.url}/status`,
           `  data:         ${config.dataDir}`,
           'In another terminal:',

@@ -68,6 +68,10 @@ const OperatorSchema = Type.Union([
       assemblies: Type.Record(Type.String(), Type.String(), {
         description: 'serial number or link id -> sample assembly fixture name',
       }),
+      confirmSteps: Type.Optional(
+        Type.Boolean({ description: 'ask the person (console, CLI) to confirm each physical step as a real bench does, then do it on the simulated bench; default false: the stand-in does each step at once' }),
+      ),
+      confirmTimeoutS: Type.Optional(Type.Integer({ minimum: 5, maximum: 86_400, description: 'with confirmSteps: how long a step waits; default 600' })),
     },
     { additionalProperties: false },
   ),

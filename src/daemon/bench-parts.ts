@@ -17,7 +17,8 @@ export async function benchParts(config: Pick<DaemonConfig, 'benches'>): Promise
     operator: (benchId, cfg) => {
       if (cfg.kind === 'manual') return new ManualOperator(benchId, cfg.confirmTimeoutS ?? DEFAULT_CONFIRM_TIMEOUT_S);
       // Loaded above whenever a bench is simulated.
-      return new simulated!.SimulatedOperator(cfg);
+      const standIn = new simulated!.SimulatedOperator(cfg);
+      return cfg.confirmSteps ? new ManualOperator(benchId, cfg.confirmTimeoutS ?? DEFAULT_CONFIRM_TIMEOUT_S, standIn) : standIn;
     },
   };
 }

@@ -1,10 +1,22 @@
-import type { Connector, Evaluation, TestRecord } from '../evaluation/index.js';
 import type { Integrity, StoredCertificate } from '../store/certificate-store.js';
-import { evaluationOf, fiberRows, fmtDb, type FiberRow } from './certificate-view.js';
+import {
+  describeSubject,
+  endsLine,
+  evaluationOf,
+  fiberRows,
+  fmtDb,
+  judgedColumns,
+  limitBasisLines,
+  limitsLine,
+  OUTCOME_COLOUR,
+  polarityDifferenceLines,
+  referenceCordLines,
+  type FiberRow,
+} from './certificate-view.js';
 import { esc } from './web/html.js';
 
-
-const OUTCOME_COLOUR: Record<string, string> = { PASS: '#1b7f3b', MARGINAL: '#a66300', FAIL: '#b3261e', INVALID: '#5b2c83' };
+// Moved to certificate-view.ts (the PDF shares it); still exported here for existing importers.
+export { endsLine };
 
 /**
  * Insertion loss per fiber against its limit, one bar per fiber and wavelength: a person sees at
@@ -46,25 +58,6 @@ ${ticks.join('')}${parts.join('')}
 <text x="${left}" y="${H}" font-size="10">fiber (bars: ${wavelengths.join(' / ')} nm; black line: limit; dB)</text></svg>`;
 }
 
-/** The product as the certificate's subject describes it: fibers, connectors, a link's budget, polarity. */
-function describeSubject(d: TestRecord): string {
-  const end = (x: Connector): string => `${x.family} ${x.gender === 'male' ? 'male (pinned)' : 'female (unpinned)'}`;
-  const parts = [`${d.fiberCount}-fiber ${d.fiberType}`];
-  if (d.connectors) parts.push(`end A ${end(d.connectors.A)}, end B ${end(d.connectors.B)}`);
-  if (d.kind === 'link') parts.push(`${d.lengthM} m, ${d.connections} connections, ${d.splices} splices${d.application ? `, ${d.application}` : ''}`);
-  const pol = d.polarity?.declared;
-  if (pol) parts.push(`polarity ${pol}`);
-  return parts.join('; ');
-}
-
-/** Which ends the certificate covers, and an end certified elsewhere, said on its face. */
-export function endsLine(ev: Evaluation): string {
-  const ends = ev.ends;
-  if (!ends) return 'A';
-  const elsewhere = ends.certifiedElsewhere ? `; end ${ends.certifiedElsewhere.end} is NOT covered here: certified elsewhere (${ends.certifiedElsewhere.note})` : '';
-  return `${ends.certified.join(' and ')}${elsewhere}`;
-}
-
 /**
  * The page of a certificate whose stored bytes fail verification: nothing of its content is
  * rendered as content (it is not what the bench signed, and may be crafted to look like a PASS),
@@ -92,7 +85,7 @@ export function renderCertificateHtml(cert: StoredCertificate, integrity: Integr
   const colour = OUTCOME_COLOUR[cert.verdict] ?? '#333';
   // One row per fiber, one column per quantity, wavelength and end: twelve lines a person can
   // read and print, with each value's margin beside it and the limit in the header.
-  const columns = [...new Map(rows.map((r) => [`${r.quantity}|${r.wavelengthNm}|${r.end}`, r])).values()];
+  const columns = judgedColumns(rows);
   const multiEnd = new Set(rows.map((r) => r.end)).size > 1;
   const head = columns
     .map((c) => `<th class="n">${c.quantity === 'insertion loss' ? 'IL' : 'RL'} ${c.wavelengthNm} nm${multiEnd ? ` end ${esc(c.end)}` : ''}<br><small>dB (margin)</small></th>`)
@@ -109,13 +102,12 @@ export function renderCertificateHtml(cert: StoredCertificate, integrity: Integr
       return `<tr class="${esc(f.outcome)}"><td>${esc(f.fiber)}</td>${cells.join('')}<td style="color:${OUTCOME_COLOUR[f.outcome] ?? '#333'}"><b>${esc(f.outcome)}</b></td><td>${reasons.join('<br>')}</td></tr>`;
     })
     .join('\n');
-  const limitsLine = [...new Set(columns.map((c) => `${c.quantity} ${c.limitKind === 'max' ? '≤' : '≥'} ${fmtDb(c.limitDb)} dB`))].join(', ');
   const pol = ev.polarity;
   const polarity = pol
     ? `<p>Declared: <b>${esc(pol.declared ?? '—')}</b>${pol.expectedType ? ` (expects type ${esc(pol.expectedType)})` : ''}.
 ${pol.classification ? ` Measured map fits type <b>${esc(pol.classification.bestFit ?? 'none')}</b> at ${pol.classification.matchingPositions}/${pol.classification.positions} positions.` : ' <b>Polarity NOT verified</b>: this bench cannot see where each fiber\'s light arrives; the verdict covers loss only.'}
 ${pol.outcome ? ` Result: <b style="color:${OUTCOME_COLOUR[pol.outcome]}">${esc(pol.outcome)}</b>.` : ''}</p>
-${(pol.differencesFromDeclared ?? []).length ? `<ul>${pol.differencesFromDeclared!.map((x) => `<li>position ${esc(x.position)}: expected ${esc(x.expected)}, measured ${esc(x.measured ?? 'dark')} (${esc(x.kind)})</li>`).join('')}</ul>` : ''}`
+${polarityDifferenceLines(pol).length ? `<ul>${polarityDifferenceLines(pol).map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : ''}`
     : '<p>No polarity declared.</p>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Certificate ${cert.id} — ${esc(subject)} — ${esc(cert.verdict)}</title>
@@ -134,10 +126,11 @@ ${integrity.valid ? `<p class="verdict">${esc(cert.verdict)}</p>` : `<p class="v
 <dl>
 <dt>${cert.subjectKind === 'assembly' ? 'Serial number' : 'Link id'}</dt><dd>${esc(subject)}</dd>
 <dt>Description</dt><dd>${esc(describeSubject(doc.subject.description))}</dd>
+${doc.project ? `<dt>Project</dt><dd>${esc(doc.project.id)}${doc.project.planned ? ' (planned link: length, connections and splices from the project\'s cable schedule)' : ' <b>UNPLANNED</b>: not in the project\'s cable schedule; described by the product alone'}</dd>` : ''}
 <dt>Limit set</dt><dd>${esc(ev.limitSet.title)} (${esc(cert.limitSetId)} version ${esc(cert.limitSetVersion)})${ev.limitSet.origin === 'user' ? ` <b>user limit set</b>, file sha256 ${esc(ev.limitSet.fileSha256)}` : ''}</dd>
 <dt>Ends certified</dt><dd>${esc(endsLine(ev))}</dd>
-<dt>Reference cords</dt><dd>${(ev.setup?.verifications ?? []).map((v) => esc(`${v.cordId}: verification ${v.verificationId} of ${v.at} against ${v.against}, highest loss ${fmtDb(v.maxLossDb)} dB (reference grade ≤ ${fmtDb(v.limitDb)} dB), ${v.matingsSince} matings since`)).join('<br>') || 'none verified'}</dd>
-<dt>Limit basis</dt><dd>${[...new Set(rows.map((r) => r.basis))].map(esc).join('<br>')}</dd>
+<dt>Reference cords</dt><dd>${referenceCordLines(ev).map(esc).join('<br>') || 'none verified'}</dd>
+<dt>Limit basis</dt><dd>${limitBasisLines(rows).map(esc).join('<br>')}</dd>
 <dt>Guard band</dt><dd>${fmtDb(ev.settings.guardBandDb)} dB (MARGINAL within it)</dd>
 <dt>Tested</dt><dd>${esc(doc.job.testedAt)} by ${esc(doc.job.operator)}${doc.job.authenticatedAs ? ` (authenticated as ${esc(doc.job.authenticatedAs)})` : ''}</dd>
 <dt>Bench</dt><dd>${esc(doc.bench.title)} (${esc(doc.bench.id)})</dd>
@@ -147,7 +140,7 @@ ${integrity.valid ? `<p class="verdict">${esc(cert.verdict)}</p>` : `<p class="v
 </dl>
 <h2>Insertion loss per fiber</h2>
 ${lossChart(rows)}
-<p>Limits: ${esc(limitsLine)}. Margin = limit − value for a maximum; negative fails.</p>
+<p>Limits: ${esc(limitsLine(rows))}. Margin = limit − value for a maximum; negative fails.</p>
 <table><thead><tr><th>Fiber</th>${head}<th>Outcome</th><th>Reason</th></tr></thead>
 <tbody>
 ${table}

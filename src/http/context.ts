@@ -4,6 +4,7 @@ import type { JobRunner } from '../jobs/job-runner.js';
 import type { SubjectRequestParser } from '../jobs/judge-job.js';
 import type { CertificateStore, VerifyProblem } from '../store/certificate-store.js';
 import type { CordStore } from '../store/cord-store.js';
+import type { ProjectStore } from '../store/project-store.js';
 import type { UserStore } from '../store/user-store.js';
 
 /**
@@ -48,4 +49,11 @@ export interface HttpDeps {
   referenceMaxAgeMs: number;
   metrics: HttpMetrics;
   cords: Pick<CordStore, 'get' | 'latestVerification'>;
+  /** The configured products (what a job may certify) with their kind: the console offers them. */
+  products?: readonly { id: string; kind: 'assembly' | 'link' }[];
+  /**
+   * The installer's projects and their plans. Optional: a server built without them (a route test
+   * with fakes) serves no project routes.
+   */
+  projects?: Pick<ProjectStore, 'create' | 'get' | 'list' | 'importCsv' | 'progress'>;
 }

@@ -13,7 +13,7 @@ export const JobIdParam = Type.Object({ id: Type.String({ format: 'uuid' }) });
 export const BenchIdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export const FormatQuery = Type.Object(
-  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('html'), Type.Literal('csv')])) },
+  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('html'), Type.Literal('csv'), Type.Literal('pdf')])) },
   { additionalProperties: false },
 );
 
@@ -29,6 +29,7 @@ export const CertificateQuery = Type.Object(
     verdict: Type.Optional(Type.Union(['PASS', 'MARGINAL', 'FAIL', 'INVALID'].map((v) => Type.Literal(v)))),
     bench: Type.Optional(Type.String({ maxLength: 64 })),
     limitSet: Type.Optional(Type.String({ maxLength: 128 })),
+    project: Type.Optional(Type.String({ maxLength: 128, description: "the installer's project the certificate names" })),
     from: Type.Optional(IsoDate),
     to: Type.Optional(IsoDate),
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
@@ -95,6 +96,9 @@ export const JobBody = Type.Object(
     serial: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'assembly serial number' })),
     linkId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'installed link id' })),
     product: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'product from the config that describes what is tested' })),
+    project: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "installer's project id: a planned link takes its description from the project's plan; a link not in the plan is certified from the product and flagged unplanned" }),
+    ),
     subject: Type.Optional(Type.Unknown({ description: 'refused: what is certified comes from the configured products' })),
     wait: Type.Boolean({ default: false, description: 'reply only when the job has ended' }),
   },

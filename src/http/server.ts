@@ -53,6 +53,7 @@ const REFUSAL_STATUS: Record<string, number> = {
   BENCH_BUSY: 409,
   SHUTTING_DOWN: 503,
   UNKNOWN_BENCH: 404,
+  UNKNOWN_PROJECT: 404,
 };
 
 /** Custody refusals: the store, not the bench or the request, is why. */
@@ -137,9 +138,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(cordRoutes, { benches: deps.benches, cords: deps.cords });
   // The console (web pages for the bench operator, the installer and QA) on the same service.
   await app.register(consoleShellRoutes, { auth });
-  await app.register(consoleBenchRoutes, { auth, benches: deps.benches, runner: deps.runner, jobEvents: deps.jobEvents, cords: deps.cords, certificates: deps.certificates, referenceMaxAgeMs: deps.referenceMaxAgeMs });
-  await app.register(projectRoutes);
-  await app.register(qaRoutes);
+  await app.register(consoleBenchRoutes, { auth, benches: deps.benches, runner: deps.runner, jobEvents: deps.jobEvents, cords: deps.cords, certificates: deps.certificates, custody: deps.custody, referenceMaxAgeMs: deps.referenceMaxAgeMs, products: deps.products ?? [] });
+  await app.register(projectRoutes, { auth, projects: deps.projects, benches: deps.benches, custody: deps.custody, users: deps.users });
+  await app.register(qaRoutes, { certificates: deps.certificates, custody: deps.custody, auth });
 
   return app;
 }

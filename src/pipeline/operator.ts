@@ -39,7 +39,8 @@ export class OperatorTimeoutError extends MpocertError {
 /**
  * A person at a real bench. A step is published (`pending`) and waits for `confirm(stepId,
  * serial?)` from the HTTP API, the CLI or the console, with a timeout that aborts the job cleanly
- * and says which step was not confirmed.
+ * and says which step was not confirmed. With `physical`, the confirmed step is then done by it
+ * (a simulated bench asking its person as a real one does: the demo's console shows every prompt).
  */
 export class ManualOperator extends EventEmitter implements Operator {
   readonly kind = 'manual';
@@ -48,6 +49,7 @@ export class ManualOperator extends EventEmitter implements Operator {
   constructor(
     private readonly benchId: string,
     private readonly timeoutS: number,
+    private readonly physical?: Operator,
   ) {
     super();
   }
@@ -56,7 +58,12 @@ export class ManualOperator extends EventEmitter implements Operator {
     return this.waiting?.step;
   }
 
-  perform(step: OperatorStep): Promise<void> {
+  async perform(step: OperatorStep, subject?: { id: string }): Promise<void> {
+    await this.ask(step);
+    if (this.physical) await this.physical.perform(step, subject);
+  }
+
+  private ask(step: OperatorStep): Promise<void> {
     if (this.waiting) return Promise.reject(new MpocertError('OPERATOR_BUSY', `bench "${this.benchId}" is already waiting for "${this.waiting.step.id}"`, { bench: this.benchId }));
     return new Promise<void>((resolve, reject) => {
       const pending: PendingStep = { ...step, since: new Date().toISOString(), timeoutS: this.timeoutS };
@@ -109,6 +116,7 @@ export class ManualOperator extends EventEmitter implements Operator {
     if (!w) return;
     clearTimeout(w.timer);
     this.waiting = undefined;
+    this.emit('step', undefined);
     w.reject(new MpocertError('JOB_ABORTED', reason, { bench: this.benchId, step: w.step.id }));
   }
 }

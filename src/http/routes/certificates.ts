@@ -20,11 +20,33 @@ function certificateId(id: string): number {
   return safeInteger(Number(id), 'id');
 }
 
-function negotiate(accept: string | undefined): 'json' | 'html' | 'csv' {
+type Format = 'json' | 'html' | 'csv' | 'pdf';
+/** The media types GET /certificates/:id serves, in the order that wins at equal q. */
+const SERVED = new Map<string, Format>([
+  ['text/html', 'html'],
+  ['text/csv', 'csv'],
+  ['application/pdf', 'pdf'],
+  ['application/json', 'json'],
+]);
+const PREFERENCE: readonly Format[] = [...SERVED.values()];
+
+/**
+ * The format an Accept header asks for: the listed type we serve with the highest q (q=0 means
+ * "not this"); at equal q html, csv, pdf, then json, as the header was read before q counted, so
+ * every header without q values still gets what it got. JSON when nothing listed is served.
+ */
+function negotiate(accept: string | undefined): Format {
   if (!accept) return 'json';
-  if (accept.includes('text/html')) return 'html';
-  if (accept.includes('text/csv')) return 'csv';
-  return 'json';
+  let best: { format: Format; q: number } | undefined;
+  for (const range of accept.split(',')) {
+    const [type = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    const format = SERVED.get(type);
+    if (!format) continue;
+    const q = Number(params.find((p) => p.startsWith('q='))?.slice(2) ?? 1);
+    if (!(q > 0)) continue;
+    if (!best || q > best.q || (q === best.q && PREFERENCE.indexOf(format) < PREFERENCE.indexOf(best.format))) best = { format, q };
+  }
+  return best?.format ?? 'json';
 }
 
 /**
@@ -42,6 +64,7 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<Pick<HttpDeps, 'certif
       verdict: q.verdict,
       benchId: q.bench,
       limitSetId: q.limitSet,
+      projectId: q.project,
       issuedFrom: q.from,
       issuedTo: q.to,
       limit: q.limit,
@@ -70,15 +93,24 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<Pick<HttpDeps, 'certif
       // The stored body is not even JSON: say so, and show the bytes as they are.
       return reply.type('application/json; charset=utf-8').send({ id, integrity, storedBody: served.storedBody });
     }
+    // Imported where it is used (Node caches it after the first PDF): nothing else in this
+    // handler needs pdfkit.
+    const pdf = async (render: (m: typeof import('../pdf/certificate-pdf.js')) => Promise<Buffer>) =>
+      reply
+        .type('application/pdf')
+        .header('content-disposition', `inline; filename="certificate-${id}.pdf"`)
+        .send(await render(await import('../pdf/certificate-pdf.js')));
     const cert = integrity.valid ? served.certificate : undefined;
     if (!cert) {
       // A certificate failing verification is never rendered from its (untrusted) content: the
-      // notice, the problems and the stored bytes, escaped.
+      // notice, the problems and (HTML) the stored bytes, escaped; the PDF says only that it failed and why.
+      if (format === 'pdf') return pdf((m) => m.renderIntegrityFailurePdf(id, integrity));
       return format === 'html'
         ? reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(renderIntegrityFailure(id, integrity, served.storedBody))
         : reply.type('text/csv; charset=utf-8').send(renderIntegrityFailureCsv(id, integrity));
     }
     if (format === 'html') return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(renderCertificateHtml(cert, integrity));
+    if (format === 'pdf') return pdf((m) => m.renderCertificatePdf(cert, integrity));
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="certificate-${cert.id}.csv"`)
