@@ -137,7 +137,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(benchRoutes, { runner: deps.runner, auth });
   await app.register(cordRoutes, { benches: deps.benches, cords: deps.cords });
   // The console (web pages for the bench operator, the installer and QA) on the same service.
-  await app.register(consoleShellRoutes, { auth });
+  await app.register(consoleShellRoutes, { auth, users: deps.users });
   await app.register(consoleBenchRoutes, { auth, benches: deps.benches, runner: deps.runner, jobEvents: deps.jobEvents, cords: deps.cords, certificates: deps.certificates, custody: deps.custody, referenceMaxAgeMs: deps.referenceMaxAgeMs, products: deps.products ?? [] });
   await app.register(projectRoutes, { auth, projects: deps.projects, benches: deps.benches, custody: deps.custody, users: deps.users });
   await app.register(qaRoutes, { certificates: deps.certificates, custody: deps.custody, auth });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { renderCertificateCsv, renderIntegrityFailureCsv } from '../certificate-csv.js';
 import { renderCertificateHtml, renderIntegrityFailure } from '../certificate-html.js';
+import { renderCertificatePdf, renderIntegrityFailurePdf } from '../pdf/certificate-pdf.js';
 import type { HttpDeps } from '../context.js';
 import { safeInteger } from '../input.js';
 import * as S from '../schemas.js';
@@ -93,24 +94,22 @@ export const certificateRoutes: FastifyPluginAsyncTypebox<Pick<HttpDeps, 'certif
       // The stored body is not even JSON: say so, and show the bytes as they are.
       return reply.type('application/json; charset=utf-8').send({ id, integrity, storedBody: served.storedBody });
     }
-    // Imported where it is used (Node caches it after the first PDF): nothing else in this
-    // handler needs pdfkit.
-    const pdf = async (render: (m: typeof import('../pdf/certificate-pdf.js')) => Promise<Buffer>) =>
+    const pdf = async (render: () => Promise<Buffer>) =>
       reply
         .type('application/pdf')
         .header('content-disposition', `inline; filename="certificate-${id}.pdf"`)
-        .send(await render(await import('../pdf/certificate-pdf.js')));
+        .send(await render());
     const cert = integrity.valid ? served.certificate : undefined;
     if (!cert) {
       // A certificate failing verification is never rendered from its (untrusted) content: the
       // notice, the problems and (HTML) the stored bytes, escaped; the PDF says only that it failed and why.
-      if (format === 'pdf') return pdf((m) => m.renderIntegrityFailurePdf(id, integrity));
+      if (format === 'pdf') return pdf(() => renderIntegrityFailurePdf(id, integrity));
       return format === 'html'
         ? reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(renderIntegrityFailure(id, integrity, served.storedBody))
         : reply.type('text/csv; charset=utf-8').send(renderIntegrityFailureCsv(id, integrity));
     }
     if (format === 'html') return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(renderCertificateHtml(cert, integrity));
-    if (format === 'pdf') return pdf((m) => m.renderCertificatePdf(cert, integrity));
+    if (format === 'pdf') return pdf(() => renderCertificatePdf(cert, integrity));
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="certificate-${cert.id}.csv"`)

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { projectRoot } from '../../project-root.js';
 import type { Auth } from '../auth.js';
+import type { HttpDeps } from '../context.js';
 import { cleanText } from '../input.js';
 import { SESSION_TTL_MS, sessionCookie } from '../sessions.js';
 import { CONSOLE_CSP, esc, page } from '../web/html.js';
@@ -23,7 +24,7 @@ const SessionBody = Type.Object(
  * What every console page stands on: the assets, signing in and out. The assets are read once at
  * start-up into memory (a few kB): a request can only name a file that shipped.
  */
-export const consoleShellRoutes: FastifyPluginAsyncTypebox<{ auth: Auth }> = async (app, { auth }) => {
+export const consoleShellRoutes: FastifyPluginAsyncTypebox<{ auth: Auth; users: Pick<HttpDeps['users'], 'hasUsers'> }> = async (app, { auth, users }) => {
   const assets = new Map<string, { type: string; body: Buffer }>();
   for (const name of readdirSync(ASSET_DIR)) {
     const type = TYPES[extname(name)];
@@ -39,15 +40,16 @@ export const consoleShellRoutes: FastifyPluginAsyncTypebox<{ auth: Auth }> = asy
 
   app.get('/sign-in', { schema: { hide: true } }, async (req, reply) => {
     const session = auth.sessionOf(req);
+    // With people's own tokens the token says who signs in; before, the shared token needs a name.
+    const personal = users.hasUsers();
     const body = `<h1>Sign in</h1>
 <div id="notice" class="notice error" role="alert" hidden></div>
 ${session ? `<p class="notice info">You are signed in as <b>${esc(session.operator)}</b>. Signing in again replaces that.</p>` : ''}
 <form id="sign-in-form" class="card" autocomplete="off">
-  <p class="muted">Your token is the one <code>mpocert users add</code> gave you (or the bench's shared token, with your name). It is sent once and never shown again: the console keeps only a session.</p>
-  <label for="name">Name <span class="muted">(only with the shared token)</span></label>
-  <input id="name" name="name" type="text" maxlength="128" autocomplete="username">
+  <p class="muted">${personal ? 'Your token is the one <code>mpocert users add</code> gave you.' : "This daemon has no personal tokens yet: give your name and the bench's shared token (<code>http.token</code> in its config)."} It is sent once and never shown again: the console keeps only a session.</p>
+  ${personal ? '' : '<label for="name">Your name</label>\n  <input id="name" name="name" type="text" maxlength="128" autocomplete="username" required autofocus>'}
   <label for="token">Token</label>
-  <input id="token" name="token" type="password" required maxlength="256" autocomplete="current-password" autofocus>
+  <input id="token" name="token" type="password" required maxlength="256" autocomplete="current-password"${personal ? ' autofocus' : ''}>
   <p><button type="submit">Sign in</button></p>
 </form>`;
     return reply.type('text/html; charset=utf-8').header('content-security-policy', CONSOLE_CSP).send(page({ title: 'Sign in', signedInAs: session?.operator, body }));

@@ -113,7 +113,7 @@ export function benchConsole(b: BenchSnapshot, recent: string, choice: ScanChoic
 <aside class="console-side">
 <div id="bench-state">${benchCard(b, false)}</div>
 <section class="card" id="reference-card"><h2>Reference</h2>
-<p id="reference-instruction">Connect ${cord} from the source straight to the detector, with nothing else in the path${plug ? `; the bench then asks you to mate it to reference plug ${esc(plug.id)}` : ''}. Then reference the bench.</p>
+<p id="reference-instruction">Connect ${cord} from the source straight to the detector, with nothing else in the path${plug ? `; the second step mates it to reference plug ${esc(plug.id)}` : ''}. Then reference the bench.</p>
 <p class="muted">Checks: ${checks.join('; ')}.</p>
 <button type="button" id="reference-btn" class="secondary">Reference the bench</button>
 <div id="reference-result"></div></section>

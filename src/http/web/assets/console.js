@@ -58,7 +58,7 @@ document.addEventListener('DOMContentLoaded', () => {
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const token = form.elements.token.value;
-      const name = form.elements.name.value.trim();
+      const name = form.elements.name ? form.elements.name.value.trim() : '';
       try {
         await window.mpocert.post('/session', { token, ...(name ? { name } : {}) });
         form.elements.token.value = '';
