@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { InputError, JobRefusedError } from '../errors.js';
-import { mayOperate, type Principal, type UserStore } from '../store/user-store.js';
+import { hashToken, mayOperate, type Principal, type UserStore } from '../store/user-store.js';
 import { CONSOLE_HEADER, ConsoleSessions, cookieValue, SESSION_COOKIE, type ConsoleSession } from './sessions.js';
 
 /**
@@ -47,11 +47,31 @@ function tokenMatches(given: string, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createAuth(sharedToken: string, users: Pick<UserStore, 'authenticate' | 'hasUsers'>, sessions = new ConsoleSessions()): Auth {
+type Users = Pick<UserStore, 'authenticate' | 'hasUsers'> & Partial<Pick<UserStore, 'authenticateHash'>>;
+
+export function createAuth(sharedToken: string, users: Users, sessions = new ConsoleSessions()): Auth {
   // Filled by requireToken for the requests it let through; nothing else writes it.
   const principals = new WeakMap<FastifyRequest, Principal>();
   const sessionOperators = new WeakMap<FastifyRequest, string>();
-  const sessionOf = (req: FastifyRequest): ConsoleSession | undefined => sessions.get(cookieValue(req.headers.cookie, SESSION_COOKIE));
+  // A session is only as good as the credential behind it, asked again on every request: a
+  // disabled person, a changed role or benches, or personal tokens issued since a shared-token
+  // sign-in take effect at once, not 12 hours later.
+  const sessionOf = (req: FastifyRequest): ConsoleSession | undefined => {
+    const id = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    const s = sessions.get(id);
+    if (!s || id === undefined) return undefined;
+    if (s.tokenHash === null) {
+      if (!users.hasUsers()) return s;
+      sessions.end(id);
+      return undefined;
+    }
+    const now = users.authenticateHash?.(s.tokenHash);
+    if (!now) {
+      sessions.end(id);
+      return undefined;
+    }
+    return sessions.refresh(id, now);
+  };
   const principalOf = (req: FastifyRequest): Principal => {
     const p = principals.get(req);
     if (!p) throw new Error(`${req.method} ${req.routeOptions.url ?? req.url} asks for a principal but does not take requireToken as its onRequest hook`);
@@ -83,12 +103,12 @@ export function createAuth(sharedToken: string, users: Pick<UserStore, 'authenti
           throw new JobRefusedError('FORBIDDEN', 'people on this daemon have their own tokens (mpocert users add): sign in with yours, not the shared token');
         }
         if (name === undefined) throw new InputError('name: with the shared token, say who you are (jobs are recorded under this name)');
-        return sessions.create(SHARED, name);
+        return sessions.create(SHARED, name, null);
       }
       const p = users.authenticate(token);
       // One message for every wrong token: the form tells nobody which tokens exist.
       if (!p) throw new JobRefusedError('UNAUTHORIZED', 'that token signs nobody in (a person\'s token comes from `mpocert users add`)');
-      return sessions.create(p, p.name);
+      return sessions.create(p, p.name, hashToken(token));
     },
     signOut(req) {
       sessions.end(cookieValue(req.headers.cookie, SESSION_COOKIE));

@@ -20,6 +20,8 @@ export const SESSION_TTL_MS = 12 * 3_600_000;
 
 export interface ConsoleSession {
   readonly principal: Principal;
+  /** SHA-256 of the person's token (never the token): who they are is asked again on every request. Null for the shared token. */
+  readonly tokenHash: string | null;
   /** Who runs jobs under this session: the person's own name, or the name given with the shared token. */
   readonly operator: string;
   readonly expiresAt: number;
@@ -30,10 +32,10 @@ export class ConsoleSessions {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  create(principal: Principal, operator: string): { id: string; session: ConsoleSession } {
+  create(principal: Principal, operator: string, tokenHash: string | null): { id: string; session: ConsoleSession } {
     this.prune();
     const id = randomBytes(32).toString('base64url');
-    const session = { principal, operator, expiresAt: this.now() + SESSION_TTL_MS };
+    const session = { principal, operator, tokenHash, expiresAt: this.now() + SESSION_TTL_MS };
     this.sessions.set(id, session);
     return { id, session };
   }
@@ -50,6 +52,15 @@ export class ConsoleSessions {
 
   end(id: string | undefined): void {
     if (id !== undefined) this.sessions.delete(id);
+  }
+
+  /** The same session with who the person is now (role or benches changed since sign-in). */
+  refresh(id: string, principal: Principal): ConsoleSession | undefined {
+    const s = this.sessions.get(id);
+    if (!s) return undefined;
+    const fresh = { ...s, principal };
+    this.sessions.set(id, fresh);
+    return fresh;
   }
 
   private prune(): void {

@@ -21,7 +21,7 @@ export interface UserRow {
   disabledAt: string | null;
 }
 
-const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 
 /**
  * People and their roles. A token is 32 random bytes shown once when the user is added; only its
@@ -56,7 +56,15 @@ export class UserStore {
 
   /** The active user holding this token, or undefined. */
   authenticate(token: string): Principal | undefined {
-    const r = this.db.prepare('SELECT name, role, benches FROM users WHERE token_hash = ? AND disabled_at IS NULL').get(hashToken(token)) as
+    return this.authenticateHash(hashToken(token));
+  }
+
+  /**
+   * The active user whose token has this SHA-256 (a console session keeps the hash, never the
+   * token, and asks again on every request: a disabled person's session stops at once).
+   */
+  authenticateHash(tokenHash: string): Principal | undefined {
+    const r = this.db.prepare('SELECT name, role, benches FROM users WHERE token_hash = ? AND disabled_at IS NULL').get(tokenHash) as
       | { name: string; role: Role; benches: string }
       | undefined;
     return r ? { name: r.name, role: r.role, benches: JSON.parse(r.benches) as string[] | '*', shared: false } : undefined;

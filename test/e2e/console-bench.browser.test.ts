@@ -52,6 +52,24 @@ describe('bench console: guided reference and scan to certify', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('scan');
   });
 
+  it('after signing in goes only to a page of this daemon, whatever next= says', async () => {
+    const p = await rig.browser.newPage({ viewport: BENCH_PC });
+    for (const [next, landed] of [
+      ['/\\evil.example/phish', '/'],
+      ['/\t/evil.example/phish', '/'],
+      ['//evil.example/x', '/'],
+      ['https://evil.example/', '/'],
+      ['/benches/bench1?x=1', '/benches/bench1?x=1'],
+    ] as const) {
+      await p.goto(`${rig.base}/sign-in?next=${encodeURIComponent(next)}`);
+      await p.fill('#name', 'Ada Operator');
+      await p.fill('#token', TOKEN);
+      await Promise.all([p.waitForURL((u) => u.href !== `${rig.base}/sign-in?next=${encodeURIComponent(next)}`), p.press('#token', 'Enter')]);
+      expect(p.url()).toBe(`${rig.base}${landed}`);
+    }
+    await p.close();
+  });
+
   it('references the bench step by step: each prompt is confirmed with Enter, then the values and checks show', async () => {
     await referenceThroughThePage(page);
     expect(await page.locator('#reference-values tbody tr').count()).toBe(12);

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { get as httpGet, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsoleRig, type ConsoleRig } from '../helpers/console-harness.js';
@@ -65,16 +66,51 @@ describe('console sessions', () => {
     expect(signIn.text).toMatch(/<input id="token" name="token" type="password"/);
   });
 
-  it('once people have their own tokens, the shared token signs nobody in; a personal token signs its person in', async () => {
-    const added = spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), 'users', 'add', 'alice', '--role', 'operator', '--bench', 'bench1', '--config', rig.daemon.configPath], {
-      encoding: 'utf8',
-      env: { ...process.env, MPOCERT_URL: rig.base },
-    });
+  it('follows a bench from many consoles at once through one set of listeners, and refuses a 65th stream', async () => {
+    const streams: { req: ClientRequest; events: string[] }[] = [];
+    const open = (): Promise<{ status: number; req: ClientRequest; events: string[] }> =>
+      new Promise((resolve, reject) => {
+        const events: string[] = [];
+        const req = httpGet(`${rig.base}/events?bench=bench1`, (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => events.push(...[...chunk.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]!)));
+          resolve({ status: res.statusCode!, req, events });
+        });
+        req.on('error', reject);
+      });
+    for (let i = 0; i < 64; i++) {
+      const s = await open();
+      expect(s.status).toBe(200);
+      streams.push(s);
+    }
+    const extra = await open();
+    expect(extra.status).toBe(503);
+    extra.req.destroy();
+    const ok = await rig.daemon.api('POST', '/benches/bench1/reference', { operator: 'ci' });
+    expect(ok.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(streams.map((s) => s.events.filter((e) => e === 'reference').length)).toEqual(Array(64).fill(1));
+    for (const s of streams) s.req.destroy();
+    expect(rig.daemon.log.join('\n')).not.toContain('MaxListenersExceededWarning');
+  });
+
+  it("once people have their own tokens, the shared token signs nobody in and its sessions end; a disabled person's session ends at once", async () => {
+    const { cookie: sharedCookie } = await signIn({ token: TOKEN, name: 'Ada Operator' });
+    const write = (cookie: string) => send(rig.base, { method: 'POST', path: '/benches/bench1/reference', headers: { ...json, cookie, 'x-mpocert-console': '1' }, body: '{}' });
+    expect((await write(sharedCookie!)).status).toBe(200);
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), 'users', ...args, '--config', rig.daemon.configPath], { encoding: 'utf8', env: { ...process.env, MPOCERT_URL: rig.base } });
+    const added = cli('add', 'alice', '--role', 'operator', '--bench', 'bench1');
     expect(added.status).toBe(0);
     const alice = /(mpc_[A-Za-z0-9_-]{43})/.exec(added.stdout)![1]!;
+    // The shared-token session opened before anyone had a token of their own writes nothing now.
+    expect((await write(sharedCookie!)).status).toBe(401);
     const shared = await signIn({ token: TOKEN, name: 'Ada Operator' });
     expect([shared.status, shared.json.message]).toEqual([403, 'people on this daemon have their own tokens (mpocert users add): sign in with yours, not the shared token']);
     const own = await signIn({ token: alice, name: 'somebody else' });
     expect([own.status, own.json]).toEqual([200, { name: 'alice', role: 'operator' }]);
+    expect((await write(own.cookie!)).status).toBe(200);
+    expect(cli('disable', 'alice').status).toBe(0);
+    expect((await write(own.cookie!)).status).toBe(401);
   });
 });

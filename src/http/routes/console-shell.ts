@@ -58,6 +58,8 @@ ${session ? `<p class="notice info">You are signed in as <b>${esc(session.operat
   app.post('/session', { schema: { hide: true, body: SessionBody } }, async (req, reply) => {
     const name = req.body.name === undefined ? undefined : cleanText('name', req.body.name);
     const { id, session } = auth.signIn(req.body.token, name);
+    // The session this browser had ends with the new sign-in (nobody keeps a second one alive).
+    auth.signOut(req);
     return reply
       .header('set-cookie', sessionCookie(id, Math.floor(SESSION_TTL_MS / 1000)))
       .header('cache-control', 'no-store')

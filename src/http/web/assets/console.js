@@ -45,6 +45,20 @@ window.mpocert = {
   },
 };
 
+/**
+ * Where to go after signing in: only a page of this daemon. The URL parser decides, not a prefix
+ * test: browsers read "/\\evil.example" and "/<tab>/evil.example" as other hosts.
+ */
+function sameOriginPath(next) {
+  if (!next) return '/';
+  try {
+    const url = new URL(next, location.origin);
+    return url.origin === location.origin ? `${url.pathname}${url.search}${url.hash}` : '/';
+  } catch {
+    return '/';
+  }
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   const out = document.getElementById('sign-out');
   if (out) {
@@ -62,8 +76,7 @@ document.addEventListener('DOMContentLoaded', () => {
       try {
         await window.mpocert.post('/session', { token, ...(name ? { name } : {}) });
         form.elements.token.value = '';
-        const next = new URLSearchParams(location.search).get('next');
-        location.href = next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+        location.href = sameOriginPath(new URLSearchParams(location.search).get('next'));
       } catch (err) {
         form.elements.token.value = '';
         window.mpocert.notice(err.message);
