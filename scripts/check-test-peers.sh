@@ -8,8 +8,17 @@ cd "$(dirname "$0")/.."
 
 work=$(mktemp -d)
 pids=()
+pg_dir=""   # the private PostgreSQL cluster's directory, once the check below creates it
+pg_bin=""
+as_pg() { # runs a PostgreSQL program as the cluster's owner: the postgres user when root
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  if [ -n "$pg_dir" ]; then
+    [ -f "$pg_dir/data/postmaster.pid" ] && as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate -w stop >/dev/null 2>&1
+    rm -rf "$pg_dir"
+  fi
   wait 2>/dev/null
   rm -rf "$work"
 }
@@ -82,3 +91,22 @@ cat "$work/chromium.out"
 printf '%%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>endobj 4 0 obj<</Length 35>>stream\nBT /F1 12 Tf 10 50 Td (peer) Tj ET\nendstream endobj 5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\ntrailer<</Root 1 0 R>>\n%%%%EOF\n' >"$work/peer.pdf"
 pdftotext "$work/peer.pdf" - 2>"$work/pdftotext.err" | grep -q peer || fail "pdftotext could not read a PDF" "$work/pdftotext.err"
 echo "peer ok: pdftotext $(pdftotext -v 2>&1 | sed -n 's/^pdftotext version //p') (read a PDF back)"
+
+# postgresql: a private cluster, started as test/helpers/postgres.ts starts it: initdb in a temporary
+# directory owned by the postgres user, pg_ctl start on a free loopback port with its socket in that
+# directory (never Debian's cluster on 5432), psql runs SELECT 1, and a fast shutdown.
+pg_bin=$(compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -n 1)
+[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || fail "postgresql: no server under /usr/lib/postgresql/*/bin (Debian's postgresql is not installed)"
+pg_dir=$(mktemp -d)   # its own directory: $work is private to root, the postgres user cannot enter it
+[ "$(id -u)" -eq 0 ] && chown postgres "$pg_dir"
+(cd "$pg_dir" && as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust --no-sync -E UTF8 --locale=C) >"$work/initdb.out" 2>&1 \
+  || fail "postgresql: initdb of a private cluster in $pg_dir failed" "$work/initdb.out"
+pg_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+(cd "$pg_dir" && as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -t 30 \
+  -o "-p $pg_port -k '$pg_dir' -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" start) >"$work/pg_ctl.out" 2>&1 \
+  || { cat "$pg_dir/log" >>"$work/pg_ctl.out" 2>/dev/null; fail "postgresql: a private cluster did not start on port $pg_port" "$work/pg_ctl.out"; }
+"$pg_bin/psql" -X -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -Atc 'SELECT 1' >"$work/psql.out" 2>&1 && [ "$(cat "$work/psql.out")" = 1 ] \
+  || { cat "$pg_dir/log" >>"$work/psql.out" 2>/dev/null; fail "postgresql: psql could not run SELECT 1 on the private cluster (port $pg_port)" "$work/psql.out"; }
+(cd "$pg_dir" && as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w -t 30 stop) >"$work/pg_stop.out" 2>&1 \
+  || { cat "$pg_dir/log" >>"$work/pg_stop.out" 2>/dev/null; fail "postgresql: the private cluster (port $pg_port) did not stop" "$work/pg_stop.out"; }
+echo "peer ok: postgresql $("$pg_bin/postgres" --version | sed -n 's/^postgres (PostgreSQL) \([^ ]*\).*/\1/p') (private cluster on a free port)"

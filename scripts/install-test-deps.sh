@@ -9,6 +9,12 @@
 #                     never a browser download: factories and CI are offline)
 #   poppler-utils     pdftotext, which reads back the PDFs the daemon generates
 #   fonts-dejavu-core a font for chromium to render text with (it only Recommends fonts)
+#   postgresql        the central store's tests run a private cluster of it (test/helpers/postgres.ts:
+#                     initdb in a temporary directory, a free port, started and stopped by the tests
+#                     as the `postgres` user). Installing the package on Debian may also create and
+#                     start Debian's default cluster "main" on port 5432; that does not matter, nothing
+#                     here starts or stops it and the tests never use it (their ports are ephemeral
+#                     ones, their sockets in their own directories)
 # Runs as `npm test`'s pretest step. Installing needs root (or sudo); the start-up checks always run,
 # so a peer that is installed but cannot start fails here, by name, not later as a puzzling test.
 set -euo pipefail
@@ -23,6 +29,8 @@ command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+# the server binaries land in /usr/lib/postgresql/<major>/bin, not on PATH
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "mpocert tests: installing ${missing[*]} (Debian packages)"
