@@ -1,5 +1,5 @@
 /**
- * The private PostgreSQL cluster the central-store tests run against (test/helpers/postgres.ts):
+ * The private PostgreSQL cluster the central-store tests run against (fixtures/harness/postgres.ts):
  * it starts, keeps committed data across a clean restart and across a SIGKILL of the postmaster,
  * runs side by side with another cluster, and is removed by destroy() or, when the test process
  * dies without destroy(), by its watchdog.
@@ -166,7 +166,7 @@ describe('private PostgreSQL cluster for tests', () => {
 
   it('is removed by its watchdog when the test process dies without destroy()', async () => {
     // The helper, as plain JavaScript, in a separate node process that is then SIGKILLed.
-    const source = readFileSync(`${repoRoot}/test/helpers/postgres.ts`, 'utf8');
+    const source = readFileSync(`${repoRoot}/fixtures/harness/postgres.ts`, 'utf8');
     const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
     const main = `
       const c = await startPostgres();
