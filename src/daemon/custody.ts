@@ -5,7 +5,7 @@ import { MpocertError } from '../errors.js';
 import { CertificateStore, type VerifyProblem } from '../store/certificate-store.js';
 import { checkpointSignatureProblem, CheckpointLog, latestOf, type Checkpoint } from '../store/checkpoints.js';
 import { assertNotOrphaned, DatabaseFileWatch, DataDirError, DataDirLock, layoutOf, prepareDataDir, tightenFiles, type DataDirLayout } from '../store/data-dir.js';
-import { FIRST_CUSTODY_SCHEMA, openDatabase, schemaVersionOf, type Db } from '../store/database.js';
+import { FIRST_CUSTODY_SCHEMA, migrateDatabase, openDatabase, schemaVersionOf, type Db } from '../store/database.js';
 import { loadOrCreateSigningKey, type SigningKey } from '../store/signing-key.js';
 import { TrustedKeys, writeTrustedKeys } from '../store/trusted-keys.js';
 import { restoreSchemaGuards } from '../store/schema-guard.js';
@@ -212,8 +212,12 @@ export function openCustody(opts: OpenCustodyOptions): Custody {
     // A database an mpocert before the custody release wrote: it has certificates and its key,
     // but no trusted keys file and no checkpoints yet. Its first start here adopts it.
     const adopting = !firstStart && schemaVersionOf(layout.database) < FIRST_CUSTODY_SCHEMA;
-    db = openDatabase(layout.database);
+    // Guards dropped or added outside mpocert are reported and put back BEFORE migrating: a
+    // migration that rebuilds a table (compact bodies) would otherwise erase that evidence, and
+    // refuses to run over it (database.ts).
+    db = openDatabase(layout.database, { migrate: false });
     const repairs = restoreSchemaGuards(db);
+    migrateDatabase(db);
     tightenFiles(layout);
     const certificates = db.prepare('SELECT count(*) FROM certificates').pluck().get() as number;
     if (!existsSync(layout.signingKey) && (certificates > 0 || existsSync(layout.checkpoints))) {
@@ -301,8 +305,7 @@ function checkSinceLastCheckpoint(custody: Custody, certificates: number, adopti
 function checkpointWhatACrashLeft(custody: Custody, latest: ReadonlyMap<string, Checkpoint>, verifiedAfter: number): void {
   const broken = custody.brokenBenches;
   for (const bench of custody.certificates.benches()) {
-    // A body that is not JSON names no bench (verification reports it); a bench already found
-    // failing gets no new anchor until QA has looked.
+    // A bench already found failing gets no new anchor until QA has looked.
     if (bench === null || broken.has(bench) || broken.has('*')) continue;
     const known = latest.get(bench);
     const anchor: CommittedCertificate[] = [];

@@ -2,12 +2,18 @@ import type Database from 'better-sqlite3';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Evaluation, TestRecord } from '../evaluation/index.js';
 import type { MeasuredReading } from '../evaluation/measured-reading.js';
-import type { Db } from './database.js';
+import { COMPACT_BODY_SCHEMA, type Db } from './database.js';
+import { Outbox } from './outbox.js';
 import { canonicalJson } from './canonical-json.js';
-import { BODY, LIST_ITEM_JSON, LIST_ITEM_WITH_PROJECT_JSON } from './certificate-sql.js';
+import { BODY_SQL, COLUMN_SQL, LIST_ITEM_JSON, type CertificateSql } from './certificate-sql.js';
+import { BodyFormatError, compressBody, decompressBody, decompressBodyBytes } from './compact-body.js';
+import { columnFields, fieldsFromDocument, projectIdOf, signedPayload } from './signed-payload.js';
 import { latestOf, type Checkpoint } from './checkpoints.js';
 import { sha256Hex, signBytes, verifyBytes, type SigningKey } from './signing-key.js';
 import type { TrustedKeys } from './trusted-keys.js';
+
+/** The schema that added the outbox (migration 9, database.ts). */
+const OUTBOX_SCHEMA = 9;
 
 export type SubjectKind = 'assembly' | 'link';
 
@@ -94,7 +100,7 @@ export interface CertificateFilter {
   projectId?: string;
   issuedFrom?: string;
   issuedTo?: string;
-  /** Each item also says its project (`projectId`, null for none): reads each listed body, see LIST_ITEM_WITH_PROJECT_JSON. */
+  /** Each item also says its project (`projectId`, null for none). */
   withProject?: boolean;
   limit: number;
   offset: number;
@@ -130,6 +136,9 @@ interface CertificateRow {
   limit_set_id: string;
   limit_set_version: string;
   issued_at: string;
+  /** The project the body names (since the compact-bodies migration; absent in an older database). */
+  project_id?: string | null;
+  /** The canonical JSON text (decoded from its stored form, see StoredRow). */
   body: string;
   prev_hash: string | null;
   hash: string;
@@ -137,55 +146,55 @@ interface CertificateRow {
   key_id: string;
 }
 
-type Unsigned = Omit<CertificateRow, 'id' | 'hash' | 'signature' | 'key_id'>;
+/**
+ * A row as SQLite returns it: the body compressed (a BLOB, compact-body.ts), or, in a database
+ * from before the compact-bodies migration (read as it is: QA's verify), canonical JSON text.
+ */
+export type StoredRow = Omit<CertificateRow, 'body'> & { body: Buffer | string };
 
-const DOCUMENT_SLOT = ',"document":0,';
+type Unsigned = Omit<CertificateRow, 'id' | 'hash' | 'signature' | 'key_id' | 'project_id'>;
+
+/** A certificate as shipped to the central store (forShipping): the signed fields, body as canonical JSON text. */
+export interface ShippedCertificate {
+  idOnBench: number;
+  uuid: string;
+  benchId: string;
+  jobId: string;
+  subjectKind: SubjectKind;
+  serial: string | null;
+  linkId: string | null;
+  verdict: string;
+  limitSetId: string;
+  limitSetVersion: string;
+  issuedAt: string;
+  body: string;
+  prevHash: string | null;
+  hash: string;
+  signature: string;
+  keyId: string;
+  /** 1 for the bench's first certificate. */
+  benchSequence: number;
+}
 
 /**
- * What is signed: canonical JSON of the certificate's columns, its document and the hash of the
- * previous certificate of the same bench, with the document as the STORED BYTES (which insert
- * wrote as canonical JSON). A signature thus vouches for exactly the bytes every reader sees: an
- * edit that parses to the same value in one parser and to another in a second (a duplicate key
- * JSON.parse resolves to the last and SQLite to the first, a "__proto__" key) fails.
- * The slot is found by its exact text: inside a JSON string every quote is escaped, so
- * `,"document":0,` can only be the key itself (sorted, it is never first or last).
+ * What a shipped certificate's hash and signature cover, computed exactly as the bench did: the
+ * central store checks a certificate with this and its own pinned keys, never with the bench's word.
  */
-function signedPayload(row: Unsigned): string {
-  const frame = canonicalJson({ ...columnFields(row), document: 0, prevHash: row.prev_hash });
-  const at = frame.indexOf(DOCUMENT_SLOT);
-  return `${frame.slice(0, at)},"document":${row.body},${frame.slice(at + DOCUMENT_SLOT.length)}`;
-}
-
-function columnFields(row: Omit<CertificateRow, 'id' | 'body' | 'prev_hash' | 'hash' | 'signature' | 'key_id'>) {
-  return {
-    uuid: row.uuid,
-    benchId: row.bench_id,
-    jobId: row.job_id,
-    subjectKind: row.subject_kind,
-    serial: row.serial,
-    linkId: row.link_id,
-    verdict: row.verdict,
-    limitSetId: row.limit_set_id,
-    limitSetVersion: row.limit_set_version,
-    issuedAt: row.issued_at,
-  };
-}
-
-/** The columns as the signed body says them: what every list, filter and chain reads. */
-function fieldsFromDocument(document: Record<string, unknown>) {
-  const d = document as { bench?: { id?: unknown }; job?: { id?: unknown }; subject?: { kind?: unknown; id?: unknown }; verdict?: unknown; limitSet?: { id?: unknown; version?: unknown }; issuedAt?: unknown };
-  const kind = d.subject?.kind;
-  return {
-    benchId: d.bench?.id,
-    jobId: d.job?.id,
-    subjectKind: kind,
-    serial: kind === 'assembly' ? d.subject?.id : null,
-    linkId: kind === 'link' ? d.subject?.id : null,
-    verdict: d.verdict,
-    limitSetId: d.limitSet?.id,
-    limitSetVersion: d.limitSet?.version,
-    issuedAt: d.issuedAt,
-  };
+export function shippedPayload(c: ShippedCertificate): string {
+  return signedPayload({
+    uuid: c.uuid,
+    bench_id: c.benchId,
+    job_id: c.jobId,
+    subject_kind: c.subjectKind,
+    serial: c.serial,
+    link_id: c.linkId,
+    verdict: c.verdict,
+    limit_set_id: c.limitSetId,
+    limit_set_version: c.limitSetVersion,
+    issued_at: c.issuedAt,
+    body: c.body,
+    prev_hash: c.prevHash,
+  });
 }
 
 /** Column names whose value differs from what the signed body says. */
@@ -193,6 +202,14 @@ function columnsDisagreeing(row: CertificateRow, document: Record<string, unknow
   const columns = columnFields(row);
   const body = fieldsFromDocument(document);
   return (Object.keys(body) as (keyof typeof body)[]).filter((k) => (body[k] ?? null) !== (columns[k] ?? null)).map((k) => `${k} (column ${JSON.stringify(columns[k])}, body ${JSON.stringify(body[k] ?? null)})`);
+}
+
+/** Columns of a shipped certificate that its signed body contradicts (a bench's own key can sign a lie). */
+export function shippedColumnsDisagreeing(c: ShippedCertificate, document: Record<string, unknown>): string[] {
+  return columnsDisagreeing(
+    { id: c.idOnBench, uuid: c.uuid, bench_id: c.benchId, job_id: c.jobId, subject_kind: c.subjectKind, serial: c.serial, link_id: c.linkId, verdict: c.verdict, limit_set_id: c.limitSetId, limit_set_version: c.limitSetVersion, issued_at: c.issuedAt, body: c.body, prev_hash: c.prevHash, hash: c.hash, signature: c.signature, key_id: c.keyId },
+    document,
+  );
 }
 
 function fromRow(row: CertificateRow): StoredCertificate {
@@ -254,7 +271,8 @@ export class CertificateStore {
     byId: Statement;
     rawById: Statement;
     allHashes: Statement;
-    previousBySubject: Statement;
+    previousBySerial: Statement;
+    previousByLink: Statement;
     prevBefore: Statement;
     dataVersion: Statement;
   };
@@ -270,6 +288,13 @@ export class CertificateStore {
   private readonly integrityCache = new Map<number, { digest: string; integrity: Integrity }>();
   private cacheVersion = '';
   private insertsSeen = 0;
+  /**
+   * Whether bodies are stored compressed (the compact-bodies migration ran): lists, filters and
+   * chains then read the columns (COLUMN_SQL); in an older database, read as it is (QA's verify
+   * of a copy), the JSON body (BODY_SQL).
+   */
+  private readonly compact: boolean;
+  private readonly sql: CertificateSql;
 
   constructor(
     private readonly db: Db,
@@ -278,33 +303,39 @@ export class CertificateStore {
     /** The keys a certificate may be signed with: from outside the database. */
     private readonly trust: TrustedKeys,
   ) {
+    this.compact = (db.pragma('user_version', { simple: true }) as number) >= COMPACT_BODY_SCHEMA;
+    const sql = (this.sql = this.compact ? COLUMN_SQL : BODY_SQL);
+    const project = this.compact ? ['project_id'] : [];
+    const stored = ['uuid', 'bench_id', 'job_id', 'subject_kind', 'serial', 'link_id', 'verdict', 'limit_set_id', 'limit_set_version', 'issued_at', ...project, 'body', 'prev_hash', 'hash', 'signature', 'key_id'];
     this.stmt = {
-      prevOfBench: db.prepare(`SELECT hash FROM certificates WHERE ${BODY.benchId} = ? ORDER BY id DESC LIMIT 1`),
-      countOfBench: db.prepare(`SELECT count(*) FROM certificates WHERE ${BODY.benchId} = ? AND id <= ?`).pluck(),
-      insert: db.prepare(
-        `INSERT INTO certificates (uuid, bench_id, job_id, subject_kind, serial, link_id, verdict, limit_set_id,
-           limit_set_version, issued_at, body, prev_hash, hash, signature, key_id)
-         VALUES (@uuid, @bench_id, @job_id, @subject_kind, @serial, @link_id, @verdict, @limit_set_id,
-           @limit_set_version, @issued_at, @body, @prev_hash, @hash, @signature, @key_id)`,
-      ),
+      prevOfBench: db.prepare(`SELECT hash FROM certificates WHERE ${sql.benchId} = ? ORDER BY id DESC LIMIT 1`),
+      countOfBench: db.prepare(`SELECT count(*) FROM certificates WHERE ${sql.benchId} = ? AND id <= ?`).pluck(),
+      // The layout the database has (an older one only in tests that build one, and in QA's verify, which never inserts).
+      insert: db.prepare(`INSERT INTO certificates (${stored.join(', ')}) VALUES (${stored.map((c) => `@${c}`).join(', ')})`),
       byId: db.prepare('SELECT * FROM certificates WHERE id = ?'),
-      // As bytes: the reply is written without decoding 20 kB of UTF-8 into a JS string and back.
-      // The body as bytes: the reply is written without decoding 40 kB of UTF-8 and back, and
-      // no SQL JSON function runs on the way (each would parse the whole body again).
+      // The stored body as bytes (compressed; JSON text in an older database): the reply is
+      // written from the decompressed bytes, without decoding 40 kB of UTF-8 into a string and back.
       rawById: db.prepare(
         `SELECT id, uuid, bench_id, job_id, subject_kind, serial, link_id, verdict, limit_set_id, limit_set_version, issued_at,
-           prev_hash, hash, signature, key_id, CAST(body AS BLOB) AS body FROM certificates WHERE id = ?`,
+           ${project.map((c) => `${c}, `).join('')}prev_hash, hash, signature, key_id, CAST(body AS BLOB) AS body FROM certificates WHERE id = ?`,
       ),
-      // Answered from the certificates_hash index (a covering scan), never the 40 kB rows; no
-      // INDEXED BY: verify must also read a database from before that index (a QA copy).
+      // Answered from the hash's UNIQUE index (a covering scan), never the table's rows; no
+      // INDEXED BY: verify must also read a database of another schema (a QA copy).
       allHashes: db.prepare('SELECT id, hash FROM certificates'),
-      previousBySubject: db.prepare(`SELECT * FROM certificates WHERE ${BODY.subjectId} = ? AND ${BODY.subjectKind} = ? ORDER BY id DESC LIMIT 1`),
-      prevBefore: db.prepare(`SELECT hash FROM certificates WHERE ${BODY.benchId} = ? AND id < ? ORDER BY id DESC LIMIT 1`),
+      previousBySerial: db.prepare(`SELECT * FROM certificates WHERE ${sql.where.serial} ORDER BY id DESC LIMIT 1`),
+      previousByLink: db.prepare(`SELECT * FROM certificates WHERE ${sql.where.linkId} ORDER BY id DESC LIMIT 1`),
+      prevBefore: db.prepare(`SELECT hash FROM certificates WHERE ${sql.benchId} = ? AND id < ? ORDER BY id DESC LIMIT 1`),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
     };
     if (key && !db.readonly) {
       // Informational: which keys this database saw sign. Trust comes from the trusted keys file.
-      db.prepare('INSERT OR IGNORE INTO signing_keys (key_id, public_key_pem, first_used_at) VALUES (?, ?, ?)').run(key.keyId, key.publicKeyPem, new Date().toISOString());
+      const at = new Date().toISOString();
+      db.transaction(() => {
+        const added = db.prepare('INSERT OR IGNORE INTO signing_keys (key_id, public_key_pem, first_used_at) VALUES (?, ?, ?)').run(key.keyId, key.publicKeyPem, at).changes;
+        // A key rotation goes to the central store with the certificates (where QA pins it or not).
+        // (A database of a schema before the outbox, which only tests build and write, has none.)
+        if (added === 1 && (db.pragma('user_version', { simple: true }) as number) >= OUTBOX_SCHEMA) new Outbox(db).enqueue('signing-key', null, key.keyId, at);
+      })();
     }
   }
 
@@ -331,22 +362,81 @@ export class CertificateStore {
     const disagree = columnsDisagreeing({ ...base, id: 0, hash: '', signature: '', key_id: '' }, cert.document);
     if (disagree.length > 0) throw new Error(`certificate document disagrees with its fields: ${disagree.join(', ')}`);
     base.prev_hash = (this.stmt.prevOfBench.get(cert.benchId) as { hash: string } | undefined)?.hash ?? null;
+    // Hash and signature over the canonical JSON; the row stores it compressed (compact-body.ts).
     const payload = signedPayload(base);
     const row = { ...base, hash: sha256Hex(payload), signature: signBytes(this.key, payload), key_id: this.key.keyId };
-    const id = Number(this.stmt.insert.run(row).lastInsertRowid);
+    const storedRow = this.compact ? { ...row, project_id: projectIdOf(cert.document), body: compressBody(row.body) } : row;
+    const id = Number(this.stmt.insert.run(storedRow).lastInsertRowid);
     this.insertsSeen++;
     const benchSequence = this.stmt.countOfBench.get(cert.benchId, id) as number;
     return { ...fromRow({ ...row, id }), benchSequence };
   }
 
   get(id: number): StoredCertificate | undefined {
-    const row = this.stmt.byId.get(id) as CertificateRow | undefined;
+    const row = this.stmt.byId.get(id) as StoredRow | undefined;
     if (!row) return undefined;
     try {
-      return fromRow(row);
+      return fromRow(this.decoded(row));
     } catch {
-      return undefined; // a body that is not JSON: see forServing / verify
+      return undefined; // a body that cannot be read or is not JSON: see forServing / verify
     }
+  }
+
+  /** The canonical JSON a stored body holds (BodyFormatError: it cannot be read, it was altered). */
+  private bodyText(stored: Buffer | string): string {
+    if (!this.compact) return typeof stored === 'string' ? stored : stored.toString('utf8');
+    if (typeof stored === 'string') throw new BodyFormatError('the stored body is text, not a compressed body');
+    return decompressBody(stored);
+  }
+
+  /** The canonical JSON's bytes of a stored body (not checked to be UTF-8: for replies of verified bodies). */
+  private bodyBytes(stored: Buffer | string): Buffer {
+    if (!this.compact) return typeof stored === 'string' ? Buffer.from(stored, 'utf8') : stored;
+    if (typeof stored === 'string') throw new BodyFormatError('the stored body is text, not a compressed body');
+    return decompressBodyBytes(stored);
+  }
+
+  private decoded(row: StoredRow): CertificateRow {
+    return { ...row, body: this.bodyText(row.body) };
+  }
+
+  /**
+   * A certificate as the central store receives it: every signed field, the stored body as text
+   * (canonical JSON: what the signature covers) and its place in its bench's chain. Read from the
+   * row as stored, not re-verified here: the central store verifies against its own pinned keys.
+   */
+  forShipping(uuid: string): (ShippedCertificate & { storedBody: Buffer }) | undefined {
+    const found = this.db.prepare('SELECT id FROM certificates WHERE uuid = ?').get(uuid) as { id: number } | undefined;
+    if (!found) return undefined;
+    const row = this.stmt.byId.get(found.id) as StoredRow;
+    let body: string;
+    try {
+      body = this.bodyText(row.body);
+    } catch {
+      body = ''; // a stored body that cannot be read (altered): not JSON, the central store's verification refuses it
+    }
+    return {
+      idOnBench: row.id,
+      uuid: row.uuid,
+      benchId: row.bench_id,
+      jobId: row.job_id,
+      subjectKind: row.subject_kind,
+      serial: row.serial,
+      linkId: row.link_id,
+      verdict: row.verdict,
+      limitSetId: row.limit_set_id,
+      limitSetVersion: row.limit_set_version,
+      issuedAt: row.issued_at,
+      body,
+      prevHash: row.prev_hash,
+      hash: row.hash,
+      signature: row.signature,
+      keyId: row.key_id,
+      benchSequence: this.sequenceOf(row.bench_id, row.id),
+      // The stored bytes go as they are (the same codec centrally): compressing again costs 8 ms
+      // a certificate, and an altered blob arrives as it is stored, for the merge to refuse.
+      storedBody: Buffer.isBuffer(row.body) ? row.body : compressBody(String(row.body)),
+    };
   }
 
   /** Whether a row with this id exists, whatever its body holds. */
@@ -356,10 +446,10 @@ export class CertificateStore {
 
   /** The newest certificate of the same serial or link id (by its signed body): for drift. */
   previousFor(subject: { serial: string | null; linkId: string | null }): StoredCertificate | undefined {
-    const row = (subject.serial !== null ? this.stmt.previousBySubject.get(subject.serial, 'assembly') : this.stmt.previousBySubject.get(subject.linkId ?? '', 'link')) as CertificateRow | undefined;
+    const row = (subject.serial !== null ? this.stmt.previousBySerial.get({ serial: subject.serial }) : this.stmt.previousByLink.get({ linkId: subject.linkId ?? '' })) as StoredRow | undefined;
     if (!row) return undefined;
     try {
-      return fromRow(row);
+      return fromRow(this.decoded(row));
     } catch {
       return undefined;
     }
@@ -369,34 +459,51 @@ export class CertificateStore {
    * A certificate to serve, read ONCE: what verifying these very bytes found, and the reply built
    * from the same read (so a row changed between a check and the send cannot go out as checked).
    * `json`: GET /certificates/:id's JSON reply as bytes: the head (ids, verdict, limit set,
-   * signature, integrity) and the stored canonical JSON as it is, exactly what was signed.
-   * `certificate`: parsed, for the page and CSV; undefined when the body does not parse.
+   * signature, integrity) and the stored canonical JSON (decompressed from the same read), exactly
+   * what was signed. `certificate`: parsed, for the page and CSV; undefined when the body cannot be
+   * read or does not parse.
    */
   forServing(id: number): { integrity: Integrity; json: Buffer | undefined; certificate: StoredCertificate | undefined; storedBody: string } | undefined {
-    const raw = this.stmt.rawById.get(id) as (Omit<CertificateRow, 'body'> & { body: Buffer }) | undefined;
+    const raw = this.stmt.rawById.get(id) as StoredRow | undefined;
     if (!raw) return undefined;
     const cached = this.integrityCache.get(id);
     let integrity: Integrity;
-    let row: CertificateRow | undefined;
-    const lazyRow = (): CertificateRow => (row ??= { ...raw, body: raw.body.toString('utf8') });
     if (cached && cached.digest === this.digestOf(raw, raw.body)) integrity = cached.integrity;
     else {
-      const problems = this.verifyRows([lazyRow()]);
+      const problems = this.verifyRows([raw]);
       integrity = problems.length === 0 ? VALID : { valid: false, problems };
     }
+    // The canonical JSON's bytes, decompressed once (undefined: the stored body cannot be read).
+    let bytes: Buffer | undefined;
+    try {
+      bytes = this.bodyBytes(raw.body);
+    } catch {
+      bytes = undefined;
+    }
+    let row: CertificateRow | undefined | null;
+    const parsedRow = (): CertificateRow | undefined => {
+      if (row === undefined) {
+        try {
+          row = this.decoded(raw);
+        } catch {
+          row = null;
+        }
+      }
+      return row ?? undefined;
+    };
     // A valid certificate's columns are what its signed body says (verification compared them),
     // so the head is built from them; a failing one's head shows what its body says, if it parses.
     let head: ReturnType<typeof columnFields> | undefined = integrity.valid ? columnFields(raw) : undefined;
     if (!integrity.valid) {
       try {
-        const d = JSON.parse(lazyRow().body) as unknown;
-        if (typeof d === 'object' && d !== null && !Array.isArray(d)) head = fromRow(lazyRow());
+        const d = JSON.parse(parsedRow()!.body) as unknown;
+        if (typeof d === 'object' && d !== null && !Array.isArray(d)) head = fromRow(parsedRow()!);
       } catch {
         head = undefined;
       }
     }
-    const json = head
-      ? Buffer.concat([Buffer.from(`${replyHead(raw, head, integrity)},"certificate":`), raw.body, Buffer.from('}')])
+    const json = head && bytes
+      ? Buffer.concat([Buffer.from(`${replyHead(raw, head, integrity)},"certificate":`), bytes, Buffer.from('}')])
       : undefined;
     let certificate: StoredCertificate | undefined;
     return {
@@ -405,15 +512,19 @@ export class CertificateStore {
       get certificate() {
         if (certificate === undefined) {
           try {
-            certificate = fromRow(lazyRow());
+            certificate = fromRow(parsedRow()!);
           } catch {
             certificate = undefined;
           }
         }
         return certificate;
       },
+      // What is stored, for a page that shows a failing certificate's bytes: the body as text, or,
+      // when it cannot even be decompressed, the stored bytes themselves.
       get storedBody() {
-        return lazyRow().body;
+        if (bytes) return bytes.toString('utf8');
+        const stored = typeof raw.body === 'string' ? Buffer.from(raw.body, 'utf8') : raw.body;
+        return `(the stored body cannot be read; its ${stored.length} bytes, base64) ${stored.toString('base64')}`;
       },
     };
   }
@@ -431,25 +542,25 @@ export class CertificateStore {
       where.push(clause);
       params[name] = value;
     };
-    add(`${BODY.subjectId} = @serial AND ${BODY.subjectKind} = 'assembly'`, 'serial', filter.serial);
-    add(`${BODY.subjectId} = @linkId AND ${BODY.subjectKind} = 'link'`, 'linkId', filter.linkId);
-    add(`${BODY.verdict} = @verdict`, 'verdict', filter.verdict);
-    add(`${BODY.benchId} = @benchId`, 'benchId', filter.benchId);
-    add(`${BODY.limitSetId} = @limitSetId`, 'limitSetId', filter.limitSetId);
-    // Matched through certificates_body_project (migration 8); the count is answered from that
-    // index alone, while a page reads each match's body to order it by issue time (no index holds
-    // a project's issue times: about 15 us per match, 30 ms for a project of 2,000, measured).
-    add(`${BODY.projectId} = @projectId`, 'projectId', filter.projectId);
-    add(`${BODY.issuedAt} >= @issuedFrom`, 'issuedFrom', filter.issuedFrom);
-    add(`${BODY.issuedAt} < @issuedTo`, 'issuedTo', filter.issuedTo);
+    const w = this.sql.where;
+    add(w.serial, 'serial', filter.serial);
+    add(w.linkId, 'linkId', filter.linkId);
+    add(w.verdict, 'verdict', filter.verdict);
+    add(w.benchId, 'benchId', filter.benchId);
+    add(w.limitSetId, 'limitSetId', filter.limitSetId);
+    // Matched through certificates_project, whose count is answered from that index alone; a page
+    // reads each match's row (about 3 kB, no body decoded) to order it by issue time.
+    add(w.projectId, 'projectId', filter.projectId);
+    add(w.issuedFrom, 'issuedFrom', filter.issuedFrom);
+    add(w.issuedTo, 'issuedTo', filter.issuedTo);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const item = filter.withProject ? LIST_ITEM_WITH_PROJECT_JSON : LIST_ITEM_JSON;
+    const item = filter.withProject ? this.sql.listItemWithProject : this.sql.listItem;
     const key = `${filter.withProject ? 'p' : ''}${clause}`;
     let statements = this.listStatements.get(key);
     if (!statements) {
       statements = {
         count: this.db.prepare(`SELECT count(*) FROM certificates ${clause}`).pluck(),
-        page: this.db.prepare(`SELECT ${item} FROM certificates ${clause} ORDER BY ${BODY.issuedAt} DESC, id DESC LIMIT @limit OFFSET @offset`).pluck(),
+        page: this.db.prepare(`SELECT ${item} FROM certificates ${clause} ORDER BY ${this.sql.issuedAt} DESC, id DESC LIMIT @limit OFFSET @offset`).pluck(),
       };
       this.listStatements.set(key, statements);
     }
@@ -497,7 +608,7 @@ export class CertificateStore {
    */
   verify(opts: { id?: number; afterId?: number } = {}): { checked: number; problems: VerifyProblem[] } {
     if (opts.id !== undefined) {
-      const row = this.stmt.byId.get(opts.id) as CertificateRow | undefined;
+      const row = this.stmt.byId.get(opts.id) as StoredRow | undefined;
       return { checked: row ? 1 : 0, problems: row ? this.verifyRows([row]) : [] };
     }
     let checked = 0;
@@ -510,17 +621,17 @@ export class CertificateStore {
   }
 
   /** Rows after `afterId`, 1,000 at a time (bounded memory at any table size). */
-  *chunks(afterId: number, size = 1000): Generator<CertificateRow[]> {
+  *chunks(afterId: number, size = 1000): Generator<StoredRow[]> {
     const page = this.db.prepare('SELECT * FROM certificates WHERE id > ? ORDER BY id LIMIT ?');
     for (let last = afterId; ; ) {
-      const rows = page.all(last, size) as CertificateRow[];
+      const rows = page.all(last, size) as StoredRow[];
       if (rows.length === 0) return;
       yield rows;
       last = rows[rows.length - 1]!.id;
     }
   }
 
-  verifyRows(rows: readonly CertificateRow[]): VerifyProblem[] {
+  verifyRows(rows: readonly StoredRow[]): VerifyProblem[] {
     const problems: VerifyProblem[] = [];
     for (const row of rows) {
       if (!row) continue;
@@ -531,11 +642,19 @@ export class CertificateStore {
     return problems;
   }
 
-  private verifyRow(row: CertificateRow): VerifyProblem[] {
+  private verifyRow(stored: StoredRow): VerifyProblem[] {
     const problems: VerifyProblem[] = [];
+    // The body as signed: decompressed (compact-body.ts refuses anything it did not write), then parsed.
+    let row: CertificateRow | undefined;
+    let unreadable: string | undefined;
+    try {
+      row = this.decoded(stored);
+    } catch (err) {
+      unreadable = (err as Error).message;
+    }
     let document: unknown;
     try {
-      document = JSON.parse(row.body);
+      document = row ? JSON.parse(row.body) : undefined;
     } catch {
       document = undefined;
     }
@@ -543,16 +662,22 @@ export class CertificateStore {
     const bodyBench = isObject ? (document as { bench?: { id?: unknown } }).bench?.id : undefined;
     // Problems are filed under the bench the body names and, when the column names another, both:
     // an attacker who edits the bench column must not move a failing certificate off its bench.
-    const bench = typeof bodyBench === 'string' ? bodyBench : row.bench_id;
-    const other = bench !== row.bench_id ? row.bench_id : undefined;
+    const bench = typeof bodyBench === 'string' ? bodyBench : stored.bench_id;
+    const other = bench !== stored.bench_id ? stored.bench_id : undefined;
     const problem = (kind: ProblemKind, detail: string): void =>
-      void problems.push({ certificateId: row.id, problem: kind, detail, bench, ...(other !== undefined ? { otherBench: other } : {}) });
-    if (!isObject) {
-      problem('content', document === undefined ? 'the stored body is not valid JSON: it was altered' : 'the stored body is not a JSON object: it was altered');
+      void problems.push({ certificateId: stored.id, problem: kind, detail, bench, ...(other !== undefined ? { otherBench: other } : {}) });
+    if (!row || !isObject) {
+      problem('content', unreadable !== undefined ? `${unreadable}: it was altered` : document === undefined ? 'the stored body is not valid JSON: it was altered' : 'the stored body is not a JSON object: it was altered');
       return problems;
     }
     const payload = signedPayload(row);
     const disagree = columnsDisagreeing(row, document as Record<string, unknown>);
+    // The project column (not signed as a column: certificates before it existed were signed
+    // without it) says what the body says, as every other column a list or filter reads.
+    if (this.compact) {
+      const project = projectIdOf(document as Record<string, unknown>);
+      if ((row.project_id ?? null) !== project) disagree.push(`projectId (column ${JSON.stringify(row.project_id ?? null)}, body ${JSON.stringify(project)})`);
+    }
     if (disagree.length > 0) problem('content', `columns disagree with the signed body: ${disagree.join('; ')}`);
     if (sha256Hex(payload) !== row.hash) problem('content', 'content does not match its recorded hash');
     const pem = this.trust.publicKeyPem(row.key_id);
@@ -579,21 +704,22 @@ export class CertificateStore {
    * SHA-256 of the row instead of a full verification, and any change to the row, or to the
    * chain before it, makes the digest differ and the row verified afresh.
    */
-  private remember(row: CertificateRow, problems: VerifyProblem[]): void {
+  private remember(row: StoredRow, problems: VerifyProblem[]): void {
     if (this.integrityCache.size >= INTEGRITY_CACHE_ENTRIES) this.integrityCache.clear();
     this.integrityCache.set(row.id, { digest: this.digestOf(row, row.body), integrity: problems.length === 0 ? VALID : { valid: false, problems } });
   }
 
-  private digestOf(row: Omit<CertificateRow, 'body'>, body: Buffer | string): string {
+  private digestOf(row: Omit<StoredRow, 'body'>, body: Buffer | string): string {
     // The chain link as of now, found by the bench column: for a certificate that verified, the
     // column is what its signed body says; for any other, a change anywhere re-verifies it.
     const bench = row.bench_id;
     const prev = (this.stmt.prevBefore.get(bench, row.id) as { hash: string } | undefined)?.hash ?? '';
     const h = createHash('sha256');
-    for (const v of [row.id, row.uuid, row.bench_id, row.job_id, row.subject_kind, row.serial, row.link_id, row.verdict, row.limit_set_id, row.limit_set_version, row.issued_at, row.prev_hash, row.hash, row.signature, row.key_id, prev]) {
+    for (const v of [row.id, row.uuid, row.bench_id, row.job_id, row.subject_kind, row.serial, row.link_id, row.verdict, row.limit_set_id, row.limit_set_version, row.issued_at, row.project_id ?? null, row.prev_hash, row.hash, row.signature, row.key_id, prev]) {
       const text = v === null ? '\u0000null' : String(v);
       h.update(`${text.length}:`).update(text);
     }
+    // The body as stored (compressed): any change to the stored bytes re-verifies.
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     h.update(`${bytes.length}:`).update(bytes);
     return h.digest('base64').slice(0, 22);
@@ -663,7 +789,7 @@ export class CertificateStore {
   /** A bench's certificates after `afterId` (by the signed body), oldest first. */
   afterOf(benchId: string, afterId: number): { id: number; hash: string; issuedAt: string }[] {
     return this.db
-      .prepare(`SELECT id, hash, issued_at AS issuedAt FROM certificates WHERE ${BODY.benchId} = ? AND id > ? ORDER BY id`)
+      .prepare(`SELECT id, hash, issued_at AS issuedAt FROM certificates WHERE ${this.sql.benchId} = ? AND id > ? ORDER BY id`)
       .all(benchId, afterId) as { id: number; hash: string; issuedAt: string }[];
   }
 
@@ -674,6 +800,6 @@ export class CertificateStore {
 
   /** Benches that have certificates (by the signed body). */
   benches(): string[] {
-    return this.db.prepare(`SELECT DISTINCT ${BODY.benchId} FROM certificates`).pluck().all() as string[];
+    return this.db.prepare(`SELECT DISTINCT ${this.sql.benchId} FROM certificates`).pluck().all() as string[];
   }
 }

@@ -1,6 +1,7 @@
 import type { Db } from './database.js';
 import type { CertificateStore, NewCertificate, StoredCertificate } from './certificate-store.js';
 import { CordStore } from './cord-store.js';
+import { Outbox } from './outbox.js';
 
 export type JobState = 'running' | 'completed' | 'aborted' | 'interrupted';
 
@@ -42,24 +43,33 @@ const fromRow = (r: Row): JobRow => ({
 
 /** The durable record of every job: a job row exists from the moment it starts. */
 export class JobStore {
+  private readonly outbox: Outbox;
+
   constructor(
     private readonly db: Db,
     private readonly certificates: CertificateStore,
     /** Runs once a certificate's transaction has committed (the daemon appends its checkpoint). */
     private readonly onCommitted: (stored: StoredCertificate & { benchSequence: number }) => void = () => {},
-  ) {}
+  ) {
+    this.outbox = new Outbox(db);
+  }
 
   /**
    * Marks every job a previous process left 'running' as interrupted: that process died (SIGKILL,
    * power cut) mid-job, and its readings are gone with it, so no certificate may come from it.
    */
   markInterrupted(now: string): number {
-    return this.db
-      .prepare(
-        `UPDATE jobs SET state = 'interrupted', ended_at = ?, reason = 'the daemon stopped while the job was running'
-         WHERE state = 'running'`,
-      )
-      .run(now).changes;
+    return this.db.transaction(() => {
+      const running = this.db.prepare(`SELECT id, bench_id FROM jobs WHERE state = 'running' ORDER BY started_at, id`).all() as { id: string; bench_id: string }[];
+      const changed = this.db
+        .prepare(
+          `UPDATE jobs SET state = 'interrupted', ended_at = ?, reason = 'the daemon stopped while the job was running'
+           WHERE state = 'running'`,
+        )
+        .run(now).changes;
+      for (const j of running) this.outbox.enqueue('job-aborted', j.bench_id, j.id, now);
+      return changed;
+    })();
   }
 
   /** Records the job and the mating of each test cord with the device under test, together. */
@@ -83,6 +93,8 @@ export class JobStore {
         .prepare(`UPDATE jobs SET state = 'completed', ended_at = ?, certificate_id = ? WHERE id = ? AND state = 'running'`)
         .run(endedAt, inserted.id, jobId).changes;
       if (changed !== 1) throw new Error(`job ${jobId} is not running; its certificate was not stored`);
+      // Queued for the central store in the same commit: no certificate exists unqueued.
+      this.outbox.enqueue('certificate', inserted.benchId, inserted.uuid, inserted.issuedAt);
       return inserted;
     })();
     this.onCommitted(stored);
@@ -90,9 +102,14 @@ export class JobStore {
   }
 
   abort(jobId: string, reason: string, endedAt: string): void {
-    this.db
-      .prepare(`UPDATE jobs SET state = 'aborted', ended_at = ?, reason = ? WHERE id = ? AND state = 'running'`)
-      .run(endedAt, reason, jobId);
+    this.db.transaction(() => {
+      const job = this.db.prepare(`SELECT bench_id FROM jobs WHERE id = ? AND state = 'running'`).get(jobId) as { bench_id: string } | undefined;
+      const changed = this.db
+        .prepare(`UPDATE jobs SET state = 'aborted', ended_at = ?, reason = ? WHERE id = ? AND state = 'running'`)
+        .run(endedAt, reason, jobId).changes;
+      // QA sees aborts centrally too: a bench that aborts often is a finding.
+      if (changed === 1 && job) this.outbox.enqueue('job-aborted', job.bench_id, jobId, endedAt);
+    })();
   }
 
   get(id: string): JobRow | undefined {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { withBodyCodec } from '../helpers/stored-body.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderCertificatesPdf } from '../../src/http/pdf/certificate-pdf.js';
 import { CertificateStore } from '../../src/store/certificate-store.js';
@@ -248,10 +249,11 @@ describe('QA search and export on the real daemon', () => {
 
   it('flags a certificate whose stored body was edited: FAILED in the exports (never left out) and then in the search', async () => {
     const id = ids['DEMO-0001']!;
-    const db = new Database(join(dataDir, 'mpocert.db'));
+    // Bodies are stored compressed: edited as an attacker would (decompressed, changed, compressed again).
+    const db = withBodyCodec(new Database(join(dataDir, 'mpocert.db')));
     db.exec('DROP TRIGGER IF EXISTS certificates_no_update');
     // The operator's name, changed behind the daemon's back: the verdict and serial still read as before.
-    expect(db.prepare(`UPDATE certificates SET body = replace(body, '"operator":"ci"', '"operator":"cj"') WHERE id = ?`).run(id).changes).toBe(1);
+    expect(db.prepare(`UPDATE certificates SET body = body_replace(body, '"operator":"ci"', '"operator":"cj"') WHERE id = ?`).run(id).changes).toBe(1);
     db.close();
     // Not yet checked by anyone: the page says only what is known.
     expect(verification(await get('/qa?serial=DEMO-0001'), id)).toBe('<span class="muted">not failing (last full check: done, 0 checked, 0 problems)</span>');
@@ -283,18 +285,19 @@ describe('QA search and export on the real daemon', () => {
 
   it('refuses a PDF of a certificate whose stored body is not a certificate, naming it, and still exports it as JSON lines', async () => {
     const id = ids['DEMO-0002']!;
-    const db = new Database(join(dataDir, 'mpocert.db'));
-    db.prepare('UPDATE certificates SET body = substr(body, 1, 40) WHERE id = ?').run(id);
+    const db = withBodyCodec(new Database(join(dataDir, 'mpocert.db')));
+    db.prepare('UPDATE certificates SET body = compress_body(substr(body_text(body), 1, 40)) WHERE id = ?').run(id);
     db.close();
-    // Its verdict is unreadable now, so no search finds it; a selection names it.
-    expect(lines((await get('/qa/export?format=csv&verdict=FAIL')).text)).toEqual([HEADER, linkRow('L-002'), row(by('BAD-7'), 'BAD-7'), '']);
+    const broken = `${id},,,,,,,,,,,FAILED: content: the stored body is not valid JSON: it was altered`;
+    // Searches read the columns, so it is still found as the FAIL it was, exported FAILED with nothing from its body.
+    expect(lines((await get('/qa/export?format=csv&verdict=FAIL')).text)).toEqual([HEADER, linkRow('L-002'), broken, row(by('BAD-7'), 'BAD-7'), '']);
     const pdf = await get(`/qa/export?format=pdf&ids=${ids['BAD-7']},${id}`);
     expect([pdf.status, pdf.json]).toEqual([
       409,
       { error: 'not-exportable', message: `certificate ${id} cannot be put in a PDF: its stored body is not a certificate (it was altered); export it as JSON lines, which carry its stored bytes and its failure` },
     ]);
     const csv = await get(`/qa/export?format=csv&ids=${id}`);
-    expect(lines(csv.text)).toEqual([HEADER, `${id},,,,,,,,,,,FAILED: content: the stored body is not valid JSON: it was altered`, '']);
+    expect(lines(csv.text)).toEqual([HEADER, broken, '']);
     const jsonl = await get(`/qa/export?format=jsonl&ids=${id}`);
     expect(jsonl.text).toBe(`${(await get(`/certificates/${id}`)).text}\n`);
     expect(JSON.parse(jsonl.text)).toMatchObject({ id, integrity: { valid: false }, storedBody: expect.any(String) });

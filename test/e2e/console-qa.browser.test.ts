@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { withBodyCodec } from '../helpers/stored-body.js';
 import type { Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenshot } from '../helpers/browser.js';
@@ -80,9 +81,10 @@ describe('QA search console', () => {
     await expect(row(good).locator('td.verification').textContent()).resolves.toBe('valid verified just now');
 
     const edited = ids['GOOD-1']!;
-    const db = new Database(join(rig.daemon.configPath, '..', 'data', 'mpocert.db'));
+    // Bodies are stored compressed: edited as an attacker would (decompressed, changed, compressed again).
+    const db = withBodyCodec(new Database(join(rig.daemon.configPath, '..', 'data', 'mpocert.db')));
     db.exec('DROP TRIGGER IF EXISTS certificates_no_update');
-    db.prepare(`UPDATE certificates SET body = replace(body, '"operator":"ci"', '"operator":"cj"') WHERE id = ?`).run(edited);
+    db.prepare(`UPDATE certificates SET body = body_replace(body, '"operator":"ci"', '"operator":"cj"') WHERE id = ?`).run(edited);
     db.close();
     await page.goto(`${rig.base}/qa?serial=GOOD-1`);
     // Nothing has checked it since: the page does not pretend to know.

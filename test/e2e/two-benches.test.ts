@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { withBodyCodec } from '../helpers/stored-body.js';
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -152,9 +153,10 @@ describe('two benches at once: Modbus loss-test set over TCP and PM100 + DiCon o
 
     // Someone with the database file turns the first FAIL into a PASS.
     const failed = (await daemon.api<{ items: { id: number }[] }>('GET', '/certificates?verdict=FAIL&bench=lts')).json.items.at(-1)!.id;
-    const db = new Database(join(tmp.dir, 'data', 'mpocert.db'));
+    // Bodies are stored compressed: edited as an attacker would (decompressed, changed, compressed again).
+    const db = withBodyCodec(new Database(join(tmp.dir, 'data', 'mpocert.db')));
     db.exec('DROP TRIGGER certificates_no_update');
-    db.prepare("UPDATE certificates SET verdict = 'PASS', body = replace(body, '\"verdict\":\"FAIL\"', '\"verdict\":\"PASS\"') WHERE id = ?").run(failed);
+    db.prepare("UPDATE certificates SET verdict = 'PASS', body = body_replace(body, '\"verdict\":\"FAIL\"', '\"verdict\":\"PASS\"') WHERE id = ?").run(failed);
     db.close();
 
     const verdictNow = await daemon.api<{ valid: boolean; problems: { problem: string }[] }>('GET', `/certificates/${failed}/verify`);

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { withBodyCodec } from '../helpers/stored-body.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRODUCTS, testCordsFor } from '../../fixtures/harness/products.js';
 import { renderCertificatePdf, renderCertificatesPdf } from '../../src/http/pdf/certificate-pdf.js';
@@ -283,9 +284,10 @@ describe('renderCertificatesPdf: many certificates in one PDF', () => {
 describe('a certificate failing verification', () => {
   it('is never drawn from its content: the PDF says it FAILED verification and why, and nothing else', async () => {
     // Someone with the database file turns the FAIL into a PASS (the append-only guard dropped first).
-    const db = new Database(join(tmp.dir, 'data', 'mpocert.db'));
+    // Bodies are stored compressed: edited as an attacker would (decompressed, changed, compressed again).
+    const db = withBodyCodec(new Database(join(tmp.dir, 'data', 'mpocert.db')));
     db.exec('DROP TRIGGER certificates_no_update');
-    db.prepare(`UPDATE certificates SET verdict = 'PASS', body = replace(body, '"verdict":"FAIL"', '"verdict":"PASS"') WHERE id = ?`).run(ids.bad);
+    db.prepare(`UPDATE certificates SET verdict = 'PASS', body = body_replace(body, '"verdict":"FAIL"', '"verdict":"PASS"') WHERE id = ?`).run(ids.bad);
     db.exec(`CREATE TRIGGER certificates_no_update BEFORE UPDATE ON certificates BEGIN SELECT RAISE(ABORT, 'certificates are append-only'); END;`);
     db.close();
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CertificateStore, LIST_ITEM_JSON, type NewCertificate } from '../../src/store/certificate-store.js';
-import { BODY, LIST_ITEM_WITH_PROJECT_JSON } from '../../src/store/certificate-sql.js';
+import { COLUMN_SQL, LIST_ITEM_WITH_PROJECT_JSON } from '../../src/store/certificate-sql.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { loadOrCreateSigningKey } from '../../src/store/signing-key.js';
 import { TrustedKeys } from '../../src/store/trusted-keys.js';
@@ -10,8 +10,8 @@ import { tempDir } from '../helpers/daemon-harness.js';
 /**
  * The list's project filter (QA searches an installer's project) on a real SQLite file: what it
  * matches, the project in the items when asked, and the query plans, so the filter uses the
- * project index of migration 8 and the verdict-and-dates list stays answered from its covering
- * index alone.
+ * project index (migration 10: the project_id column, compared with the body by verification) and
+ * the verdict-and-dates list stays answered from its covering index alone.
  */
 let tmp: ReturnType<typeof tempDir>;
 let db: Db;
@@ -42,7 +42,7 @@ function cert(job: string, serial: string, verdict: string, issuedAt: string, pr
 }
 
 const plan = (sql: string, ...params: unknown[]): string[] => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((p) => p.detail);
-const ORDER = `ORDER BY ${BODY.issuedAt} DESC, id DESC LIMIT 50`;
+const ORDER = `ORDER BY ${COLUMN_SQL.issuedAt} DESC, id DESC LIMIT 50`;
 
 beforeEach(() => {
   tmp = tempDir('mpocert-store-project-');
@@ -87,22 +87,24 @@ describe('the project filter', () => {
     expect(Object.keys(plain[0]!)).toEqual(['id', 'uuid', 'benchId', 'subjectKind', 'serial', 'linkId', 'verdict', 'limitSetId', 'limitSetVersion', 'issuedAt']);
   });
 
-  it('matches through the project index (migration 8) and counts from it alone', () => {
-    expect(plan(`SELECT count(*) FROM certificates WHERE ${BODY.projectId} = ?`, 'SITE-7')).toEqual(['SEARCH certificates USING COVERING INDEX certificates_body_project (<expr>=?)']);
-    expect(plan(`SELECT ${LIST_ITEM_JSON} FROM certificates WHERE ${BODY.projectId} = ? ${ORDER}`, 'SITE-7')).toEqual([
-      'SEARCH certificates USING INDEX certificates_body_project (<expr>=?)',
+  it('matches through the project index (migration 10) and counts from it alone', () => {
+    const where = COLUMN_SQL.where.projectId.replace('@projectId', '?');
+    expect(plan(`SELECT count(*) FROM certificates WHERE ${where}`, 'SITE-7')).toEqual(['SEARCH certificates USING COVERING INDEX certificates_project (project_id=?)']);
+    expect(plan(`SELECT ${LIST_ITEM_JSON} FROM certificates WHERE ${where} ${ORDER}`, 'SITE-7')).toEqual([
+      'SEARCH certificates USING INDEX certificates_project (project_id=?)',
       'USE TEMP B-TREE FOR ORDER BY',
     ]);
   });
 
-  it("leaves GET /certificates' verdict-and-dates list on its covering index; the QA page's items with projects use the same index", () => {
-    const where = `WHERE ${BODY.verdict} = ? AND ${BODY.issuedAt} >= ? AND ${BODY.issuedAt} < ?`;
+  it("leaves GET /certificates' verdict-and-dates list on its covering index; the QA page's items with projects too", () => {
+    const w = COLUMN_SQL.where;
+    const where = `WHERE ${[w.verdict, w.issuedFrom, w.issuedTo].join(' AND ').replace(/@\w+/g, '?')}`;
     expect(plan(`SELECT ${LIST_ITEM_JSON} FROM certificates ${where} ${ORDER}`, 'FAIL', '2026-11-01', '2026-12-01')).toEqual([
-      'SEARCH certificates USING COVERING INDEX certificates_list_verdict (<expr>=? AND <expr>>? AND <expr><?)',
+      'SEARCH certificates USING COVERING INDEX certificates_list (verdict=? AND issued_at>? AND issued_at<?)',
     ]);
-    // The project is not in that index: each listed row's body is read for it (no sort, no scan).
+    // The project is in that index too (one byte for a certificate without): no row is read.
     expect(plan(`SELECT ${LIST_ITEM_WITH_PROJECT_JSON} FROM certificates ${where} ${ORDER}`, 'FAIL', '2026-11-01', '2026-12-01')).toEqual([
-      'SEARCH certificates USING INDEX certificates_list_verdict (<expr>=? AND <expr>>? AND <expr><?)',
+      'SEARCH certificates USING COVERING INDEX certificates_list (verdict=? AND issued_at>? AND issued_at<?)',
     ]);
   });
 });

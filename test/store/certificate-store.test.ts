@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/store/canonical-json.js';
 import { CertificateStore, LIST_ITEM_JSON, type NewCertificate } from '../../src/store/certificate-store.js';
-import { BODY } from '../../src/store/certificate-sql.js';
+import { COLUMN_SQL } from '../../src/store/certificate-sql.js';
+import { compressBody } from '../../src/store/compact-body.js';
 import { TrustedKeys } from '../../src/store/trusted-keys.js';
 import { openDatabase, SCHEMA_VERSION, type Db } from '../../src/store/database.js';
 import { JobStore } from '../../src/store/job-store.js';
@@ -97,17 +98,21 @@ describe('certificate store', () => {
 
   it('catches an edited document: content and signature fail', () => {
     const c = store.insert(cert('A', 'j1', 'S1', 'FAIL'));
-    tamper('UPDATE certificates SET body = ? WHERE id = ?', canonicalJson(document('A', 'j1', 'S1', 'PASS')), c.id);
+    tamper('UPDATE certificates SET body = ? WHERE id = ?', compressBody(canonicalJson(document('A', 'j1', 'S1', 'PASS'))), c.id);
     expect(store.verify({ id: c.id }).problems.map((p) => p.problem)).toEqual(['content', 'content', 'signature']);
     expect(store.verify({ id: c.id }).problems[0]!.detail).toBe('columns disagree with the signed body: verdict (column "FAIL", body "PASS")');
   });
 
-  it('an edited verdict column shows nowhere (lists read the signed body) and is caught', () => {
+  it('an edited verdict column is caught by verification and never shown as trusted: a certificate is read from its signed body', () => {
     const c = store.insert(cert('A', 'j1', 'S1', 'FAIL'));
     tamper("UPDATE certificates SET verdict = 'PASS' WHERE id = ?", c.id);
-    expect(store.list({ verdict: 'PASS', limit: 10, offset: 0 }).total).toBe(0);
-    expect(store.list({ verdict: 'FAIL', limit: 10, offset: 0 }).items.map((i) => i.verdict)).toEqual(['FAIL']);
+    // The list reads the column (the body is compressed: SQL cannot read it); verification flags
+    // the row (custody marks it "integrity": "FAILED" in every list: test/store/compact-bodies.test.ts).
+    expect(store.list({ verdict: 'PASS', limit: 10, offset: 0 }).items.map((i) => [i.id, i.verdict])).toEqual([[c.id, 'PASS']]);
     expect(store.get(c.id)!.verdict).toBe('FAIL');
+    const served = store.forServing(c.id)!;
+    expect(served.integrity.valid).toBe(false);
+    expect(JSON.parse(served.json!.toString('utf8'))).toMatchObject({ verdict: 'FAIL', certificate: { verdict: 'FAIL' }, integrity: { valid: false } });
     expect(store.verify().problems).toEqual([
       { certificateId: c.id, bench: 'A', problem: 'content', detail: 'columns disagree with the signed body: verdict (column "PASS", body "FAIL")' },
       { certificateId: c.id, bench: 'A', problem: 'content', detail: 'content does not match its recorded hash' },
@@ -156,9 +161,9 @@ describe('certificate store', () => {
   it('answers a verdict over a date range from the list index alone, items in the documented shape', () => {
     store.insert(cert('A', 'j1', 'S,"1"', 'FAIL', '2026-11-02T10:00:00.000Z'));
     const plan = db
-      .prepare(`EXPLAIN QUERY PLAN SELECT ${LIST_ITEM_JSON} FROM certificates WHERE ${BODY.verdict} = ? AND ${BODY.issuedAt} >= ? AND ${BODY.issuedAt} < ? ORDER BY ${BODY.issuedAt} DESC, id DESC LIMIT 50`)
+      .prepare(`EXPLAIN QUERY PLAN SELECT ${LIST_ITEM_JSON} FROM certificates WHERE verdict = ? AND issued_at >= ? AND issued_at < ? ORDER BY ${COLUMN_SQL.issuedAt} DESC, id DESC LIMIT 50`)
       .all('FAIL', '2026-11-01', '2026-12-01') as { detail: string }[];
-    expect(plan.map((p) => p.detail)).toEqual(['SEARCH certificates USING COVERING INDEX certificates_list_verdict (<expr>=? AND <expr>>? AND <expr><?)']);
+    expect(plan.map((p) => p.detail)).toEqual(['SEARCH certificates USING COVERING INDEX certificates_list (verdict=? AND issued_at>? AND issued_at<?)']);
     const { itemsJson } = store.listJson({ verdict: 'FAIL', issuedFrom: '2026-11-01', issuedTo: '2026-12-01', limit: 50, offset: 0 });
     const [item] = JSON.parse(itemsJson) as Record<string, unknown>[];
     expect(Object.keys(item!)).toEqual(['id', 'uuid', 'benchId', 'subjectKind', 'serial', 'linkId', 'verdict', 'limitSetId', 'limitSetVersion', 'issuedAt']);

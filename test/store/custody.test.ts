@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import zlib from 'node:zlib';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openCustody, type Custody } from '../../src/daemon/custody.js';
@@ -15,6 +16,8 @@ import { schemaChanges } from '../../src/store/schema-guard.js';
 import { describePublicKey, loadOrCreateSigningKey, signBytes, sha256Hex } from '../../src/store/signing-key.js';
 import { signRotation, TrustedKeys, writeTrustedKeys } from '../../src/store/trusted-keys.js';
 import { tempDir } from '../helpers/daemon-harness.js';
+import { withBodyCodec } from '../helpers/stored-body.js';
+import { compressBody, decompressBody } from '../../src/store/compact-body.js';
 
 /**
  * The chain of custody attacked as someone with the files would: every way of making stored
@@ -58,9 +61,13 @@ function issue(c: Custody, bench: string, n: number, verdict = 'PASS'): void {
   c.checkpoint({ ...stored, benchId: stored.benchId });
 }
 
-/** Raw SQL on the database file, as an attacker with the file would (guard triggers dropped). */
+/**
+ * Raw SQL on the database file, as an attacker with the file would (guard triggers dropped); a
+ * body is edited through body_replace() and the like (test/helpers/stored-body.ts): decompressed,
+ * edited, compressed again.
+ */
 function tamper(...statements: [string, ...unknown[]][]): void {
-  const db = new Database(layoutOf(dataDir).database);
+  const db = withBodyCodec(new Database(layoutOf(dataDir).database));
   db.exec('DROP TRIGGER IF EXISTS certificates_no_update; DROP TRIGGER IF EXISTS certificates_no_delete;');
   db.pragma('foreign_keys = OFF');
   for (const [sql, ...params] of statements) db.prepare(sql).run(...params);
@@ -147,7 +154,7 @@ describe('a crash between storing a certificate and checkpointing it (kill -9, p
     issue(c, 'b1', 1);
     c.certificates.insert(doc('b1', 2));
     closeAll();
-    tamper(["UPDATE certificates SET body = replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
+    tamper(["UPDATE certificates SET body = body_replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
     const again = custodyOf();
     expect(again.problems.map((p) => [p.certificateId, p.problem])).toEqual([
       [2, 'content'],
@@ -199,16 +206,40 @@ describe('upgrading a bench from an mpocert before custody (schema 3: no trusted
     db.close();
   });
 
-  it('a certificate of the old database that fails is reported, and its chain is not anchored past it', () => {
+  it('a certificate of the old database that fails its hash: the upgrade is refused, changing nothing; QA audits it as it is', () => {
     oldBench();
     const db = new Database(layoutOf(dataDir).database);
     db.exec('DROP TRIGGER certificates_no_update');
     db.prepare(`UPDATE certificates SET body = replace(body, '"verdict":"FAIL"', '"verdict":"PASS"'), verdict = 'PASS' WHERE id = 3`).run();
+    db.exec(`CREATE TRIGGER certificates_no_update BEFORE UPDATE ON certificates
+    BEGIN SELECT RAISE(ABORT, 'certificates are append-only'); END;`);
     db.close();
-    const c = custodyOf();
-    expect(c.problems.filter((p) => p.certificateId === 3).map((p) => p.problem)).toEqual(['content', 'signature']);
-    expect(c.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN' });
-    expect(c.refusal('b2')).toMatchObject({ code: 'CHAIN_BROKEN' }); // the dropped trigger (tied to no bench) stops every bench
+    const snapshot = (): unknown => {
+      const d = new Database(layoutOf(dataDir).database, { readonly: true });
+      try {
+        return { version: d.pragma('user_version', { simple: true }), schema: d.prepare('SELECT * FROM sqlite_master ORDER BY name').all(), rows: d.prepare('SELECT * FROM certificates ORDER BY id').all() };
+      } finally {
+        d.close();
+      }
+    };
+    const before = snapshot();
+    // Converting every body to its compact form must not be the moment the evidence changes.
+    expect(() => custodyOf()).toThrow(
+      expect.objectContaining({
+        code: 'MIGRATION_REFUSED',
+        message: expect.stringMatching(/nothing was changed, it stays at schema 3: 1 of its 3 certificate\(s\) were altered outside mpocert \(certificate 3 \(bench b1\): its content does not match its recorded hash\)\. Audit the database as it is/),
+      }),
+    );
+    expect(snapshot()).toEqual(before);
+    expect(existsSync(layoutOf(dataDir).checkpoints)).toBe(false);
+    // QA's verify reads it as it is, read-only: the altered certificate is named.
+    const qa = new Database(layoutOf(dataDir).database, { readonly: true });
+    const store = new CertificateStore(qa, undefined, new TrustedKeys(TrustedKeys.pin(loadOrCreateSigningKey(layoutOf(dataDir).signingKey), '2026-01-01T00:00:00Z'), 'qa'));
+    expect(store.verify().problems.map((p) => [p.certificateId, p.problem])).toEqual([
+      [3, 'content'],
+      [3, 'signature'],
+    ]);
+    qa.close();
   });
 });
 
@@ -294,7 +325,7 @@ describe('what tampering with the database shows', () => {
     const db = new Database(layoutOf(dataDir).database);
     const row = db.prepare('SELECT * FROM certificates WHERE id = 1').get() as Record<string, unknown>;
     db.close();
-    const body = JSON.parse(row.body as string) as Record<string, unknown>;
+    const body = JSON.parse(decompressBody(row.body as Buffer)) as Record<string, unknown>;
     body.verdict = 'PASS';
     const forgedBody = canonicalJson(body);
     const payload = canonicalJson({
@@ -304,7 +335,7 @@ describe('what tampering with the database shows', () => {
     const hash = sha256Hex(payload);
     tamper(
       ['INSERT OR REPLACE INTO signing_keys (key_id, public_key_pem, first_used_at) VALUES (?, ?, ?)', attacker.keyId, attacker.publicKeyPem, '2026-11-30T00:00:00Z'],
-      ["UPDATE certificates SET verdict = 'PASS', body = ?, hash = ?, signature = ?, key_id = ? WHERE id = 1", forgedBody, hash, signBytes(attacker, payload), attacker.keyId],
+      ["UPDATE certificates SET verdict = 'PASS', body = ?, hash = ?, signature = ?, key_id = ? WHERE id = 1", compressBody(forgedBody), hash, signBytes(attacker, payload), attacker.keyId],
     );
     const found = problemsAtStart();
     expect(found.map((p) => p.problem)).toEqual(expect.arrayContaining(['untrusted-key', 'checkpoint']));
@@ -402,7 +433,7 @@ describe('what tampering with the database shows', () => {
     issue(c, 'b1', 2);
     issue(c, 'b2', 1);
     closeAll();
-    tamper(["UPDATE certificates SET body = replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
+    tamper(["UPDATE certificates SET body = body_replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
     const again = custodyOf();
     expect(again.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN' });
     expect(again.refusal('b2')).toBeUndefined();
@@ -412,7 +443,7 @@ describe('what tampering with the database shows', () => {
     const c = custodyOf();
     for (let n = 1; n <= 5; n++) issue(c, 'b1', n);
     closeAll();
-    tamper(["UPDATE certificates SET body = replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
+    tamper(["UPDATE certificates SET body = body_replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
     const again = custodyOf();
     expect(again.problems).toEqual([]); // start-up checks only what came after the last checkpoint
     await again.checkEverything();
@@ -429,11 +460,11 @@ describe('what tampering with the database shows', () => {
     issue(c, 'b1', 1);
     closeAll();
     const db = new Database(layoutOf(dataDir).database);
-    db.exec('DROP TRIGGER certificates_no_delete; DROP INDEX certificates_body_bench;');
+    db.exec('DROP TRIGGER certificates_no_delete; DROP INDEX certificates_bench;');
     db.close();
     expect(problemsAtStart()).toEqual([
+      { certificateId: 0, problem: 'schema', detail: 'the index certificates_bench was dropped outside mpocert: restored' },
       { certificateId: 0, problem: 'schema', detail: 'the trigger certificates_no_delete was dropped outside mpocert: restored' },
-      { certificateId: 0, problem: 'schema', detail: 'the index certificates_body_bench was dropped outside mpocert: restored' },
     ]);
     expect(problemsAtStart()).toEqual([]);
   });
@@ -444,27 +475,52 @@ describe('what tampering with the database shows', () => {
     issue(c, 'b1', 2);
     issue(c, 'b1', 3);
     closeAll();
-    tamper(['UPDATE certificates SET body = substr(body, 1, 30) WHERE id = 1']);
+    tamper(['UPDATE certificates SET body = compress_body(substr(body_text(body), 1, 30)) WHERE id = 1']);
     const again = custodyOf();
-    expect(again.certificates.verify().problems.map((p) => [p.certificateId, p.problem, p.detail])).toEqual([
-      [1, 'content', 'the stored body is not valid JSON: it was altered'],
-      [2, 'chain', 'previous-certificate link of bench b1 does not match (a certificate before it was changed or removed)'],
-    ]);
+    expect(again.certificates.verify().problems.map((p) => [p.certificateId, p.problem, p.detail])).toEqual([[1, 'content', 'the stored body is not valid JSON: it was altered']]);
+    // Lists read the columns; custody flags the row (it fails verification), chains still read.
     expect(again.certificates.list({ limit: 10, offset: 0 }).items.map((i) => [i.id, i.verdict])).toEqual([
       [3, 'PASS'],
       [2, 'PASS'],
-      [1, null],
+      [1, 'PASS'],
     ]);
+    expect(again.certificates.forServing(1)).toMatchObject({ integrity: { valid: false }, json: undefined });
+    expect(again.certificates.forServing(1)!.storedBody).toHaveLength(30);
+  });
+
+  it('a body replaced by bytes that are not a compressed body, or by a decompression bomb: named by verification, never a crash', () => {
+    const c = custodyOf();
+    issue(c, 'b1', 1);
+    issue(c, 'b1', 2);
+    closeAll();
+    const bomb = Buffer.concat([Buffer.of(1), zlib.brotliCompressSync(Buffer.alloc(64 * 1024 * 1024, 0x20))]);
+    tamper(["UPDATE certificates SET body = X'01DEADBEEF' WHERE id = 1"], ['UPDATE certificates SET body = ? WHERE id = 2', bomb]);
+    const again = custodyOf();
+    const problems = again.certificates.verify().problems.map((p) => [p.certificateId, p.problem, p.detail]);
+    expect(problems).toEqual([
+      [1, 'content', expect.stringMatching(/^the stored body is not a valid brotli stream \(.*\): it was altered$/)],
+      [2, 'content', 'the stored body decompresses to more than 4194304 bytes: refused: it was altered'],
+    ]);
+    for (const id of [1, 2]) {
+      const served = again.certificates.forServing(id)!;
+      expect(served.integrity.valid).toBe(false);
+      expect(served.json).toBeUndefined();
+      expect(served.certificate).toBeUndefined();
+      expect(served.storedBody).toMatch(/^\(the stored body cannot be read; its \d+ bytes, base64\) /);
+    }
+    expect(again.certificates.get(1)).toBeUndefined();
+    expect(bomb.length).toBeLessThan(1000);
   });
 
   it('a duplicate key that SQLite and JSON.parse read differently: the signature covers the stored bytes, so it fails', () => {
     const c = custodyOf();
     issue(c, 'b1', 1, 'FAIL');
     closeAll();
-    // SQLite's json_extract reads the first "verdict", JSON.parse the last: lists would say PASS.
-    tamper([`UPDATE certificates SET body = replace(body, '"verdict":"FAIL"', '"verdict":"PASS","verdict":"FAIL"') WHERE id = 1`]);
+    // SQLite's json_extract reads the first "verdict", JSON.parse the last (lists once read the
+    // body through SQLite: they read the column now, which still says FAIL).
+    tamper([`UPDATE certificates SET body = body_replace(body, '"verdict":"FAIL"', '"verdict":"PASS","verdict":"FAIL"') WHERE id = 1`]);
     const again = custodyOf();
-    expect(again.certificates.list({ limit: 10, offset: 0 }).items[0]!.verdict).toBe('PASS');
+    expect(again.certificates.list({ limit: 10, offset: 0 }).items[0]!.verdict).toBe('FAIL');
     expect(again.problems.map((p) => [p.certificateId, p.problem])).toEqual([
       [1, 'content'],
       [1, 'signature'],
@@ -476,13 +532,9 @@ describe('what tampering with the database shows', () => {
     const c = custodyOf();
     issue(c, 'b1', 1);
     closeAll();
-    tamper(["UPDATE certificates SET body = 'null' WHERE id = 1"]);
+    tamper(["UPDATE certificates SET body = compress_body('null') WHERE id = 1"]);
     const again = custodyOf();
-    expect(again.problems.map((p) => [p.certificateId, p.problem, p.detail])).toEqual([
-      // The body no longer names its bench, so the bench's count fell short of its checkpoint.
-      [1, 'missing', 'checkpoint of 2026-11-30T08:00:01.000Z says bench b1 had 1 certificate(s) up to certificate 1; the database holds 0: certificates were removed'],
-      [1, 'content', 'the stored body is not a JSON object: it was altered'],
-    ]);
+    expect(again.problems.map((p) => [p.certificateId, p.problem, p.detail])).toEqual([[1, 'content', 'the stored body is not a JSON object: it was altered']]);
     expect(again.certificates.forServing(1)!.integrity.valid).toBe(false);
   });
 
@@ -491,9 +543,16 @@ describe('what tampering with the database shows', () => {
     issue(c, 'b1', 1);
     issue(c, 'b1', 2);
     closeAll();
-    tamper(["UPDATE certificates SET bench_id = 'zz', body = replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
+    tamper(["UPDATE certificates SET bench_id = 'zz', body = body_replace(body, '\"lossDb\":0.21', '\"lossDb\":0.11') WHERE id = 2"]);
     const again = custodyOf();
-    expect(again.problems[0]).toMatchObject({ certificateId: 2, bench: 'b1', otherBench: 'zz' });
+    // Chains and checkpoint counts follow the bench column: b1's count falls short of its checkpoint.
+    expect(again.problems.map((p) => [p.certificateId, p.problem])).toEqual([
+      [2, 'missing'],
+      [2, 'content'],
+      [2, 'content'],
+      [2, 'signature'],
+    ]);
+    expect(again.problems[1]).toMatchObject({ certificateId: 2, bench: 'b1', otherBench: 'zz' });
     expect(again.refusal('b1')).toMatchObject({ code: 'CHAIN_BROKEN' });
     expect(again.refusal('zz')).toMatchObject({ code: 'CHAIN_BROKEN' });
   });
