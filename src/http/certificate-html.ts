@@ -126,7 +126,7 @@ ${integrity.valid ? `<p class="verdict">${esc(cert.verdict)}</p>` : `<p class="v
 <dl>
 <dt>${cert.subjectKind === 'assembly' ? 'Serial number' : 'Link id'}</dt><dd>${esc(subject)}</dd>
 <dt>Description</dt><dd>${esc(describeSubject(doc.subject.description))}</dd>
-${doc.project ? `<dt>Project</dt><dd>${esc(doc.project.id)}${doc.project.planned ? ' (planned link: length, connections and splices from the project\'s cable schedule)' : ' <b>UNPLANNED</b>: not in the project\'s cable schedule; described by the product alone'}</dd>` : ''}
+${doc.project ? `<dt>Project</dt><dd>${esc(doc.project.id)}${doc.project.planned ? ' (planned link: length, connections, splices, fiber type and count, polarity and application from the project\'s cable schedule; an application it leaves empty is the product\'s)' : ' <b>UNPLANNED</b>: not in the project\'s cable schedule; described by the product alone'}</dd>` : ''}
 <dt>Limit set</dt><dd>${esc(ev.limitSet.title)} (${esc(cert.limitSetId)} version ${esc(cert.limitSetVersion)})${ev.limitSet.origin === 'user' ? ` <b>user limit set</b>, file sha256 ${esc(ev.limitSet.fileSha256)}` : ''}</dd>
 <dt>Ends certified</dt><dd>${esc(endsLine(ev))}</dd>
 <dt>Reference cords</dt><dd>${referenceCordLines(ev).map(esc).join('<br>') || 'none verified'}</dd>

@@ -16,7 +16,7 @@ import {
   type TestRecord,
 } from '../evaluation/index.js';
 import type { CertificateStore } from '../store/certificate-store.js';
-import type { PlannedLink, ProjectStore } from '../store/project-store.js';
+import { linkIdProblem, type PlannedLink, type ProjectStore } from '../store/project-store.js';
 import type { BenchRuntime } from '../pipeline/bench-runtime.js';
 import { cite } from '../evaluation/rules.js';
 import { endsCertified } from '../evaluation/ends.js';
@@ -59,7 +59,7 @@ export interface JobRequestBody {
 }
 
 /** What a job needs of the installer's projects. */
-export type ProjectLookup = Pick<ProjectStore, 'get' | 'plannedLink' | 'latestCertificate'>;
+export type ProjectLookup = Pick<ProjectStore, 'get' | 'plannedLink' | 'plannedSpelling' | 'latestCertificateId'>;
 
 export type SubjectRequestParser = (body: JobRequestBody) => JobSubject;
 
@@ -106,6 +106,13 @@ export function createJobJudge(
     if ((body.serial === undefined) === (body.linkId === undefined)) {
       throw new InputError('give exactly one of serial (an assembly) or linkId (an installed link)', { bench: body.bench });
     }
+    const given = body.serial ?? body.linkId;
+    const idProblem = given === undefined ? undefined : linkIdProblem(given);
+    if (idProblem !== undefined) {
+      // As a cable schedule refuses it: " L-001" must not be certified as a link other than L-001.
+      const field = body.serial !== undefined ? 'serial' : 'linkId';
+      throw new InputError(`${field} ${JSON.stringify(given)} ${idProblem}`, { bench: bench.id });
+    }
     if (body.subject !== undefined) {
       // A client that could describe the subject could certify an 8-fiber assembly to skip a bad
       // fiber, or pick a looser limit set: the daemon's products say what is certified.
@@ -123,6 +130,13 @@ export function createJobJudge(
     }
     // Stored by an authenticated person when the schedule was imported, never sent with the job.
     const plan = project && body.linkId !== undefined ? projects!.plannedLink(project.id, body.linkId) : undefined;
+    if (project && body.linkId !== undefined && !plan) {
+      // "l-001" for the planned L-001 would be certified as another, unplanned link.
+      const spelt = projects!.plannedSpelling(project.id, body.linkId);
+      if (spelt !== undefined) {
+        throw new InputError(`link ${body.linkId} is not in project ${project.id}'s plan; planned link ${spelt} differs from it only in case: certify it as ${spelt}`, { bench: bench.id, project: project.id });
+      }
+    }
     const name = body.product ?? bench.defaultProduct;
     if (name === undefined) throw new InputError(`bench "${bench.id}" has no default product: name one of the configured products (${[...products.keys()].join(', ') || 'none'})`, { bench: bench.id });
     const configured = products.get(name);
@@ -161,7 +175,9 @@ export function createJobJudge(
    * connectors, required quantities, cable plant, link type), the plan gives the link itself
    * (length, connections, splices, fiber type and count, polarity, application), which forms its
    * limit (TIA-568.3-E link budget; IEEE 802.3 channel loss). A product that cannot describe the
-   * planned link is refused before anything is measured, never bent to fit.
+   * planned link is refused before anything is measured, never bent to fit. A plan never loosens
+   * what the product requires: its fiber type must be the product's, and its application may only
+   * be added where the product names none (an empty one keeps the product's).
    */
   const describeFromPlan = (plan: PlannedLink, projectId: string, name: string, product: Record<string, unknown>): Record<string, unknown> => {
     const refuse = (why: string): JobRefusedError =>
@@ -177,6 +193,17 @@ export function createJobJudge(
     if (fiberClassOf(productType) !== fiberClassOf(plan.fiberType)) {
       throw refuse(`is ${plan.fiberType} (${fiberClassOf(plan.fiberType)}) in the plan, and product ${name} is ${productType} (${fiberClassOf(productType)}): its connectors and test wavelengths are for the other kind of fiber`);
     }
+    if (productType !== plan.fiberType) {
+      // Within one class the fiber type still sets the attenuation and every application's channel
+      // loss and reach (40GBASE-SR4: 1.9 dB on OM3, 1.5 dB on OM4): a plan may not choose another.
+      throw refuse(`is ${plan.fiberType} in the plan, and product ${name} is for ${productType} links: the fiber type sets the attenuation and the channel limit, so certify it with a ${plan.fiberType} link product`);
+    }
+    const productApplication = typeof product.application === 'string' ? product.application : undefined;
+    if (plan.application !== undefined && productApplication !== undefined && plan.application !== productApplication) {
+      // The product's application is a limit its links must meet; a plan never replaces it with another's.
+      throw refuse(`names application ${plan.application}, and product ${name} is for ${productApplication} links: a plan may name an application only for a product that names none or the same one; certify it with a product for ${plan.application}`);
+    }
+    const application = plan.application ?? productApplication;
     if (plan.application !== undefined) {
       const ref = product.limitSet as { id: string; version: string };
       const app = library.find(ref)?.applications.get(plan.application);
@@ -192,19 +219,28 @@ export function createJobJudge(
       fiberType: plan.fiberType,
       fiberCount: plan.fiberCount,
       polarity: { declared: plan.polarity },
-      // No application in the plan: the link is judged against its component budget alone.
-      ...(plan.application !== undefined ? { application: plan.application } : {}),
+      // The plan's application, else the product's: a plan that leaves it empty never drops the
+      // product's channel limit. Neither names one: the component budget alone.
+      ...(application !== undefined ? { application } : {}),
     };
   };
 
   /**
-   * The subject's newest certificate. A link certified for a project is compared within it: a
-   * link id names a link only on its own site (another project has its own L-001).
+   * The subject's newest certificate, which the product and description rules and drift compare
+   * with. Without a project: its newest anywhere (as before projects existed), so naming no project
+   * never escapes a certificate of one. With a project: its newest in that project or in none (a
+   * link certified outside any project is the same link, and naming a project must not escape
+   * it); another project's certificates do not count (another site has its own L-001).
    */
-  const previousOf = (subject: JobSubject): { id: number; document: Record<string, unknown> } | undefined =>
-    subject.project && projects
-      ? projects.latestCertificate(subject.project.id, subject.id)
-      : certificates.previousFor(subject.kind === 'assembly' ? { serial: subject.id, linkId: null } : { serial: null, linkId: subject.id });
+  const previousOf = (subject: JobSubject): { id: number; document: Record<string, unknown> } | undefined => {
+    if (subject.project) {
+      // No project store: parseSubject refused the project already; never fall back to a wider lookup silently.
+      if (!projects) throw new JobRefusedError('UNKNOWN_PROJECT', `this daemon keeps no projects (project ${subject.project.id})`, { project: subject.project.id });
+      const id = projects.latestCertificateId(subject.project.id, subject.id);
+      return id === undefined ? undefined : certificates.get(id);
+    }
+    return certificates.previousFor(subject.kind === 'assembly' ? { serial: subject.id, linkId: null } : { serial: null, linkId: subject.id });
+  };
 
   return {
     parseSubject,
@@ -228,6 +264,16 @@ export function createJobJudge(
           'PRODUCT_CHANGED',
           `${subject.id} was certified as product ${earlierProduct} (certificate ${earlier!.id}); it cannot be certified as ${subject.product}: ${subject.kind === 'assembly' ? 'an assembly' : 'a link'} keeps its product${cite('subject-from-product')}`,
           { bench: bench.id, product: subject.product },
+        );
+      }
+      // A link keeps its description too: the same product with another plan row (more connections,
+      // a longer length, another application) would loosen the limit a FAIL was judged against.
+      const changed = subject.kind === 'link' ? descriptionChanges(earlier?.document, subject.template) : [];
+      if (changed.length > 0) {
+        throw new JobRefusedError(
+          'SUBJECT_CHANGED',
+          `${subject.id} was certified described with ${changed.map((c) => `${c.field} ${c.before}`).join(', ')} (certificate ${earlier!.id}); this job describes it with ${changed.map((c) => `${c.field} ${c.after}`).join(', ')}: a link keeps its description (length, connections, splices, fiber type and count, polarity, application), whether it comes from the product or a project's plan; certify the link as it was described, or under a new id if it was rebuilt${cite('subject-from-product')}`,
+          { bench: bench.id, product: subject.product, ...(subject.project ? { project: subject.project.id } : {}) },
         );
       }
       const declared = subject.template.polarity?.declared;
@@ -315,6 +361,32 @@ function validateProducts(config: DaemonConfig, library: LimitLibrary): Map<stri
     out.set(name, { fields: product, ...(serialPattern ? { serialPattern } : {}) });
   }
   return out;
+}
+
+/** The fields of a link's description that "a link keeps its description" compares, as a certificate names them. */
+const DESCRIPTION_FIELDS: readonly { field: string; of: (d: Record<string, unknown>) => unknown }[] = [
+  { field: 'lengthM', of: (d) => d.lengthM },
+  { field: 'connections', of: (d) => d.connections },
+  { field: 'splices', of: (d) => d.splices },
+  { field: 'fiberType', of: (d) => d.fiberType },
+  { field: 'fiberCount', of: (d) => d.fiberCount },
+  { field: 'polarity', of: (d) => (d.polarity as { declared?: unknown } | undefined)?.declared },
+  { field: 'application', of: (d) => d.application },
+];
+
+/**
+ * Where the description a job would certify a link with differs from the one its earlier
+ * certificate signed: each field, its value then and now ("(none)" when absent).
+ */
+function descriptionChanges(earlier: Record<string, unknown> | undefined, now: TestRecord): { field: string; before: string; after: string }[] {
+  const described = (earlier?.subject as { description?: unknown } | undefined)?.description;
+  if (typeof described !== 'object' || described === null) return [];
+  const show = (v: unknown): string => (v === undefined || v === null ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v));
+  return DESCRIPTION_FIELDS.flatMap(({ field, of }) => {
+    const before = of(described as Record<string, unknown>);
+    const after = of(now as unknown as Record<string, unknown>);
+    return show(before) === show(after) ? [] : [{ field, before: show(before), after: show(after) }];
+  });
 }
 
 /** The bench meter's no-light floor: the engine applies the same one the drivers do. */

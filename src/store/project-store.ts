@@ -12,14 +12,21 @@
  * - a link id already planned with the same fields is left as it is;
  * - a link id already planned with other fields is updated only while it is untested: once a
  *   certificate of this project was judged against its plan (or a job for it is running), a change
- *   is refused, since the plan would then disagree with what was certified. Test it under a new id;
+ *   is refused, since the plan would then disagree with what was certified. Test it under a new id.
+ *   The version it replaces is kept, with who imported it and when and who replaced it and when
+ *   (`history` inside the stored body: the plan a link had is never lost);
  * - a planned link missing from a later schedule stays planned: a schedule may cover part of the
  *   site, and removing a link is not something an import does silently.
+ *
+ * A row is refused (with its line) when no job could use it: a value the evaluation engine's own
+ * record schema and semantics refuse (parseTestRecord: e.g. a multimode link longer than 2 km),
+ * more connections or splices than MAX_PLANNED_CONNECTIONS / MAX_PLANNED_SPLICES, or a link id
+ * that would not name one link unambiguously (linkIdProblem; two ids equal ignoring case).
  */
 import { InputError } from '../errors.js';
-import type { LimitLibrary } from '../evaluation/index.js';
+import { fiberClassOf, parseTestRecord, type LimitLibrary } from '../evaluation/index.js';
 import { FiberTypeSchema, type FiberType } from '../evaluation/record-schema.js';
-import { BODY } from './certificate-sql.js';
+import { decompressBody } from './compact-body.js';
 import type { Db } from './database.js';
 
 export type PlannedPolarity = 'A' | 'B' | 'C';
@@ -36,6 +43,21 @@ export interface PlannedLink {
   /** The application whose channel limit the link must also meet; absent: component budget only. */
   application?: string;
   polarity: PlannedPolarity;
+}
+
+/** A version of a planned link that a later import replaced: its fields, and who wrote and replaced it. */
+export interface PlanVersion extends Omit<PlannedLink, 'linkId'> {
+  importedAt: string;
+  importedBy: string;
+  replacedAt: string;
+  replacedBy: string;
+}
+
+/** A planned link as stored: the plan, and the versions it replaced (oldest first; absent when never changed). */
+export interface StoredPlannedLink {
+  position: number;
+  link: PlannedLink;
+  history?: PlanVersion[];
 }
 
 export interface Project {
@@ -80,6 +102,8 @@ export interface ProjectCertificate {
 export interface PlannedLinkProgress {
   position: number;
   plan: PlannedLink;
+  /** Earlier versions of this link's plan, oldest first (absent when it never changed). */
+  history?: PlanVersion[];
   status: LinkStatus;
   /** Certificates judged against this plan entry. */
   tests: number;
@@ -136,6 +160,20 @@ const COLUMN_ALIASES: Record<string, Column> = {
 
 const FIBER_TYPES: readonly FiberType[] = FiberTypeSchema.anyOf.map((s) => s.const);
 const FIBER_COUNTS: readonly PlannedFiberCount[] = [8, 12, 16, 24];
+/**
+ * The most mated connector pairs a planned link may have. At TIA-568.3-E's allowance of 0.75 dB
+ * per mated pair, 8 pairs alone allow 6.0 dB: twice the largest channel insertion loss IEEE 802.3
+ * gives any application the limit library knows (400GBASE-DR4 / 800GBASE-DR8 on single-mode,
+ * 3.0 dB; 10GBASE-SR on OM4, 2.9 dB; the parallel multimode ones 1.5-2.0 dB). A link with more
+ * could carry none of them, and its component budget would be a limit no real link is judged by.
+ */
+export const MAX_PLANNED_CONNECTIONS = 8;
+/**
+ * The most splices a planned link may have: at TIA-568.3-E's 0.3 dB per splice, 20 allow 6.0 dB,
+ * the same bound as MAX_PLANNED_CONNECTIONS (a fusion-spliced pigtail at each end and reel joints
+ * of a long single-mode run stay far below it).
+ */
+export const MAX_PLANNED_SPLICES = 20;
 /** A schedule larger than this is not a site's cable schedule; refused before anything is parsed. */
 export const MAX_SCHEDULE_LINKS = 10_000;
 /** As a job request allows (schemas.ts JobBody.linkId). */
@@ -145,6 +183,70 @@ const MAX_PROBLEMS_LISTED = 20;
 
 /** A project id appears in URLs and in certificates: letters, digits and _ . - only. */
 export const PROJECT_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+
+/** Names of characters a link id may not hold, for the message (others are named by code point only). */
+const INVISIBLE_NAMES: Record<number, string> = {
+  0x00a0: 'NO-BREAK SPACE',
+  0x00ad: 'SOFT HYPHEN',
+  0x034f: 'COMBINING GRAPHEME JOINER',
+  0x061c: 'ARABIC LETTER MARK',
+  0x180e: 'MONGOLIAN VOWEL SEPARATOR',
+  0x200b: 'ZERO WIDTH SPACE',
+  0x200c: 'ZERO WIDTH NON-JOINER',
+  0x200d: 'ZERO WIDTH JOINER',
+  0x200e: 'LEFT-TO-RIGHT MARK',
+  0x200f: 'RIGHT-TO-LEFT MARK',
+  0x202a: 'LEFT-TO-RIGHT EMBEDDING',
+  0x202b: 'RIGHT-TO-LEFT EMBEDDING',
+  0x202c: 'POP DIRECTIONAL FORMATTING',
+  0x202d: 'LEFT-TO-RIGHT OVERRIDE',
+  0x202e: 'RIGHT-TO-LEFT OVERRIDE',
+  0x2060: 'WORD JOINER',
+  0x2066: 'LEFT-TO-RIGHT ISOLATE',
+  0x2067: 'RIGHT-TO-LEFT ISOLATE',
+  0x2068: 'FIRST STRONG ISOLATE',
+  0x2069: 'POP DIRECTIONAL ISOLATE',
+  0x3000: 'IDEOGRAPHIC SPACE',
+  0xfeff: 'ZERO WIDTH NO-BREAK SPACE',
+};
+
+/**
+ * Characters a link id may not hold anywhere: controls, format characters (zero-width, soft hyphen,
+ * bidi controls), other default-ignorable ones, surrogates, private-use and unassigned code
+ * points, line and paragraph separators, and any space but the plain one (U+0020). Each either
+ * cannot be seen on a label or a screen, or looks like another character: "L-001" with one of them
+ * would be a second link that reads as the first.
+ */
+const FORBIDDEN_IN_ID = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]|[^\S ]/u;
+
+function describeChar(ch: string): string {
+  const cp = ch.codePointAt(0)!;
+  const code = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  const name = INVISIBLE_NAMES[cp] ?? (cp === 0x20 ? 'SPACE' : cp === 0x09 ? 'TAB' : cp === 0x0a ? 'LINE FEED' : cp === 0x0d ? 'CARRIAGE RETURN' : undefined);
+  return name ? `${code} (${name})` : code;
+}
+
+/**
+ * Why a text cannot be a link id (or serial), or undefined: space before or after it, or a
+ * character that cannot be seen or reads as another (FORBIDDEN_IN_ID), each named with its
+ * position. A cable schedule and a job refuse the same ids, so an id never silently names
+ * another link (" L-001" is not L-001, and is not accepted as either).
+ */
+export function linkIdProblem(id: string): string | undefined {
+  const chars = [...id];
+  const first = chars[0];
+  const last = chars[chars.length - 1];
+  if (first !== undefined && /\s/u.test(first)) return `begins with ${describeChar(first)}: an id has no space before it`;
+  if (last !== undefined && /\s/u.test(last)) return `ends with ${describeChar(last)}: an id has no space after it`;
+  const at = chars.findIndex((c) => FORBIDDEN_IN_ID.test(c));
+  if (at >= 0) return `contains ${describeChar(chars[at]!)} at character ${at + 1}, which cannot be seen or reads as another character: type the id as it is printed`;
+  return undefined;
+}
+
+/** Two link ids that differ only in case (or in compatibility forms such as full-width letters) would be read as one. */
+export function linkIdKey(id: string): string {
+  return id.normalize('NFKC').toLowerCase();
+}
 
 /** The applications of every loaded limit set, merged: what a schedule may name. */
 export function knownApplications(library: LimitLibrary): Map<string, ApplicationFacts> {
@@ -270,23 +372,30 @@ function readLink(record: CsvRecord, columns: readonly Column[], applications: R
   const problems: string[] = [];
   const bad = (message: string): void => void problems.push(`${at}: ${message}`);
 
-  const linkId = cell.link_id.normalize('NFC');
-  if (linkId === '') bad('link_id is empty');
-  // A link id is scanned or typed at the bench and printed on the certificate: printable text only.
-  else if (/[\p{Cc}\p{Cs}]/u.test(linkId)) bad(`link_id ${JSON.stringify(linkId)} contains a control character`);
+  // The id as the file has it, never trimmed: a job for " L-001" is refused the same way.
+  const linkId = record.fields[columns.indexOf('link_id')]!.normalize('NFC');
+  const idProblem = linkId.trim() === '' ? undefined : linkIdProblem(linkId);
+  if (linkId.trim() === '') bad('link_id is empty');
+  // A link id is scanned or typed at the bench and printed on the certificate: visible text only.
+  else if (idProblem !== undefined) bad(`link_id ${JSON.stringify(linkId)} ${idProblem}`);
   else if (linkId.length > MAX_LINK_ID) bad(`link_id is ${linkId.length} characters, at most ${MAX_LINK_ID}`);
 
   // Plain decimal metres: "85 m", "1,5" or "1e3" are refused rather than read as something else.
   const lengthM = /^\d+(\.\d+)?$/.test(cell.length_m) ? Number(cell.length_m) : Number.NaN;
   if (!(lengthM > 0)) bad(`length_m ${JSON.stringify(cell.length_m)} is not a length in metres greater than 0 (e.g. 42.5)`);
 
-  const whole = (column: 'connections' | 'splices'): number => {
+  const whole = (column: 'connections' | 'splices', max: number, why: string): number => {
     const n = /^\d{1,4}$/.test(cell[column]) ? Number(cell[column]) : Number.NaN;
     if (Number.isNaN(n)) bad(`${column} ${JSON.stringify(cell[column])} is not a whole number of 0 or more`);
+    else if (n > max) bad(`${column} ${n} is more than ${max}: ${why}`);
     return n;
   };
-  const connections = whole('connections');
-  const splices = whole('splices');
+  const connections = whole(
+    'connections',
+    MAX_PLANNED_CONNECTIONS,
+    `at 0.75 dB per mated pair (TIA-568.3-E) ${MAX_PLANNED_CONNECTIONS} already allow 6.0 dB, twice the largest channel loss of any application (IEEE 802.3: 3.0 dB)`,
+  );
+  const splices = whole('splices', MAX_PLANNED_SPLICES, `at 0.3 dB per splice (TIA-568.3-E) ${MAX_PLANNED_SPLICES} already allow 6.0 dB, twice the largest channel loss of any application (IEEE 802.3: 3.0 dB)`);
 
   const fiberType = FIBER_TYPES.find((t) => t.toLowerCase() === cell.fiber_type.toLowerCase());
   if (fiberType === undefined) bad(`fiber_type ${JSON.stringify(cell.fiber_type)} is not one of ${FIBER_TYPES.join(', ')}`);
@@ -315,7 +424,7 @@ function readLink(record: CsvRecord, columns: readonly Column[], applications: R
     }
   }
   if (problems.length > 0) return problems;
-  return {
+  const link: PlannedLink = {
     linkId,
     lengthM,
     connections,
@@ -325,6 +434,52 @@ function readLink(record: CsvRecord, columns: readonly Column[], applications: R
     ...(application !== undefined ? { application } : {}),
     polarity: polarity!,
   };
+  const refused = evaluatorRefusal(link);
+  return refused === undefined ? link : [`${at}: ${refused}`];
+}
+
+/** A record path of the evaluation engine, as the schedule's column names it. */
+const COLUMN_OF_PATH: Record<string, Column> = {
+  '/linkId': 'link_id',
+  '/lengthM': 'length_m',
+  '/connections': 'connections',
+  '/splices': 'splices',
+  '/fiberType': 'fiber_type',
+  '/fiberCount': 'fiber_count',
+  '/application': 'application',
+  '/polarity': 'polarity',
+};
+
+/**
+ * What the evaluation engine's own record schema and semantics say of the link as a job would
+ * describe it (parseTestRecord: e.g. "longer than any multimode link"), or undefined when it
+ * accepts it. The product's fields (connectors, limit set) are not known at import: the job
+ * checks those, and forms every limit, before anything is measured.
+ */
+function evaluatorRefusal(link: PlannedLink): string | undefined {
+  try {
+    parseTestRecord({
+      kind: 'link',
+      linkId: link.linkId,
+      lengthM: link.lengthM,
+      connections: link.connections,
+      splices: link.splices,
+      fiberType: link.fiberType,
+      fiberCount: link.fiberCount,
+      ...(link.application !== undefined ? { application: link.application } : {}),
+      polarity: { declared: link.polarity },
+      // A wavelength of the fiber's class, and a placeholder limit set: neither comes from the plan.
+      wavelengthsNm: [fiberClassOf(link.fiberType) === 'multimode' ? 850 : 1310],
+      limitSet: { id: 'cable-schedule' },
+      readings: [],
+    });
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    const message = err.message;
+    const path = Object.keys(COLUMN_OF_PATH).find((p) => message.startsWith(`${p}:`) || message.startsWith(`${p}/`));
+    return path === undefined ? message : `${COLUMN_OF_PATH[path]}: ${message.slice(message.indexOf(':') + 1).trim()}`;
+  }
 }
 
 /**
@@ -340,19 +495,23 @@ export function parseSchedule(csv: string, applications: ReadonlyMap<string, App
   if (rows.length > MAX_SCHEDULE_LINKS) throw new InputError(`line ${rows[MAX_SCHEDULE_LINKS]!.line}: more than ${MAX_SCHEDULE_LINKS} links in one schedule; split it`);
   const problems: string[] = [];
   const links: { line: number; link: PlannedLink }[] = [];
-  const firstLine = new Map<string, number>();
+  const firstLine = new Map<string, { line: number; linkId: string }>();
   for (const row of rows) {
     const read = readLink(row, columns, applications);
     if (Array.isArray(read)) {
       problems.push(...read);
       continue;
     }
-    const earlier = firstLine.get(read.linkId);
-    if (earlier !== undefined) {
-      problems.push(`line ${row.line}: link ${read.linkId} is already on line ${earlier}; each link appears once`);
+    const earlier = firstLine.get(linkIdKey(read.linkId));
+    if (earlier !== undefined && earlier.linkId === read.linkId) {
+      problems.push(`line ${row.line}: link ${read.linkId} is already on line ${earlier.line}; each link appears once`);
       continue;
     }
-    firstLine.set(read.linkId, row.line);
+    if (earlier !== undefined) {
+      problems.push(`line ${row.line}: link ${read.linkId} and link ${earlier.linkId} on line ${earlier.line} differ only in case or letter form: they would read as one link; give each link its own id`);
+      continue;
+    }
+    firstLine.set(linkIdKey(read.linkId), { line: row.line, linkId: read.linkId });
     links.push({ line: row.line, link: read });
   }
   refuseIfAny(problems);
@@ -389,6 +548,19 @@ interface CertificateRow {
   issuedAt: string | null;
   benchId: string | null;
   lowestMarginDb: number | null;
+}
+
+/**
+ * Whether a certificate verifies now (its stored bytes against its hash, a trusted key's signature
+ * and its bench's chain, and nothing custody knows against it). The HTTP layer answers it with the
+ * certificate store's verification and records what fails with custody.
+ */
+export type CertificateCheck = (certificateId: number) => boolean;
+
+/** A stored plan body: the link's fields and, once it changed, the versions it replaced. */
+function readPlanBody(linkId: string, body: string): { link: PlannedLink; history?: PlanVersion[] } {
+  const { history, ...fields } = JSON.parse(body) as Omit<PlannedLink, 'linkId'> & { history?: PlanVersion[] };
+  return { link: { ...fields, linkId }, ...(history && history.length > 0 ? { history } : {}) };
 }
 
 const fromProjectRow = (r: ProjectRow): Project => ({ id: r.id, title: r.title, site: r.site, createdAt: r.created_at, createdBy: r.created_by });
@@ -430,20 +602,28 @@ export class ProjectStore {
     return row ? fromProjectRow(row) : undefined;
   }
 
-  /** Every project, newest first, with its counts. */
-  list(failing: ReadonlySet<number> = new Set()): { project: Project; counts: ProjectCounts }[] {
+  /** Every project, newest first, with its counts (`verified` as for progress). */
+  list(verified: CertificateCheck): { project: Project; counts: ProjectCounts }[] {
     const rows = this.db.prepare('SELECT id, title, site, created_at, created_by FROM projects ORDER BY created_at DESC, id').all() as ProjectRow[];
-    return rows.map((r) => ({ project: fromProjectRow(r), counts: this.progress(r.id, failing)!.counts }));
+    return rows.map((r) => ({ project: fromProjectRow(r), counts: this.progress(r.id, verified)!.counts }));
   }
 
+  /** The plan of one link id, exactly as spelt. */
   plannedLink(projectId: string, linkId: string): PlannedLink | undefined {
     const row = this.db.prepare('SELECT link_id, body FROM planned_links WHERE project_id = ? AND link_id = ?').get(projectId, linkId) as { link_id: string; body: string } | undefined;
-    return row ? { ...(JSON.parse(row.body) as Omit<PlannedLink, 'linkId'>), linkId: row.link_id } : undefined;
+    return row ? readPlanBody(row.link_id, row.body).link : undefined;
   }
 
-  plannedLinks(projectId: string): { position: number; link: PlannedLink }[] {
+  /** The planned link id that `linkId` equals ignoring case (linkIdKey), when it is not spelt so: a job must use the plan's spelling. */
+  plannedSpelling(projectId: string, linkId: string): string | undefined {
+    const key = linkIdKey(linkId);
+    const ids = this.db.prepare('SELECT link_id FROM planned_links WHERE project_id = ?').pluck().all(projectId) as string[];
+    return ids.find((id) => id !== linkId && linkIdKey(id) === key);
+  }
+
+  plannedLinks(projectId: string): StoredPlannedLink[] {
     const rows = this.db.prepare('SELECT link_id, position, body FROM planned_links WHERE project_id = ? ORDER BY position').all(projectId) as { link_id: string; position: number; body: string }[];
-    return rows.map((r) => ({ position: r.position, link: { ...(JSON.parse(r.body) as Omit<PlannedLink, 'linkId'>), linkId: r.link_id } }));
+    return rows.map((r) => ({ position: r.position, ...readPlanBody(r.link_id, r.body) }));
   }
 
   /** Imports a cable schedule into an existing project (see the semantics at the top of this file). */
@@ -456,6 +636,7 @@ export class ProjectStore {
   /** Inside the caller's transaction: checks every row against the plan, then writes them all. */
   private apply(projectId: string, links: readonly { line: number; link: PlannedLink }[], by: string, at: string): ImportResult {
     const existing = new Map(this.plannedLinks(projectId).map((p) => [p.link.linkId, p.link]));
+    const byKey = new Map([...existing.keys()].map((id) => [linkIdKey(id), id]));
     const tested = this.testedLinks(projectId);
     const problems: string[] = [];
     const result: ImportResult = { added: [], updated: [], unchanged: [], planned: 0 };
@@ -463,6 +644,11 @@ export class ProjectStore {
     for (const { line, link } of links) {
       const before = existing.get(link.linkId);
       if (!before) {
+        const planned = byKey.get(linkIdKey(link.linkId));
+        if (planned !== undefined) {
+          problems.push(`line ${line}: link ${link.linkId} and planned link ${planned} differ only in case or letter form: they would read as one link; use the plan's spelling (${planned}) or another id`);
+          continue;
+        }
         writes.push({ link, insert: true });
         result.added.push(link.linkId);
         continue;
@@ -483,11 +669,20 @@ export class ProjectStore {
     refuseIfAny(problems);
     let position = (this.db.prepare('SELECT coalesce(max(position), 0) FROM planned_links WHERE project_id = ?').pluck().get(projectId) as number) + 1;
     const insert = this.db.prepare('INSERT INTO planned_links (project_id, link_id, position, body, imported_at, imported_by) VALUES (?, ?, ?, ?, ?, ?)');
+    const current = this.db.prepare('SELECT body, imported_at, imported_by FROM planned_links WHERE project_id = ? AND link_id = ?');
     const update = this.db.prepare('UPDATE planned_links SET body = ?, imported_at = ?, imported_by = ? WHERE project_id = ? AND link_id = ?');
     for (const { link, insert: isNew } of writes) {
-      const { linkId, ...body } = link;
-      if (isNew) insert.run(projectId, linkId, position++, JSON.stringify(body), at, by);
-      else update.run(JSON.stringify(body), at, by, projectId, linkId);
+      const { linkId, ...fields } = link;
+      if (isNew) {
+        insert.run(projectId, linkId, position++, JSON.stringify(fields), at, by);
+        continue;
+      }
+      // The version replaced is kept in the body, with who wrote it and who replaced it, and when.
+      const was = current.get(projectId, linkId) as { body: string; imported_at: string; imported_by: string };
+      const { link: before, history = [] } = readPlanBody(linkId, was.body);
+      const { linkId: _id, ...beforeFields } = before;
+      const replaced: PlanVersion = { ...beforeFields, importedAt: was.imported_at, importedBy: was.imported_by, replacedAt: at, replacedBy: by };
+      update.run(JSON.stringify({ ...fields, history: [...history, replaced] }), at, by, projectId, linkId);
     }
     result.planned = this.db.prepare('SELECT count(*) FROM planned_links WHERE project_id = ?').pluck().get(projectId) as number;
     return result;
@@ -511,47 +706,57 @@ export class ProjectStore {
     return why;
   }
 
-  /** The project's certificates, oldest first, as their signed bodies say (through the project index). */
+  /**
+   * The project's certificates, oldest first, through the project index: the fields lists read from
+   * the row's columns (which verification compares with the signed body), whether it was planned
+   * and its lowest margin from the body (stored compressed: compact-body.ts). A body that cannot be
+   * read gives neither (verification reports it; progress asks `verified` of what it names).
+   */
   private certificates(projectId: string): CertificateRow[] {
-    return this.db
+    const rows = this.db
       .prepare(
-        `SELECT id,
-           json_extract(body, '$.subject.id') AS linkId,
-           json_extract(body, '$.subject.kind') AS kind,
-           json_extract(body, '$.project.planned') AS planned,
-           json_extract(body, '$.verdict') AS verdict,
-           json_extract(body, '$.issuedAt') AS issuedAt,
-           json_extract(body, '$.bench.id') AS benchId,
-           json_extract(body, '$.evaluation.summary.lowestMarginDb') AS lowestMarginDb
-         FROM certificates WHERE ${BODY.projectId} = ? ORDER BY id`,
+        `SELECT id, link_id AS linkId, subject_kind AS kind, verdict, issued_at AS issuedAt, bench_id AS benchId, body
+         FROM certificates WHERE project_id = ? ORDER BY id`,
       )
-      .all(projectId) as CertificateRow[];
+      .all(projectId) as (Omit<CertificateRow, 'planned' | 'lowestMarginDb'> & { body: Buffer })[];
+    return rows.map(({ body, ...row }) => {
+      let d: { project?: { planned?: unknown }; evaluation?: { summary?: { lowestMarginDb?: unknown } } } | undefined;
+      try {
+        d = JSON.parse(decompressBody(body)) as typeof d;
+      } catch {
+        d = undefined;
+      }
+      const planned = d?.project?.planned;
+      const margin = d?.evaluation?.summary?.lowestMarginDb;
+      return { ...row, planned: typeof planned === 'boolean' ? Number(planned) : typeof planned === 'number' ? planned : null, lowestMarginDb: typeof margin === 'number' ? margin : null };
+    });
   }
 
   /**
-   * The newest certificate of a link in this project: a link id names a link only within its
-   * project (another site has its own L-001), so drift and "a link keeps its product" compare
-   * within the project.
+   * The newest certificate of a link certified for this project or for no project at all: a link
+   * id names a link only on its own site (another project has its own L-001, which does not
+   * count), but a link certified outside any project is the same link, so drift, "a link keeps
+   * its product" and "a link keeps its description" compare with it too. Naming a project never
+   * escapes a link's earlier certificate.
    */
-  latestCertificate(projectId: string, linkId: string): { id: number; document: Record<string, unknown> } | undefined {
-    const row = this.db
-      .prepare(`SELECT id, body FROM certificates WHERE ${BODY.projectId} = ? AND json_extract(body, '$.subject.id') = ? AND json_extract(body, '$.subject.kind') = 'link' ORDER BY id DESC LIMIT 1`)
-      .get(projectId, linkId) as { id: number; body: string } | undefined;
-    if (!row) return undefined;
-    try {
-      return { id: row.id, document: JSON.parse(row.body) as Record<string, unknown> };
-    } catch {
-      return undefined; // an altered body: verification reports it
-    }
+  latestCertificateId(projectId: string, linkId: string): number | undefined {
+    // Walks the link id's certificates newest first through certificates_link. The id only: the
+    // caller reads the certificate through the certificate store (which verifies it).
+    return this.db
+      .prepare(`SELECT id FROM certificates WHERE link_id = ? AND (project_id = ? OR project_id IS NULL) ORDER BY id DESC LIMIT 1`)
+      .pluck()
+      .get(linkId, projectId) as number | undefined;
   }
 
   /**
    * Per planned link, its latest certificate judged against its plan (a retest that passes after
    * a fail counts as pass); certificates of link ids that were not planned when tested are listed
    * apart, one entry per link id, and never count towards a planned link (they were judged from
-   * the product alone, not from the plan). `failing`: certificate ids known to fail verification.
+   * the product alone, not from the plan). `verified` is asked of every certificate progress
+   * names, as progress is read: one that does not verify is shown as INTEGRITY FAILED and counts
+   * as invalid, never by the verdict its stored body claims.
    */
-  progress(projectId: string, failing: ReadonlySet<number> = new Set()): ProjectProgress | undefined {
+  progress(projectId: string, verified: CertificateCheck): ProjectProgress | undefined {
     const project = this.get(projectId);
     if (!project) return undefined;
     const planned = this.plannedLinks(projectId);
@@ -560,28 +765,27 @@ export class ProjectStore {
     const unplanned = new Map<string, { tests: number; latest: ProjectCertificate }>();
     for (const c of this.certificates(projectId)) {
       if (c.linkId === null || c.kind !== 'link') continue;
-      const cert: ProjectCertificate = {
-        certificateId: c.id,
-        verdict: c.verdict,
-        issuedAt: c.issuedAt,
-        benchId: c.benchId,
-        lowestMarginDb: c.lowestMarginDb,
-        ...(failing.has(c.id) ? { integrity: 'FAILED' as const } : {}),
-      };
+      const cert: ProjectCertificate = { certificateId: c.id, verdict: c.verdict, issuedAt: c.issuedAt, benchId: c.benchId, lowestMarginDb: c.lowestMarginDb };
       const into = c.planned === 1 && plannedIds.has(c.linkId) ? latest : unplanned;
       into.set(c.linkId, { tests: (into.get(c.linkId)?.tests ?? 0) + 1, latest: cert });
     }
+    // Each certificate the progress names is verified now (not only those known to fail): a
+    // verdict read from a body someone edited must never show as trusted.
+    for (const entry of [...latest.values(), ...unplanned.values()]) {
+      if (!verified(entry.latest.certificateId)) entry.latest = { ...entry.latest, integrity: 'FAILED' };
+    }
     const counts: ProjectCounts = { planned: planned.length, tested: 0, untested: 0, pass: 0, fail: 0, invalid: 0, unplanned: unplanned.size };
-    const links = planned.map(({ position, link }): PlannedLinkProgress => {
+    const links = planned.map(({ position, link, history }): PlannedLinkProgress => {
       const found = latest.get(link.linkId);
+      const versions = history ? { history } : {};
       if (!found) {
         counts.untested++;
-        return { position, plan: link, status: 'untested', tests: 0 };
+        return { position, plan: link, ...versions, status: 'untested', tests: 0 };
       }
       const status = statusOf(found.latest);
       counts.tested++;
       counts[status]++;
-      return { position, plan: link, status, tests: found.tests, latest: found.latest };
+      return { position, plan: link, ...versions, status, tests: found.tests, latest: found.latest };
     });
     return { project, counts, links, unplanned: [...unplanned].map(([linkId, u]) => ({ linkId, tests: u.tests, latest: u.latest })) };
   }

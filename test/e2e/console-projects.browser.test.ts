@@ -91,6 +91,18 @@ describe('installer projects in the console', () => {
     expect(await page.locator('#planned-links tbody tr td:nth-child(2)').allTextContents()).toEqual(['L-001', 'L-002', 'L-003', 'L-004']);
     expect(await page.locator('.counts').textContent()).toBe('Planned 4Tested 0Pass 0Fail 0Invalid 0Untested 4Unplanned 0');
     expect(await page.locator('a[href="/benches/bench1?project=P-7"]').textContent()).toBe('Certify on Bench 1 (simulated)');
+
+    // An untested link's plan changed by a later file: the version it replaces is shown under Plan changes.
+    expect(await page.locator('#plan-history').count()).toBe(0);
+    const change = join(tmp.dir, 'schedule-part-3.csv');
+    writeFileSync(change, `${HEADER}\r\nL-004,56,2,1,OM4,12,10GBASE-SR,B\r\n`);
+    await page.setInputFiles('#i-file', change);
+    await page.focus('#import-form button[type=submit]');
+    await Promise.all([page.waitForURL(`${rig.base}/projects/P-7?added=0&updated=1&unchanged=0`), page.keyboard.press('Enter')]);
+    const version = await page.locator('#plan-history tbody tr td').allTextContents();
+    expect(version.slice(0, 9)).toEqual(['L-004', '1', '55.5', '2', '1', 'OM4', '12', '10GBASE-SR', 'B']);
+    expect(version.slice(9)).toEqual([expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} by Ina Installer$/), expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} by Ina Installer$/)]);
+    expect(await page.locator('#planned-links tbody tr').nth(3).locator('td').nth(2).textContent()).toBe('56');
   });
 
   it('shows the progress once links are certified, each linked to its certificate, the unplanned one flagged', async () => {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   benchConfig,
@@ -15,6 +16,7 @@ import {
   writeConfig,
   type SimulatorProcess,
 } from '../helpers/daemon-harness.js';
+import { withBodyCodec } from '../helpers/stored-body.js';
 
 /**
  * The installer's project on the real daemon process and the simulated multi-port bench (loss
@@ -92,6 +94,17 @@ const postCsv = (path: string, csv: string, token: string | null = TOKEN) =>
     body: csv,
   });
 
+/** A PDF's text as pdftotext reads it (layout kept), or one line of it with runs of white space as one space. */
+async function pdfText(path: string, oneLine = false): Promise<string> {
+  const res = await fetch(`${daemon.base}${path}`);
+  expect([res.status, res.headers.get('content-type')]).toEqual([200, 'application/pdf']);
+  const file = join(tmp.dir, `read-${Date.now()}-${Math.random().toString(36).slice(2)}.pdf`);
+  writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+  const text = spawnSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).stdout;
+  return oneLine ? text.replace(/\s+/g, ' ') : text;
+}
+const certificatePdfText = (id: number) => pdfText(`/certificates/${id}?format=pdf`, true);
+
 beforeAll(async () => {
   tmp = tempDir('mpocert-projects-http-');
   sim = await startSimulatorProcess({ meter: 0, switch: 0, control: 0, multiPortMeter: 0 });
@@ -157,6 +170,14 @@ describe('an installer project on the real daemon', () => {
     const limits = new Set(c.certificate.evaluation.fibers.flatMap((f) => f.judgments.map((j) => `${j.wavelengthNm}:${j.limit}`)));
     expect([...limits]).toEqual(['850:1.5', '1300:1.5']);
     expect(c.certificate.evaluation.summary.lowestMarginDb).toBe(1.05);
+    // The certificate's page and its PDF say which project and what its plan supplied.
+    const page = await send(daemon.base, { method: 'GET', path: '/certificates/1?format=html' });
+    expect(page.text).toContain(
+      "<dt>Project</dt><dd>P-1 (planned link: length, connections, splices, fiber type and count, polarity and application from the project's cable schedule; an application it leaves empty is the product's)</dd>",
+    );
+    expect(await certificatePdfText(1)).toContain(
+      "Project P-1 (planned link: length, connections, splices, fiber type and count, polarity and application from the project's cable schedule (an application it leaves empty is the product's))",
+    );
   });
 
   it('judges a planned link that fails against its own plan, and counts a retest that passes as pass', async () => {
@@ -196,6 +217,8 @@ describe('an installer project on the real daemon', () => {
     // The certificate's own page says so too, not only the project's report.
     const page = await send(daemon.base, { method: 'GET', path: '/certificates/5?format=html' });
     expect(page.text).toContain("<dt>Project</dt><dd>P-1 <b>UNPLANNED</b>: not in the project's cable schedule; described by the product alone</dd>");
+    // ... and its PDF, which before showed no project at all.
+    expect(await certificatePdfText(5)).toContain("Project P-1 UNPLANNED: not in the project's cable schedule; described by the product alone");
   });
 
   it('refuses, recording nothing: a project that does not exist, a plan the product cannot measure, an assembly product, a serial', async () => {
@@ -307,22 +330,93 @@ describe('an installer project on the real daemon', () => {
     expect([missing.status, missing.headers['content-security-policy'] !== undefined]).toEqual([404, true]);
   });
 
-  it('lets an operator or admin write a plan, never QA, and the shared token no more once people have tokens', async () => {
+  it('keeps the version an import replaces and shows it under Plan changes; refuses a plan no job could use', async () => {
+    const updated = await postCsv('/projects/P-1/links', `link_id,length_m,connections,splices,fiber_type,fiber_count,application,polarity\nL-005,26,2,0,OM4,12,,B\n`);
+    expect([updated.status, updated.json.updated]).toEqual([200, ['L-005']]);
+    const p = await daemon.api<{ links: { plan: { linkId: string; lengthM: number }; history?: Record<string, unknown>[] }[] }>('GET', '/projects/P-1');
+    const l005 = p.json.links.find((l) => l.plan.linkId === 'L-005')!;
+    expect(l005.plan.lengthM).toBe(26);
+    expect(l005.history).toEqual([
+      { lengthM: 25, connections: 2, splices: 0, fiberType: 'OM4', fiberCount: 12, polarity: 'B', importedAt: expect.stringMatching(/^\d{4}-/), importedBy: 'shared token', replacedAt: expect.stringMatching(/^\d{4}-/), replacedBy: 'shared token' },
+    ]);
+    const page = await send(daemon.base, { method: 'GET', path: '/projects/P-1', headers: { accept: 'text/html' } });
+    const history = /<table id="plan-history">.*?<\/table>/s.exec(page.text)?.[0] ?? '';
+    expect(history.replace(/<time[^>]*>[^<]*<\/time>/g, 'T').replace(/<[^>]+>/g, '|').replace(/\|+/g, '|')).toBe(
+      '|Link|Version|Length m|Conn.|Spl.|Fiber|Count|Application|Pol.|Imported (UTC)|Replaced (UTC)|L-005|1|25|2|0|OM4|12|B|T by shared token|T by shared token|',
+    );
+
+    const absurd = await postCsv('/projects/P-1/links', 'link_id,length_m,connections,splices,fiber_type,fiber_count,application,polarity\nL-006,2000,9999,9999,OM4,12,,B\nL-007,99999.9,2,0,OM4,12,,B\n L-008,10,2,0,OM4,12,,B\n');
+    expect([absurd.status, absurd.json.message]).toEqual([
+      400,
+      'cable schedule refused, nothing imported: ' +
+        [
+          'line 2: connections 9999 is more than 8: at 0.75 dB per mated pair (TIA-568.3-E) 8 already allow 6.0 dB, twice the largest channel loss of any application (IEEE 802.3: 3.0 dB)',
+          'line 2: splices 9999 is more than 20: at 0.3 dB per splice (TIA-568.3-E) 20 already allow 6.0 dB, twice the largest channel loss of any application (IEEE 802.3: 3.0 dB)',
+          'line 3: length_m: 99999.9 m is longer than any multimode link (2000 m)',
+          'line 4: link_id " L-008" begins with U+0020 (SPACE): an id has no space before it',
+        ].join('; '),
+    ]);
+  });
+
+  it('lets only an admin write a plan (it sets the limits), never an operator or QA, and the shared token no more once people have tokens', async () => {
     const add = (name: string, role: string, ...more: string[]) => {
       const r = spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), 'users', 'add', name, '--role', role, ...more, '--config', configPath], { encoding: 'utf8' });
       const m = /(mpc_[A-Za-z0-9_-]{43})/.exec(r.stdout);
       if (!m) throw new Error(`no token: ${r.stdout}${r.stderr}`);
       return m[1]!;
     };
-    // Projects belong to no bench: an operator of any bench may plan one.
     const installer = add('ina', 'operator', '--bench', 'bench1');
     const quinn = add('quinn', 'qa');
+    const ada = add('ada', 'admin');
+    const forbidden = (who: string, role: string) =>
+      `${who} (${role}) may not create projects or import cable schedules: an admin does, since a plan sets the limit each planned link is judged against (its length, connections, splices, fiber type, polarity and application)`;
     const qa = await daemon.api<{ message: string }>('POST', '/projects', { id: 'P-2', title: 'QA tries' }, quinn);
-    expect([qa.status, qa.json.message]).toEqual([403, 'quinn (qa) may not create projects or import cable schedules: an installer (operator) or an admin does; QA audits the plan and the results']);
+    expect([qa.status, qa.json.message]).toEqual([403, forbidden('quinn', 'qa')]);
     expect((await postCsv('/projects/P-1/links', SCHEDULE, quinn)).status).toBe(403);
+    // The installer certifies links; the limits they are judged against are not theirs to write.
+    const op = await daemon.api<{ message: string }>('POST', '/projects', { id: 'P-2', title: 'Installer tries' }, installer);
+    expect([op.status, op.json.message]).toEqual([403, forbidden('ina', 'operator')]);
+    const opImport = await postCsv('/projects/P-1/links', 'link_id,length_m,connections,splices,fiber_type,fiber_count,application,polarity\nL-005,100,2,0,OM4,12,,B\n', installer);
+    expect([opImport.status, opImport.json.message]).toEqual([403, forbidden('ina', 'operator')]);
     const shared = await daemon.api('POST', '/projects', { id: 'P-2', title: 'shared' }, TOKEN);
     expect(shared.status).toBe(403);
-    const ok = await daemon.api<{ project: { createdBy: string } }>('POST', '/projects', { id: 'P-2', title: 'Hall 4' }, installer);
-    expect([ok.status, ok.json.project.createdBy]).toEqual([201, 'ina']);
+    const ok = await daemon.api<{ project: { createdBy: string } }>('POST', '/projects', { id: 'P-2', title: 'Hall 4' }, ada);
+    expect([ok.status, ok.json.project.createdBy]).toEqual([201, 'ada']);
+    const page = await send(daemon.base, { method: 'GET', path: '/projects', headers: { accept: 'text/html' } });
+    expect(page.text).toContain("Creating a project and importing its cable schedule is an admin's decision: the plan sets the limit each planned link is judged against.");
+  });
+
+  it('verifies every certificate a report names as it is made: a FAIL edited into a PASS shows INTEGRITY FAILED on the first request, counts invalid, and custody records it', async () => {
+    // Someone with the database file turns L-002's FAIL (certificate 2) into a PASS.
+    const db = withBodyCodec(new Database(join(tmp.dir, 'data', 'mpocert.db')));
+    db.exec('DROP TRIGGER IF EXISTS certificates_no_update');
+    db.prepare(`UPDATE certificates SET verdict = 'PASS', body = body_replace(body, '"verdict":"FAIL"', '"verdict":"PASS"') WHERE id = 2`).run();
+    db.exec(`CREATE TRIGGER certificates_no_update BEFORE UPDATE ON certificates BEGIN SELECT RAISE(ABORT, 'certificates are append-only'); END;`);
+    db.close();
+    const status = async () => (await daemon.api<{ custody: { problems: number; brokenBenches: { bench: string; why: string }[] } }>('GET', '/status')).json.custody;
+    expect(await status()).toMatchObject({ problems: 0, brokenBenches: [] });
+
+    // The first request after the edit, the certificate not served since: the CSV report.
+    const csv = await send(daemon.base, { method: 'GET', path: '/projects/P-1/report.csv' });
+    const l002 = csv.text.split('\r\n').find((l) => l.startsWith('L-002,'))!;
+    expect(l002).toMatch(/^L-002,yes,30,1,0,OM4,12,,B,invalid,INTEGRITY FAILED,2,\S+,bench1,-0\.055$/);
+    // Recorded with custody, as serving the certificate would: its bench certifies nothing more until QA looks.
+    expect(await status()).toMatchObject({ problems: 2, brokenBenches: [{ bench: 'bench1', why: 'certificate 2: content' }] });
+
+    const p = await daemon.api<{ counts: Record<string, number>; links: { plan: { linkId: string }; status: string; latest?: { integrity?: string; verdict: string } }[] }>('GET', '/projects/P-1');
+    expect(p.json.counts).toMatchObject({ tested: 3, pass: 2, fail: 0, invalid: 1 });
+    expect(p.json.links.find((l) => l.plan.linkId === 'L-002')).toMatchObject({ status: 'invalid', latest: { integrity: 'FAILED', verdict: 'PASS' } });
+    const list = await daemon.api<{ items: { id: string; counts: Record<string, number> }[] }>('GET', '/projects');
+    expect(list.json.items.find((i) => i.id === 'P-1')!.counts).toMatchObject({ pass: 2, fail: 0, invalid: 1 });
+    const page = await send(daemon.base, { method: 'GET', path: '/projects/P-1', headers: { accept: 'text/html' } });
+    expect(page.text).toContain('<span class="INVALID">INTEGRITY FAILED</span>');
+
+    const pdf = await pdfText('/projects/P-1/report.pdf');
+    const line = pdf.split('\n').find((l) => /\bL-002\b/.test(l)) ?? '';
+    expect(line).toMatch(/\binvalid\s+INTEGRITY\s+2\b/);
+    expect(pdf).toMatch(/Planned 6\s+Tested 3\s+Pass 2\s+Fail 0\s+Invalid 1\s+Untested 3\s+Unplanned 1/);
+    const flat = pdf.replace(/\s+/g, ' ');
+    expect(flat).toContain('Every certificate named here was verified (its content against its hash, its signature by a trusted key, its bench\'s chain) as this report was generated');
+    expect(flat).toContain('One that failed shows INTEGRITY FAILED and counts as invalid: its stored verdict is not shown');
   });
 });

@@ -8,6 +8,7 @@ import { knownApplications, parseCsv, ProjectStore, type PlannedLink } from '../
 import { loadOrCreateSigningKey } from '../../src/store/signing-key.js';
 import { TrustedKeys } from '../../src/store/trusted-keys.js';
 import { tempDir } from '../helpers/daemon-harness.js';
+import { withBodyCodec } from '../helpers/stored-body.js';
 
 /** The real SQLite file, the real certificate store (signed certificates), the shipped limit library. */
 let tmp: ReturnType<typeof tempDir>;
@@ -73,6 +74,9 @@ const link = (linkId: string, fields: Partial<PlannedLink> = {}): PlannedLink =>
   polarity: 'B',
   ...fields,
 });
+
+/** As the project routes answer it: the certificate store's verification of that one certificate. */
+const verified = (id: number): boolean => certificates.verify({ id }).problems.length === 0;
 
 function create(csv?: string): void {
   store.create({ id: 'P-1', title: 'Hall 3 fit-out', site: 'Frankfurt DC2' }, 'ada', AT, csv);
@@ -160,7 +164,7 @@ describe('reading a cable schedule (RFC 4180)', () => {
     );
     // A control character in a link id (here a line break inside quotes) is refused at the line the record starts on.
     expect(refused(`${HEADER}\n"L-\n1",40,2,0,OM4,12,,B\nL-2,40,2,0,OM4,12,,Q\n`)).toBe(
-      'cable schedule refused, nothing imported: line 2: link_id "L-\\n1" contains a control character; line 4: polarity "Q" is not A, B or C (TIA-568.3-E trunk types)',
+      'cable schedule refused, nothing imported: line 2: link_id "L-\\n1" contains U+000A (LINE FEED) at character 3, which cannot be seen or reads as another character: type the id as it is printed; line 4: polarity "Q" is not A, B or C (TIA-568.3-E trunk types)',
     );
     expect(store.plannedLinks('P-1')).toEqual([]);
   });
@@ -188,9 +192,11 @@ describe('importing again', () => {
 
     const result = store.importCsv('P-1', `${HEADER}\nL-004,20,2,0,OM4,12,,B\nL-001,40,2,0,OM4,12,,B\nL-002,30,1,0,OM4,12,,A\n`, 'bob', '2026-12-03T08:00:00.000Z');
     expect(result).toEqual({ added: ['L-004'], updated: ['L-002'], unchanged: ['L-001'], planned: 4 });
+    // The version L-002 had is kept (inside its stored body), with who wrote it and who replaced it.
+    const replaced = { lengthM: 30, connections: 1, splices: 0, fiberType: 'OM4', fiberCount: 12, polarity: 'B', importedAt: AT, importedBy: 'ada', replacedAt: '2026-12-03T08:00:00.000Z', replacedBy: 'bob' };
     expect(store.plannedLinks('P-1')).toEqual([
       { position: 1, link: link('L-001') },
-      { position: 2, link: link('L-002', { lengthM: 30, connections: 1, polarity: 'A' }) },
+      { position: 2, link: link('L-002', { lengthM: 30, connections: 1, polarity: 'A' }), history: [replaced] },
       { position: 3, link: link('L-003', { lengthM: 30, connections: 1 }) },
       { position: 4, link: link('L-004', { lengthM: 20 }) },
     ]);
@@ -215,6 +221,120 @@ describe('importing again', () => {
   });
 });
 
+describe('plan history', () => {
+  it('keeps every version an import replaced, oldest first, with who and when, and shows it in progress; the plan a job reads is the current one', () => {
+    create(`${HEADER}\nL-001,40,2,0,OM4,12,,B\n`);
+    store.importCsv('P-1', `${HEADER}\nL-001,45,2,0,OM4,12,,B\n`, 'bob', '2026-12-03T08:00:00.000Z');
+    store.importCsv('P-1', `${HEADER}\nL-001,45,3,1,OM4,12,40GBASE-SR4,A\n`, 'cy', '2026-12-04T08:00:00.000Z');
+    const history = [
+      { lengthM: 40, connections: 2, splices: 0, fiberType: 'OM4', fiberCount: 12, polarity: 'B', importedAt: AT, importedBy: 'ada', replacedAt: '2026-12-03T08:00:00.000Z', replacedBy: 'bob' },
+      { lengthM: 45, connections: 2, splices: 0, fiberType: 'OM4', fiberCount: 12, polarity: 'B', importedAt: '2026-12-03T08:00:00.000Z', importedBy: 'bob', replacedAt: '2026-12-04T08:00:00.000Z', replacedBy: 'cy' },
+    ];
+    const current = link('L-001', { lengthM: 45, connections: 3, splices: 1, application: '40GBASE-SR4', polarity: 'A' });
+    expect(store.plannedLinks('P-1')).toEqual([{ position: 1, link: current, history }]);
+    expect(store.plannedLink('P-1', 'L-001')).toEqual(current);
+    expect(store.progress('P-1', verified)!.links).toEqual([{ position: 1, plan: current, history, status: 'untested', tests: 0 }]);
+    // The same plan again changes nothing and adds no version.
+    expect(store.importCsv('P-1', `${HEADER}\nL-001,45,3,1,OM4,12,40GBASE-SR4,A\n`, 'dan', '2026-12-05T08:00:00.000Z')).toEqual({ added: [], updated: [], unchanged: ['L-001'], planned: 1 });
+    expect(store.plannedLinks('P-1')[0]!.history).toEqual(history);
+  });
+});
+
+describe('what a schedule may plan: nothing no job could use', () => {
+  const refused = (csv: string): string => {
+    try {
+      store.importCsv('P-1', csv, 'ada', AT);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('imported');
+  };
+
+  it('refuses what the evaluation engine refuses, and more connections or splices than a channel could carry, each with its line', () => {
+    create();
+    expect(
+      refused(
+        [
+          HEADER,
+          'L-003,2000,9999,9999,OM4,12,,B', // the audit's 10,505.95 dB budget
+          'L-004,99999.9,2,0,OM4,12,,B', // imported, then failed only at the bench
+          'L-005,2000.1,2,0,OM3,12,,B',
+          'L-006,100000.5,2,0,OS2,12,,B',
+          'L-007,40,9,21,OM4,12,,B',
+        ].join('\n'),
+      ),
+    ).toBe(
+      'cable schedule refused, nothing imported: ' +
+        [
+          'line 2: connections 9999 is more than 8: at 0.75 dB per mated pair (TIA-568.3-E) 8 already allow 6.0 dB, twice the largest channel loss of any application (IEEE 802.3: 3.0 dB)',
+          'line 2: splices 9999 is more than 20: at 0.3 dB per splice (TIA-568.3-E) 20 already allow 6.0 dB, twice the largest channel loss of any application (IEEE 802.3: 3.0 dB)',
+          'line 3: length_m: 99999.9 m is longer than any multimode link (2000 m)',
+          'line 4: length_m: 2000.1 m is longer than any multimode link (2000 m)',
+          'line 5: length_m: 100000.5 m is longer than any singlemode link (100000 m)',
+          'line 6: connections 9 is more than 8: at 0.75 dB per mated pair (TIA-568.3-E) 8 already allow 6.0 dB, twice the largest channel loss of any application (IEEE 802.3: 3.0 dB)',
+          'line 6: splices 21 is more than 20: at 0.3 dB per splice (TIA-568.3-E) 20 already allow 6.0 dB, twice the largest channel loss of any application (IEEE 802.3: 3.0 dB)',
+        ].join('; '),
+    );
+    expect(store.plannedLinks('P-1')).toEqual([]);
+    // At the bounds, it imports.
+    expect(store.importCsv('P-1', `${HEADER}\nL-003,2000,8,20,OM4,12,,B\nL-006,100000,2,0,OS2,12,,B\n`, 'ada', AT)).toEqual({ added: ['L-003', 'L-006'], updated: [], unchanged: [], planned: 2 });
+  });
+
+  it('refuses a link id with a space before or after it, or an invisible or look-alike character, naming the character and its line', () => {
+    create();
+    expect(
+      refused(
+        [
+          HEADER,
+          ' L-001,40,2,0,OM4,12,,B',
+          'L-002 ,40,2,0,OM4,12,,B',
+          '"L-003\t",40,2,0,OM4,12,,B',
+          'L-0\u200B04,40,2,0,OM4,12,,B',
+          'L-\u00AD005,40,2,0,OM4,12,,B',
+          '\u202EL-006,40,2,0,OM4,12,,B',
+          'L-007\u2066,40,2,0,OM4,12,,B',
+          'L\u00A0008,40,2,0,OM4,12,,B',
+          '\uFEFFL-009,40,2,0,OM4,12,,B',
+          'Rack 4 L-010,40,2,0,OM4,12,,B',
+        ].join('\n'),
+      ),
+    ).toBe(
+      'cable schedule refused, nothing imported: ' +
+        [
+          'line 2: link_id " L-001" begins with U+0020 (SPACE): an id has no space before it',
+          'line 3: link_id "L-002 " ends with U+0020 (SPACE): an id has no space after it',
+          'line 4: link_id "L-003\\t" ends with U+0009 (TAB): an id has no space after it',
+          'line 5: link_id "L-0\u200B04" contains U+200B (ZERO WIDTH SPACE) at character 4, which cannot be seen or reads as another character: type the id as it is printed',
+          'line 6: link_id "L-\u00AD005" contains U+00AD (SOFT HYPHEN) at character 3, which cannot be seen or reads as another character: type the id as it is printed',
+          'line 7: link_id "\u202EL-006" contains U+202E (RIGHT-TO-LEFT OVERRIDE) at character 1, which cannot be seen or reads as another character: type the id as it is printed',
+          'line 8: link_id "L-007\u2066" contains U+2066 (LEFT-TO-RIGHT ISOLATE) at character 6, which cannot be seen or reads as another character: type the id as it is printed',
+          'line 9: link_id "L\u00A0008" contains U+00A0 (NO-BREAK SPACE) at character 2, which cannot be seen or reads as another character: type the id as it is printed',
+          // A BOM at the start of the file is dropped; one at the start of a later row is a character of the id.
+          'line 10: link_id "\uFEFFL-009" begins with U+FEFF (ZERO WIDTH NO-BREAK SPACE): an id has no space before it',
+        ].join('; '),
+    );
+    expect(store.plannedLinks('P-1')).toEqual([]);
+  });
+
+  it('refuses two link ids that differ only in case, in one file or against the plan', () => {
+    create(`${HEADER}\nL-001,40,2,0,OM4,12,,B\n`);
+    expect(refused(`${HEADER}\nRack-A,40,2,0,OM4,12,,B\nrack-a,40,2,0,OM4,12,,B\nL-002,40,2,0,OM4,12,,B\n\uFF2C-002,40,2,0,OM4,12,,B\n`)).toBe(
+      'cable schedule refused, nothing imported: ' +
+        [
+          'line 3: link rack-a and link Rack-A on line 2 differ only in case or letter form: they would read as one link; give each link its own id',
+          'line 5: link \uFF2C-002 and link L-002 on line 4 differ only in case or letter form: they would read as one link; give each link its own id',
+        ].join('; '),
+    );
+    expect(refused(`${HEADER}\nL-002,40,2,0,OM4,12,,B\nl-001,40,2,0,OM4,12,,B\n`)).toBe(
+      "cable schedule refused, nothing imported: line 3: link l-001 and planned link L-001 differ only in case or letter form: they would read as one link; use the plan's spelling (L-001) or another id",
+    );
+    expect(store.plannedLinks('P-1').map((p) => p.link.linkId)).toEqual(['L-001']);
+    expect(store.plannedSpelling('P-1', 'l-001')).toBe('L-001');
+    expect(store.plannedSpelling('P-1', 'L-001')).toBeUndefined();
+    expect(store.plannedSpelling('P-1', 'L-002')).toBeUndefined();
+  });
+});
+
 describe('progress', () => {
   it('counts each planned link by its latest certificate judged against the plan, and lists unplanned results apart', () => {
     create(
@@ -236,7 +356,7 @@ describe('progress', () => {
     certify('L-001', 'FAIL', { id: 'P-2', planned: true }, -1); // 12: another project's L-001
     certify('L-002', 'PASS', undefined, 1); // 13: no project at all
 
-    const p = store.progress('P-1')!;
+    const p = store.progress('P-1', verified)!;
     expect(p.counts).toEqual({ planned: 7, tested: 6, untested: 1, pass: 3, fail: 2, invalid: 1, unplanned: 2 });
     expect(p.links.map((l) => [l.plan.linkId, l.status, l.tests, l.latest?.certificateId, l.latest?.verdict, l.latest?.lowestMarginDb])).toEqual([
       ['L-001', 'pass', 1, 1, 'PASS', 1.05],
@@ -254,25 +374,58 @@ describe('progress', () => {
     ]);
 
     // A certificate known to fail verification proves nothing: its link counts as invalid, flagged.
-    const failing = store.progress('P-1', new Set([4]))!;
+    const failing = store.progress('P-1', (id) => id !== 4 && verified(id))!;
     expect(failing.counts).toEqual({ planned: 7, tested: 6, untested: 1, pass: 2, fail: 2, invalid: 2, unplanned: 2 });
     expect(failing.links[2]).toMatchObject({ status: 'invalid', latest: { certificateId: 4, integrity: 'FAILED' } });
 
-    expect(store.list().map((x) => [x.project.id, x.counts.planned, x.counts.pass])).toEqual([['P-1', 7, 3]]);
-    expect(store.progress('P-2')).toBeUndefined();
+    expect(store.list(verified).map((x) => [x.project.id, x.counts.planned, x.counts.pass])).toEqual([['P-1', 7, 3]]);
+    expect(store.progress('P-2', verified)).toBeUndefined();
   });
 
-  it('finds a link\'s newest certificate within its project only', () => {
+  it('verifies each certificate it names as it reads them: a FAIL edited into a PASS shows INTEGRITY FAILED and counts invalid', () => {
+    create(`${HEADER}\nL-001,40,2,0,OM4,12,,B\nL-002,30,1,0,OM4,12,,B\n`);
+    certify('L-001', 'PASS', { id: 'P-1', planned: true }, 1.05); // 1
+    const bad = certify('L-002', 'FAIL', { id: 'P-1', planned: true }, -0.055); // 2
+    certify('L-009', 'PASS', { id: 'P-1', planned: false }, 0.9); // 3
+    // Someone with the database file turns the FAIL into a PASS (the append-only guard dropped first).
+    withBodyCodec(db).exec('DROP TRIGGER IF EXISTS certificates_no_update');
+    db.prepare(`UPDATE certificates SET verdict = 'PASS', body = body_replace(body, '"verdict":"FAIL"', '"verdict":"PASS"') WHERE id = ?`).run(bad);
+    const asked: number[] = [];
+    const p = store.progress('P-1', (id) => {
+      asked.push(id);
+      return verified(id);
+    })!;
+    expect(asked.sort()).toEqual([1, 2, 3]);
+    expect(p.counts).toEqual({ planned: 2, tested: 2, untested: 0, pass: 1, fail: 0, invalid: 1, unplanned: 1 });
+    expect(p.links[1]).toEqual({
+      position: 2,
+      plan: link('L-002', { lengthM: 30, connections: 1 }),
+      status: 'invalid',
+      tests: 1,
+      latest: { certificateId: 2, verdict: 'PASS', issuedAt: '2026-12-02T10:00:02.000Z', benchId: 'bench1', lowestMarginDb: -0.055, integrity: 'FAILED' },
+    });
+    expect(store.list(verified)[0]!.counts).toMatchObject({ pass: 1, invalid: 1 });
+  });
+
+  it('finds a link\'s newest certificate within its project or with no project, never another project\'s', () => {
     create(`${HEADER}\nL-001,40,2,0,OM4,12,,B\n`);
-    certify('L-001', 'FAIL', { id: 'P-1', planned: true });
-    certify('L-001', 'PASS', { id: 'P-2', planned: true });
-    certify('L-001', 'PASS', undefined);
-    expect(store.latestCertificate('P-1', 'L-001')).toMatchObject({ id: 1, document: { verdict: 'FAIL', project: { id: 'P-1' } } });
-    expect(store.latestCertificate('P-1', 'L-002')).toBeUndefined();
+    certify('L-001', 'FAIL', { id: 'P-1', planned: true }); // 1
+    expect(store.latestCertificateId('P-1', 'L-001')).toBe(1);
+    certify('L-001', 'PASS', { id: 'P-2', planned: true }); // 2: another site's L-001
+    expect(store.latestCertificateId('P-1', 'L-001')).toBe(1);
+    certify('L-001', 'FAIL', undefined); // 3: certified outside any project: the same link
+    expect(store.latestCertificateId('P-1', 'L-001')).toBe(3);
+    certify('L-001', 'PASS', { id: 'P-2', planned: false }); // 4
+    expect(store.latestCertificateId('P-1', 'L-001')).toBe(3);
+    // A project with no certificate of its own still sees the link's certificate of no project.
+    expect(store.latestCertificateId('EMPTY', 'L-001')).toBe(3);
+    expect(store.latestCertificateId('P-1', 'L-002')).toBeUndefined();
+    expect(store.latestCertificateId('P-1', 'l-001')).toBeUndefined();
   });
 
   it('reads the project\'s certificates through the project index', () => {
-    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM certificates WHERE CASE WHEN json_valid(body) THEN json_extract(body, '$.project.id') END = ? ORDER BY id`).all('P-1') as { detail: string }[];
-    expect(plan.map((r) => r.detail).join('; ')).toContain('certificates_body_project');
+    // The project_id column (migration 10), which verification compares with the signed body.
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM certificates WHERE project_id = ? ORDER BY id`).all('P-1') as { detail: string }[];
+    expect(plan.map((r) => r.detail).join('; ')).toContain('certificates_project');
   });
 });

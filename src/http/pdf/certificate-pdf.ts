@@ -42,6 +42,8 @@ const MONO = 'Courier';
 const TEXT = '#222222';
 const GREY = '#666666';
 const FAILED_COLOUR = OUTCOME_COLOUR.INVALID!;
+/** What a project's plan supplies of a planned link's description (as the certificate's page says). */
+const PLAN_SUPPLIES = "length, connections, splices, fiber type and count, polarity and application from the project's cable schedule (an application it leaves empty is the product's)";
 const ROW_BACKGROUND: Readonly<Record<string, string>> = { FAIL: '#fdecea', INVALID: '#fdecea', MARGINAL: '#fff4e0' };
 
 interface Style {
@@ -279,6 +281,11 @@ function certificatePages(w: Writer, cert: StoredCertificate): void {
   w.field(cert.subjectKind === 'assembly' ? 'Serial number' : 'Link id', subject, { font: BOLD });
   if (doc.subject.product) w.field('Product', doc.subject.product);
   w.field('Description', describeSubject(doc.subject.description));
+  if (doc.project) {
+    // As the certificate's page says it: which project, and whether its plan described the link.
+    if (doc.project.planned) w.field('Project', `${doc.project.id} (planned link: ${PLAN_SUPPLIES})`);
+    else w.field('Project', `${doc.project.id} UNPLANNED: not in the project's cable schedule; described by the product alone`, { font: BOLD, colour: FAILED_COLOUR });
+  }
   w.field('Limit set', `${ev.limitSet.title} (${cert.limitSetId} version ${cert.limitSetVersion})${ev.limitSet.origin === 'user' ? ` user limit set, file sha256 ${ev.limitSet.fileSha256}` : ''}`);
   w.field('Ends certified', endsLine(ev));
   const cords = referenceCordLines(ev);

@@ -1,7 +1,8 @@
 /**
  * The project report as one PDF: the project, its counts, one row per planned link with its
  * status and latest certificate, and the unplanned results apart. It summarises; the signed
- * certificates it names are the evidence (each is verified at /certificates/<id>/verify).
+ * certificates it names are the evidence. Each one it names was verified as the report was made
+ * (routes/projects.ts): one that failed shows INTEGRITY FAILED and counts as invalid.
  *
  * Standard PDF fonts only (Helvetica): nothing to ship or embed, and the file reads the same on any
  * viewer. Those fonts encode WinAnsi (cp1252) only, so any other character is written as '?'
@@ -141,7 +142,7 @@ export function renderProjectReportPdf(progress: ProjectProgress, opts: ReportOp
     `Planned ${counts.planned}   Tested ${counts.tested}   Pass ${counts.pass}   Fail ${counts.fail}   Invalid ${counts.invalid}   Untested ${counts.untested}   Unplanned ${counts.unplanned}`,
     { bold: true, size: 11 },
   );
-  line('Each planned link shows its latest certificate judged against its plan (a pass after a failed test counts as pass). Pass includes MARGINAL.', { size: 8 });
+  line('Each planned link shows its latest certificate judged against its plan (a pass after a failed test counts as pass). Pass includes MARGINAL; Invalid includes certificates that failed verification (INTEGRITY FAILED).', { size: 8 });
   y += 6;
 
   const planned: Col[] = [
@@ -181,7 +182,10 @@ export function renderProjectReportPdf(progress: ProjectProgress, opts: ReportOp
   else header(unplanned);
   for (const u of progress.unplanned) row(unplanned, unplannedCells(u));
   endTable();
-  line('Every certificate named here is signed and hash-chained: verify it at /certificates/<id>/verify, or audit with mpocert verify.', { size: 8 });
+  line(
+    `Every certificate named here was verified (its content against its hash, its signature by a trusted key, its bench's chain) as this report was generated, ${reportTime(opts.generatedAt)} UTC. One that failed shows INTEGRITY FAILED and counts as invalid: its stored verdict is not shown, since its bytes are not what the bench signed. A report is a summary at that time, not evidence: verify a certificate again at /certificates/<id>/verify, or audit the whole store with mpocert verify.`,
+    { size: 8 },
+  );
 
   const pages = doc.bufferedPageRange();
   for (let i = 0; i < pages.count; i++) {

@@ -12,23 +12,60 @@
  *   GET  /projects/:id/report.csv      one row per planned link, then the unplanned ones
  *   GET  /projects/:id/report.pdf      the same as one PDF, with the project and its counts
  *
- * Who may write: an operator (the installer) or an admin creates projects and imports schedules;
- * QA may not. The plan is what a planned link is judged against (its length, connections and
- * application form the limit), so it is written by the people who certify and is audited by QA,
- * never by the auditor. Like jobs, the shared token writes nothing once people have tokens of
- * their own: a plan is stored under a person's name. Reads need no token.
+ * Who may write: an admin creates projects and imports schedules; an operator (the installer)
+ * and QA may not. The plan sets the limit a planned link is judged against (its length,
+ * connections, splices, fiber type, polarity and application form it), so writing one is a
+ * supervisor's decision, like accepting a reference despite its plausibility checks (benches.ts
+ * acceptDespite): the person who certifies a link does not also choose its limit. Like jobs, the
+ * shared token (an admin) writes nothing once people have tokens of their own: a plan is stored
+ * under a person's name. Reads need no token.
+ *
+ * Every certificate a progress, page or report names is verified as it is produced (its stored
+ * bytes, signature and chain, through the certificate store's verification): one that fails is
+ * shown as INTEGRITY FAILED and counted invalid, never by the verdict its body claims, and what
+ * was found is recorded with custody, as serving the certificate itself would.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InputError, JobRefusedError } from '../../errors.js';
 import { SOFTWARE } from '../../pipeline/software.js';
-import { MAX_SCHEDULE_LINKS, PROJECT_ID_PATTERN, SCHEDULE_COLUMNS, type PlannedLinkProgress, type ProjectCertificate, type ProjectCounts, type ProjectProgress } from '../../store/project-store.js';
+import type { CertificateStore } from '../../store/certificate-store.js';
+import {
+  MAX_PLANNED_CONNECTIONS,
+  MAX_PLANNED_SPLICES,
+  MAX_SCHEDULE_LINKS,
+  PROJECT_ID_PATTERN,
+  SCHEDULE_COLUMNS,
+  type CertificateCheck,
+  type PlannedLinkProgress,
+  type ProjectCertificate,
+  type ProjectCounts,
+  type ProjectProgress,
+} from '../../store/project-store.js';
 import type { Auth } from '../auth.js';
-import type { HttpDeps } from '../context.js';
+import type { CustodyView, HttpDeps } from '../context.js';
 import { cleanText } from '../input.js';
 import { CONSOLE_CSP, esc, page, table } from '../web/html.js';
 
-type Options = Pick<HttpDeps, 'projects' | 'benches' | 'custody' | 'users'> & { auth: Auth };
+/** What verifying a certificate for a report needs of the certificate store. */
+type Verifier = Pick<CertificateStore, 'forServing'>;
+
+type Options = Pick<HttpDeps, 'projects' | 'benches' | 'custody' | 'users'> & {
+  auth: Auth;
+  /** The certificate store, to verify what a report names. */
+  certificates?: Verifier;
+};
+
+/**
+ * The certificate store reports verify with: the one given, else the daemon's custody's own
+ * (server.ts registers these routes with custody, which holds the store). Without either the
+ * project routes refuse to start: a report that cannot verify would show stored verdicts as trusted.
+ */
+function verifierOf(certificates: Verifier | undefined, custody: CustodyView): Verifier {
+  const found = certificates ?? (custody as CustodyView & { certificates?: Verifier }).certificates;
+  if (typeof found?.forServing !== 'function') throw new Error('project routes need the certificate store to verify the certificates a report names');
+  return found;
+}
 
 /**
  * Left out of /openapi.json for now: the document's path list is pinned by test/e2e/daemon.test.ts,
@@ -152,11 +189,51 @@ function scheduleFields(prefix: string): string {
   <input id="${prefix}-file" name="file" type="file" accept=".csv,text/csv">
   <label for="${prefix}-csv">or paste it here</label>
   <textarea id="${prefix}-csv" name="csv" rows="8" cols="90" spellcheck="false" placeholder="${esc(SCHEDULE_COLUMNS.join(','))}"></textarea>
-  <p class="muted">Header row with the columns <code>${esc(SCHEDULE_COLUMNS.join(', '))}</code>. Length in metres; connections and splices whole numbers; fiber type OM1-OM5, OS1, OS1a or OS2; fiber count 8, 12, 16 or 24; polarity A, B or C; application as the limit library names it (e.g. 400GBASE-SR8), or empty for the component budget alone. A file with any bad row imports nothing.</p>`;
+  <p class="muted">Header row with the columns <code>${esc(SCHEDULE_COLUMNS.join(', '))}</code>. Length in metres (multimode at most 2,000 m); connections at most ${MAX_PLANNED_CONNECTIONS} and splices at most ${MAX_PLANNED_SPLICES}, whole numbers; fiber type OM1-OM5, OS1, OS1a or OS2 (the link product's own); fiber count 8, 12, 16 or 24; polarity A, B or C; application as the limit library names it (e.g. 400GBASE-SR8), or empty to keep the product's (or, when it names none, the component budget alone). Link ids as printed: no space before or after, no invisible characters, no two that differ only in case. A file with any bad row imports nothing. Only an admin imports a schedule: the plan sets each link's limit.</p>`;
 }
 
-export const projectRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { auth, projects, benches, custody, users }) => {
+/** A planned link's earlier plans, oldest first: what each said, who imported it, who replaced it and when. */
+function historyHtml(links: readonly PlannedLinkProgress[]): string {
+  const rows = links.flatMap((l) =>
+    (l.history ?? []).map((v, k) => [
+      `<b>${esc(l.plan.linkId)}</b>`,
+      String(k + 1),
+      esc(v.lengthM),
+      esc(v.connections),
+      esc(v.splices),
+      esc(v.fiberType),
+      esc(v.fiberCount),
+      esc(v.application ?? ''),
+      esc(v.polarity),
+      `${timeHtml(v.importedAt)} by ${esc(v.importedBy)}`,
+      `${timeHtml(v.replacedAt)} by ${esc(v.replacedBy)}`,
+    ]),
+  );
+  if (rows.length === 0) return '<p class="muted">None: no planned link was changed by a later import.</p>';
+  return table(['Link', 'Version', 'Length m', 'Conn.', 'Spl.', 'Fiber', 'Count', 'Application', 'Pol.', 'Imported (UTC)', 'Replaced (UTC)'], rows, 'id="plan-history"');
+}
+
+export const projectRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { auth, projects, benches, custody, users, certificates }) => {
   if (!projects) return;
+  const store = verifierOf(certificates, custody);
+
+  /**
+   * Verifies a certificate a progress names, now: its stored bytes (forServing verifies them, or
+   * reuses what verifying these very bytes found), then what custody knows against it (e.g. a
+   * checkpoint it contradicts). A failure is recorded with custody, as serving it would be.
+   */
+  const verifiedFor = (where: string): CertificateCheck => (id) => {
+    const served = store.forServing(id);
+    if (!served) {
+      custody.record([{ certificateId: id, problem: 'missing', detail: `certificate ${id} is named by project progress but not in the database` }], where);
+      return false;
+    }
+    if (!served.integrity.valid) {
+      custody.record(served.integrity.problems, `${where}: certificate ${id}`);
+      return false;
+    }
+    return !custody.failing.has(id);
+  };
 
   // The cable schedule arrives as text/csv; this parser lives in this plugin only.
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: SCHEDULE_BODY_LIMIT }, (_req, body, done) => done(null, body));
@@ -164,8 +241,11 @@ export const projectRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { a
   /** Who writes a plan: see the comment at the top. Returns the name it is recorded under. */
   const writer = (req: FastifyRequest): string => {
     const p = auth.principalOf(req);
-    if (p.role === 'qa') {
-      throw new JobRefusedError('FORBIDDEN', `${p.name} (qa) may not create projects or import cable schedules: an installer (operator) or an admin does; QA audits the plan and the results`);
+    if (p.role !== 'admin') {
+      throw new JobRefusedError(
+        'FORBIDDEN',
+        `${p.name} (${p.role}) may not create projects or import cable schedules: an admin does, since a plan sets the limit each planned link is judged against (its length, connections, splices, fiber type, polarity and application)`,
+      );
     }
     if (p.shared && users.hasUsers()) {
       throw new JobRefusedError('FORBIDDEN', 'people on this daemon have their own tokens (mpocert users add): a plan is stored under a person, so use yours, not the shared token');
@@ -186,7 +266,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { a
       : reply.code(404).send({ error: 'not-found', message: `no project ${id}` });
 
   app.get('/projects', { schema: { hide: HIDDEN, querystring: PageQuery } }, async (req, reply) => {
-    const list = projects.list(custody.failing);
+    const list = projects.list(verifiedFor('listing projects'));
     if (!wantsHtml(req, req.query.format)) {
       return { items: list.map(({ project, counts }) => ({ ...project, counts })) };
     }
@@ -207,6 +287,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { a
 <div id="notice" class="notice error" role="alert" hidden></div>
 ${rows.length > 0 ? table(['Project', 'Title', 'Site', 'Planned', 'Tested', 'Pass', 'Fail', 'Invalid', 'Untested', 'Unplanned', 'Created'], rows, 'id="projects"') : '<p class="muted">No projects yet.</p>'}
 <h2>New project</h2>
+<p class="muted">Creating a project and importing its cable schedule is an admin's decision: the plan sets the limit each planned link is judged against.</p>
 <form id="project-form" class="card" autocomplete="off">
   <label for="p-id">Project id</label>
   <input id="p-id" name="id" type="text" required maxlength="64" pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}" title="letters, digits and _ . - (it appears in URLs and on certificates)">
@@ -239,7 +320,7 @@ ${rows.length > 0 ? table(['Project', 'Title', 'Site', 'Planned', 'Tested', 'Pas
 
   app.get('/projects/:id', { schema: { hide: HIDDEN, params: ProjectParam, querystring: PageQuery } }, async (req, reply) => {
     const html = wantsHtml(req, req.query.format);
-    const progress = projects.progress(req.params.id, custody.failing);
+    const progress = projects.progress(req.params.id, verifiedFor(`project ${req.params.id} progress`));
     if (!progress) return notFound(req, reply, req.params.id, html);
     if (!html) return progress;
     const { project: p, counts } = progress;
@@ -260,7 +341,7 @@ ${rows.length > 0 ? table(['Project', 'Title', 'Site', 'Planned', 'Tested', 'Pas
         )
       : '<p class="muted">No links planned yet: import the cable schedule below.</p>';
     const unplanned = progress.unplanned.length
-      ? `<p class="notice error">These link ids are not in the plan: each was certified from the product alone (flagged <code>planned: false</code> on its certificate). Add them to the schedule and test them again to count them.</p>${table(
+      ? `<p class="notice error">These link ids are not in the plan: each was certified from the product alone (flagged <code>planned: false</code> on its certificate). To count one, add it to the schedule exactly as its certificate describes it (a link keeps its description: a retest with another length, connections, splices, fiber type or count, polarity or application is refused), and test it again.</p>${table(
           ['Link', 'Status', 'Verdict', 'Cert.', 'Issued (UTC)', 'Bench', 'Margin dB', 'Tests'],
           progress.unplanned.map((u) => [`<b>${esc(u.linkId)}</b>`, `<span class="${STATUS_CHIP.unplanned}">unplanned</span>`, ...certificateCells(u.latest), esc(u.tests)]),
           'id="unplanned-links"',
@@ -273,16 +354,19 @@ ${imported}
 ${countsHtml(counts)}
 <p class="no-print">Report: <a id="report-pdf" href="/projects/${id}/report.pdf">PDF</a> · <a id="report-csv" href="/projects/${id}/report.csv">CSV</a></p>
 <section class="card no-print" aria-labelledby="certify-h"><h2 id="certify-h">Certify</h2>
-<p>Scan or type a link id on a bench's page: a planned link takes its length, connections, splices, fiber type and count, polarity and application from this plan, and is judged against the product named with the job (or the bench's default product, which must then be a link product of the same fiber count). A link id not in the plan is certified from the product alone and flagged unplanned.</p>
+<p>Scan or type a link id on a bench's page: a planned link takes its length, connections, splices, fiber type and count, polarity and application from this plan (an empty application keeps the product's), and is judged against the product named with the job (or the bench's default product, which must then be a link product of the same fiber type and count). A link id not in the plan is certified from the product alone and flagged unplanned. A link keeps its product and its description: once certified, it is not retested as another.</p>
 <p>${benchLinks || '<span class="muted">No benches configured.</span>'}</p></section>
 <h2>Planned links</h2>
 <p class="muted">Conn.: mated connector pairs; Spl.: splices; Pol.: polarity (trunk type); Cert.: the latest certificate judged against the plan; Margin dB: its worst insertion-loss margin (negative: over the limit).</p>
 ${planned}
+<h2>Plan changes</h2>
+<p class="muted">Earlier versions of planned links that a later import replaced (only an untested link's plan may change).</p>
+${historyHtml(progress.links)}
 <h2>Unplanned results</h2>
 ${unplanned}
 <h2 class="no-print">Import more links</h2>
 <form id="import-form" class="card no-print" data-project="${esc(p.id)}" autocomplete="off">
-  <p class="muted">New link ids are added; a link already planned may change only while it is untested. Links missing from the file stay planned.</p>
+  <p class="muted">New link ids are added; a link already planned may change only while it is untested (the version it replaces is kept, above). Links missing from the file stay planned. Admins only.</p>
   ${scheduleFields('i')}
   <p><button type="submit">Import</button></p>
 </form>`;
@@ -304,7 +388,7 @@ ${unplanned}
   );
 
   app.get('/projects/:id/report.csv', { schema: { hide: HIDDEN, params: ProjectParam } }, async (req, reply) => {
-    const progress = projects.progress(req.params.id, custody.failing);
+    const progress = projects.progress(req.params.id, verifiedFor(`project ${req.params.id} report.csv`));
     if (!progress) return notFound(req, reply, req.params.id, false);
     return reply
       .type('text/csv; charset=utf-8')
@@ -313,7 +397,7 @@ ${unplanned}
   });
 
   app.get('/projects/:id/report.pdf', { schema: { hide: HIDDEN, params: ProjectParam } }, async (req, reply) => {
-    const progress = projects.progress(req.params.id, custody.failing);
+    const progress = projects.progress(req.params.id, verifiedFor(`project ${req.params.id} report.pdf`));
     if (!progress) return notFound(req, reply, req.params.id, false);
     // Loaded on the first report asked for: pdfkit stays out of the daemon's start-up.
     const { renderProjectReportPdf } = await import('../pdf/project-report-pdf.js');
