@@ -11,6 +11,8 @@
  *   store       src/store/                -> core, evaluation
  *   jobs        src/jobs/                 -> pipeline, evaluation, store, config, core
  *   http        src/http/                 -> jobs, store, evaluation, pipeline, config, core (never the daemon or cli)
+ *   central     src/central/              -> store, evaluation, http renderers and web helpers, core (the central QA store:
+ *                                            replicator, merge, hub); only the daemon and the cli import it
  *   daemon      src/daemon/               -> everything above, never cli (it composes drivers into benches)
  *   cli         src/cli/                  -> everything
  * Production code never imports fixtures/, benchmarks/ or test/, with one opt-in exception: the
@@ -39,7 +41,13 @@ module.exports = {
     layer('store', '^src/store/', [CORE, '^src/store/', '^src/evaluation/'], 'the store keeps what jobs hand it'),
     layer('jobs', '^src/jobs/', [CORE, '^src/(jobs|pipeline|evaluation|store|config)/'], 'a job = measure, judge, store'),
     layer('http', '^src/http/', [CORE, '^src/(http|jobs|pipeline|evaluation|store|config)/'], 'http never imports the daemon or the cli'),
-    layer('daemon', '^src/daemon/', [CORE, '^src/(daemon|http|jobs|pipeline|evaluation|store|config|transport)/', '^drivers/', '^fixtures/simulators/simulated-operator\\.ts$'], 'the daemon composes; it never imports the cli'),
+    layer(
+      'central',
+      '^src/central/',
+      [CORE, '^src/(central|store|evaluation)/', '^src/http/(certificate-(html|csv|view)|qa-export|qa-query|input)\\.ts$', '^src/http/(pdf|web)/'],
+      'the central QA store reads what benches signed: the store, the evaluation engine and the bench\'s renderers, never a bench\'s daemon, jobs or config',
+    ),
+    layer('daemon', '^src/daemon/', [CORE, '^src/(daemon|central|http|jobs|pipeline|evaluation|store|config|transport)/', '^drivers/', '^fixtures/simulators/simulated-operator\\.ts$'], 'the daemon composes; it never imports the cli'),
     layer('cli', '^src/cli/', [CORE, '^src/', '^drivers/'], 'the cli may use everything in production code'),
     layer('fixtures', '^fixtures/', [CORE, '^src/transport/', '^drivers/', '^fixtures/'], 'simulators speak the instruments\' bytes: they may use the drivers\' tables, never the daemon'),
   ],

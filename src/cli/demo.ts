@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
-import type { BenchConfig } from '../config/schema.js';
+import type { BenchConfig, DaemonConfig } from '../config/schema.js';
 import { MpocertError } from '../errors.js';
 import { projectRoot } from '../project-root.js';
 import { serveCommand } from './serve.js';
@@ -91,7 +91,18 @@ export function startSimulatorProcess(ports: SimulatorPorts, extraArgs: string[]
 }
 
 /** The newcomer's path: simulated instruments as separate devices on loopback TCP, then the daemon. */
-export async function demoCommand(configPath: string): Promise<number> {
+/**
+ * The demo replicating to a central QA store (README: "From one bench to central QA"): the site
+ * is "demo-site", the URL given on the command line (a real bench reads it from its config,
+ * preferably from central.postgresUrlFile).
+ */
+export function demoCentral(postgresUrl: string | undefined): NonNullable<DaemonConfig['central']> | undefined {
+  if (postgresUrl === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(postgresUrl)) throw new MpocertError('DEMO_CONFIG', `--central takes a PostgreSQL URL (postgres://user:password@host/db), not "${postgresUrl}"`);
+  return { site: 'demo-site', postgresUrl, batchSize: 200, intervalMs: 1000 };
+}
+
+export async function demoCommand(configPath: string, central?: NonNullable<DaemonConfig['central']>): Promise<number> {
   const config = loadConfig(configPath);
   const bench = config.benches[0]!;
   const sim = await startSimulatorProcess(simulatorPorts(bench));
@@ -107,6 +118,7 @@ export async function demoCommand(configPath: string): Promise<number> {
           `  console:      ${d.url}/   (sign in with your name and the demo's shared token, http.token in ${configPath === DEMO_CONFIG ? 'fixtures/benches/demo.yaml' : configPath})`,
           `  HTTP:         ${d.url}/status`,
           `  data:         ${config.dataDir}`,
+          ...(central ? [`  replicating:  to the central QA store as site "${central.site}" (see ${d.url}/status)`] : []),
           'In another terminal:',
           `  npx mpocert reference --bench ${bench.id}${cfg}`,
           `  npx mpocert certify --bench ${bench.id} --serial DEMO-0001${cfg}    # a good MTP-12 trunk`,
@@ -117,7 +129,7 @@ export async function demoCommand(configPath: string): Promise<number> {
           '',
         ].join('\n'),
       );
-    }, { demo: true });
+    }, { demo: true, ...(central ? { central } : {}) });
   } finally {
     stopSim();
   }

@@ -2,7 +2,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError } from '../errors.js';
 import { certifyCommand, referenceCommand, statusCommand } from './client-commands.js';
-import { demoCommand, DEMO_CONFIG } from './demo.js';
+import { demoCentral, demoCommand, DEMO_CONFIG } from './demo.js';
+import { hubCommand, hubMergeCommand } from './hub.js';
 import { serveCommand } from './serve.js';
 import { verifyCommand } from './verify.js';
 import { acknowledgeCommand, backupCommand, keysRotateCommand, usersAddCommand, usersDisableCommand, usersListCommand } from './admin-commands.js';
@@ -41,7 +42,21 @@ program
   .command('demo')
   .description('start the simulated demo bench and the daemon on it (no hardware needed)')
   .addOption(configOption())
-  .action((opts: { config: string }) => run(() => demoCommand(opts.config))());
+  .option('--central <postgres-url>', 'also replicate its certificates to a central QA store (site "demo-site")')
+  .action((opts: { config: string; central?: string }) => run(() => demoCommand(opts.config, demoCentral(opts.central)))());
+
+// `--config` belongs to `hub` (commander reads a parent's options anywhere on the line), so
+// `hub merge --config F` finds it there too; required by hand, or commander would demand it twice.
+const hubConfig = (config: string | undefined): string => config ?? hub.error("error: required option '-c, --config <file>' not specified");
+const hub = program
+  .command('hub')
+  .description('run the central QA hub: merge what benches ship into PostgreSQL, serve QA\'s API and pages across every site and bench')
+  .option('-c, --config <file>', 'hub config file (YAML or JSON)')
+  .action((opts: { config?: string }) => run(() => hubCommand(hubConfig(opts.config)))());
+hub
+  .command('merge')
+  .description('merge the central inbox once and print what was merged and quarantined (for scripts)')
+  .action(() => run(() => hubMergeCommand(hubConfig(hub.opts<{ config?: string }>().config)))());
 
 program
   .command('reference')

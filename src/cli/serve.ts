@@ -1,11 +1,17 @@
 import { loadConfig } from '../config/load.js';
+import type { DaemonConfig } from '../config/schema.js';
 import { startDaemon, type RunningDaemon } from '../daemon/daemon.js';
 import { chooseLogFormat, createLogger } from '../daemon/logger.js';
 import { createSystemdNotifier } from '../daemon/sd-notify.js';
 
 /** Runs the daemon until SIGTERM/SIGINT; resolves with the exit code. */
-export async function serveCommand(configPath: string, onReady?: (d: RunningDaemon) => void, opts: { demo?: boolean } = {}): Promise<number> {
-  const config = loadConfig(configPath);
+export async function serveCommand(
+  configPath: string,
+  onReady?: (d: RunningDaemon) => void,
+  opts: { demo?: boolean; central?: NonNullable<DaemonConfig['central']> } = {},
+): Promise<number> {
+  const loaded = loadConfig(configPath);
+  const config = opts.central ? { ...loaded, central: opts.central } : loaded;
   const stdoutIsTerminal = process.stdout.isTTY === true;
   const format = chooseLogFormat({ stdoutIsTerminal, demo: opts.demo ?? false, env: process.env });
   const daemon = await startDaemon(config, createLogger(config.logLevel, format, stdoutIsTerminal));

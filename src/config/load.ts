@@ -78,8 +78,20 @@ export function resolveConfig(raw: unknown, file: string, opts: { tokenOptional?
     });
   }
 
+  const { central: centralFile, ...rest } = cfg;
+  let central: DaemonConfig['central'];
+  if (centralFile) {
+    if ((centralFile.postgresUrl === undefined) === (centralFile.postgresUrlFile === undefined)) {
+      throw new ConfigError('config key central: set exactly one of postgresUrl or postgresUrlFile', { file, key: 'central' });
+    }
+    const url = centralFile.postgresUrl ?? readSecretFile(abs(centralFile.postgresUrlFile!), 'central.postgresUrlFile', file);
+    if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigError('config key central: the PostgreSQL URL must start with postgres:// (or postgresql://)', { file, key: 'central/postgresUrl' });
+    central = { site: centralFile.site, postgresUrl: url, batchSize: centralFile.batchSize, intervalMs: centralFile.intervalMs };
+  }
+
   return {
-    ...cfg,
+    ...rest,
+    ...(central ? { central } : {}),
     dataDir: abs(cfg.dataDir),
     limits: cfg.limits.userDir === undefined ? {} : { userDir: abs(cfg.limits.userDir) },
     trust: cfg.trust.keysFile === undefined ? {} : { keysFile: abs(cfg.trust.keysFile) },
@@ -163,3 +175,17 @@ function mostSpecificError(errors: ErrorObject[]): { key: string; message: strin
 
 /** The schema path of a union branch, from the error ajv gives when that branch's `kind` does not match. */
 const KIND_MISMATCH = /^(.*\/anyOf\/\d+)\/properties\/kind\/const$/;
+
+/** A file holding a secret (a token, a database URL with its password): private to the daemon. */
+function readSecretFile(path: string, key: string, file: string): string {
+  try {
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o027) !== 0) {
+      throw new ConfigError(`${key} ${path} has mode ${mode.toString(8).padStart(4, '0')}: other users may read or change it; chmod 0600 (or 0640 root:mpocert)`, { file, key: key.replace('.', '/') });
+    }
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`cannot read ${key}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file, key: key.replace('.', '/') });
+  }
+}

@@ -201,6 +201,23 @@ export const DaemonConfigSchema = Type.Object(
      */
     products: Type.Record(Type.String({ minLength: 1 }), Type.Record(Type.String(), Type.Unknown()), { default: {} }),
     benches: Type.Array(BenchConfigSchema, { minItems: 1 }),
+    /**
+     * Replication to the central QA store (PostgreSQL). Absent: nothing is replicated and the
+     * daemon behaves as a single bench always has (its outbox still queues everything, so turning
+     * replication on later ships the whole history).
+     */
+    central: Type.Optional(
+      Type.Object(
+        {
+          site: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'this site, as QA knows it (a bench is site + bench id centrally)' }),
+          postgresUrl: Type.Optional(Type.String({ minLength: 1, description: 'postgres://user:password@host:port/db' })),
+          postgresUrlFile: Type.Optional(Type.String({ minLength: 1, description: 'a file holding the URL (it holds a password: mode 0600 or 0640)' })),
+          batchSize: Type.Integer({ minimum: 1, maximum: 5000, default: 200 }),
+          intervalMs: Type.Integer({ minimum: 50, maximum: 600_000, default: 1000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -209,8 +226,10 @@ export type BenchConfig = Static<typeof BenchConfigSchema>;
 export type DaemonConfigFile = Static<typeof DaemonConfigSchema>;
 
 /** The config after loading: paths absolute, token read, cross-references checked. */
-export interface DaemonConfig extends Omit<DaemonConfigFile, 'http'> {
+export interface DaemonConfig extends Omit<DaemonConfigFile, 'http' | 'central'> {
   http: { host: string; port: number; token: string };
+  /** Replication, with the URL read (from postgresUrlFile when given). */
+  central?: { site: string; postgresUrl: string; batchSize: number; intervalMs: number };
   /** The file it was loaded from, for messages. */
   source: string;
 }

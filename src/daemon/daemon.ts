@@ -15,6 +15,11 @@ import { openCustody } from './custody.js';
 import { UserStore } from '../store/user-store.js';
 import { ReferenceStore } from '../store/reference-store.js';
 import { CordStore } from '../store/cord-store.js';
+import { Outbox } from '../store/outbox.js';
+import type { Db } from '../store/database.js';
+import type { CertificateStore } from '../store/certificate-store.js';
+import { Replicator } from '../central/replicator.js';
+import pg from 'pg';
 import { knownApplications, ProjectStore } from '../store/project-store.js';
 
 /** How often idle benches retry instruments that are not online (fault suite: back within 2 s). */
@@ -27,6 +32,35 @@ export interface RunningDaemon {
   config: DaemonConfig;
   logger: Logger;
   stop(reason: string): Promise<void>;
+}
+
+/**
+ * The replicator toward the central store: its own small pool (one connection ships; a second
+ * lets a stuck one be replaced), never fatal: an unreachable store only grows the backlog.
+ */
+function startReplicator(central: NonNullable<DaemonConfig['central']>, db: Db, outbox: Outbox, certificates: CertificateStore, logger: Logger): Replicator {
+  const pool = new pg.Pool({ connectionString: central.postgresUrl, max: 2, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, application_name: `mpocert ${central.site}` });
+  // An idle connection dropped by the server (restart, network cut) must not crash the daemon.
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'central store connection lost'));
+  const replicator = new Replicator({ site: central.site, pool, db, outbox, certificates, batchSize: central.batchSize, intervalMs: central.intervalMs });
+  let reported: string | null = null;
+  replicator.on('error-shipping', (err: unknown) => {
+    const message = (err as Error).message;
+    if (message !== reported) logger.warn({ err: message, backlog: outbox.lag().count }, 'central store unreachable: certificates wait in the outbox');
+    reported = message;
+  });
+  replicator.on('shipped', (n: number) => {
+    if (reported !== null) logger.info({ shipped: n }, 'central store reachable again: shipping the backlog');
+    reported = null;
+  });
+  const stop = replicator.stop.bind(replicator);
+  replicator.stop = async () => {
+    await stop();
+    await pool.end();
+  };
+  replicator.start();
+  logger.info({ site: central.site }, 'replicating to the central QA store');
+  return replicator;
 }
 
 export function databasePath(config: DaemonConfig): string {
@@ -63,7 +97,16 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     referenceMaxDropDb: config.reference.maxDropDb,
     refusal: (benchId) => custody.refusal(benchId),
   });
-  const metrics = new DaemonMetrics(benches, (id) => runner.latestReference(id));
+  // Replication to the central QA store: everything is queued in the outbox anyway (in the same
+  // transactions); with `central` configured, the replicator ships it.
+  const outbox = new Outbox(db);
+  const replicator = config.central ? startReplicator(config.central, db, outbox, certificates, logger) : undefined;
+  runner.on('job-ended', () => replicator?.wake());
+  const backlog = (): { count: number; oldestAgeSeconds: number | null } => {
+    const lag = outbox.lag();
+    return { count: lag.count, oldestAgeSeconds: lag.oldestCreatedAt === null ? null : Math.max(0, (Date.now() - Date.parse(lag.oldestCreatedAt)) / 1000) };
+  };
+  const metrics = new DaemonMetrics(benches, (id) => runner.latestReference(id), backlog);
   runner.on('job-ended', (v: JobView) => {
     logger.info({ job: v.id, bench: v.benchId, state: v.state, verdict: v.verdict, reason: v.reason, certificate: v.certificateId }, 'job ended');
     metrics.jobs.inc({ bench: v.benchId, state: v.state });
@@ -73,7 +116,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
 
   let app: FastifyInstance;
   try {
-    app = await buildHttpServer({ benches, runner, jobEvents: runner, certificates, custody, users: new UserStore(db), parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords, projects, products: Object.entries(config.products).map(([id, p]) => ({ id, kind: p.kind === 'link' ? ('link' as const) : ('assembly' as const) })) });
+    app = await buildHttpServer({ benches, runner, jobEvents: runner, certificates, custody, users: new UserStore(db), parseSubject: judge.parseSubject, token: config.http.token, logger, referenceMaxAgeMs, metrics, cords, projects, replication: replicator ?? null, products: Object.entries(config.products).map(([id, p]) => ({ id, kind: p.kind === 'link' ? ('link' as const) : ('assembly' as const) })) });
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     custody.close();
@@ -116,6 +159,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
       clearInterval(storageWatch);
       clearInterval(recheck);
       await runner.stop();
+      await replicator?.stop();
       await app.close();
       await Promise.allSettled([...benches.values()].map((b) => b.close()));
       custody.close();

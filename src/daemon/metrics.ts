@@ -24,7 +24,12 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
 
-  constructor(benches: Map<string, BenchRuntime>, latestReference: (benchId: string) => BenchReference | undefined) {
+  constructor(
+    benches: Map<string, BenchRuntime>,
+    latestReference: (benchId: string) => BenchReference | undefined,
+    /** The outbox's backlog toward the central store (always: it queues even without replication). */
+    backlog: () => { count: number; oldestAgeSeconds: number | null },
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mpocert_' });
     new Gauge({
       name: 'mpocert_instrument_online',
@@ -48,6 +53,22 @@ export class DaemonMetrics {
           const ref = latestReference(bench.id);
           if (ref) this.set({ bench: bench.id }, (Date.now() - Date.parse(ref.takenAt)) / 1000);
         }
+      },
+    });
+    new Gauge({
+      name: 'mpocert_replication_backlog',
+      help: 'certificates, job aborts and keys not yet committed by the central QA store',
+      registers: [this.registry],
+      collect() {
+        this.set(backlog().count);
+      },
+    });
+    new Gauge({
+      name: 'mpocert_replication_oldest_age_seconds',
+      help: 'age of the oldest item not yet committed by the central QA store (0 when none waits)',
+      registers: [this.registry],
+      collect() {
+        this.set(backlog().oldestAgeSeconds ?? 0);
       },
     });
   }

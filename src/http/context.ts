@@ -33,6 +33,16 @@ export interface HttpMetrics {
   readonly httpLatency: { observe(labels: { method: string; route: string; status: string }, seconds: number): void };
 }
 
+/** Replication toward the central QA store, as /status and the console show it (the replicator satisfies it). */
+export interface ReplicationView {
+  state: string;
+  backlog: number;
+  oldestAgeSeconds: number | null;
+  shipped: number;
+  lastShippedAt: string | null;
+  lastError: string | null;
+}
+
 /** Everything the routes use, and no more: the daemon passes its real objects, a test may pass fakes. */
 export interface HttpDeps {
   users: Pick<UserStore, 'authenticate' | 'hasUsers'>;
@@ -49,6 +59,8 @@ export interface HttpDeps {
   referenceMaxAgeMs: number;
   metrics: HttpMetrics;
   cords: Pick<CordStore, 'get' | 'latestVerification'>;
+  /** Replication to the central QA store; null when the config has no `central`. */
+  replication?: { status(): ReplicationView } | null;
   /** The configured products (what a job may certify) with their kind: the console offers them. */
   products?: readonly { id: string; kind: 'assembly' | 'link' }[];
   /**

@@ -113,6 +113,20 @@ export const StatusReply = Type.Object({
     brokenBenches: Type.Array(Type.Object({ bench: Type.String(), why: Type.String() })),
     fullCheck: Type.Object({ state: Type.String(), checked: Type.Integer(), problems: Type.Integer(), seconds: Type.Optional(Type.Number()) }),
   }),
+  replication: Type.Union(
+    [
+      Type.Object({
+        state: Type.String({ description: 'idle, shipping, unreachable or stopped' }),
+        backlog: Type.Integer({ description: 'items not yet committed by the central store' }),
+        oldestAgeSeconds: Type.Union([Type.Integer(), Type.Null()], { description: 'age of the oldest of them' }),
+        shipped: Type.Integer({ description: 'shipped since the daemon started' }),
+        lastShippedAt: Type.Union([Type.String(), Type.Null()]),
+        lastError: Type.Union([Type.String(), Type.Null()]),
+      }),
+      Type.Null(),
+    ],
+    { description: 'replication to the central QA store; null when not configured' },
+  ),
   benches: Type.Array(
     Type.Object({
       id: Type.String(),

@@ -130,7 +130,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(metricsRoutes, { metrics: deps.metrics });
   await app.register(healthRoutes, { custody: deps.custody });
   await app.register(checkpointRoutes, { custody: deps.custody });
-  await app.register(statusRoutes, { custody: deps.custody, benches: deps.benches, runner: deps.runner, referenceMaxAgeMs: deps.referenceMaxAgeMs });
+  await app.register(statusRoutes, { custody: deps.custody, benches: deps.benches, runner: deps.runner, referenceMaxAgeMs: deps.referenceMaxAgeMs, replication: deps.replication ?? null });
   await app.register(signingKeyRoutes, { certificates: deps.certificates });
   await app.register(certificateRoutes, { certificates: deps.certificates, custody: deps.custody });
   await app.register(jobRoutes, { runner: deps.runner, users: deps.users, parseSubject: deps.parseSubject, auth });
@@ -138,7 +138,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(cordRoutes, { benches: deps.benches, cords: deps.cords });
   // The console (web pages for the bench operator, the installer and QA) on the same service.
   await app.register(consoleShellRoutes, { auth, users: deps.users });
-  await app.register(consoleBenchRoutes, { auth, benches: deps.benches, runner: deps.runner, jobEvents: deps.jobEvents, cords: deps.cords, certificates: deps.certificates, custody: deps.custody, referenceMaxAgeMs: deps.referenceMaxAgeMs, products: deps.products ?? [] });
+  await app.register(consoleBenchRoutes, { auth, benches: deps.benches, runner: deps.runner, jobEvents: deps.jobEvents, cords: deps.cords, certificates: deps.certificates, custody: deps.custody, referenceMaxAgeMs: deps.referenceMaxAgeMs, products: deps.products ?? [], replication: deps.replication ?? null });
   await app.register(projectRoutes, { auth, projects: deps.projects, benches: deps.benches, custody: deps.custody, users: deps.users });
   await app.register(qaRoutes, { certificates: deps.certificates, custody: deps.custody, auth });
 

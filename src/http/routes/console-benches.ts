@@ -4,13 +4,15 @@ import type { ServerResponse } from 'node:http';
 import type { JobView } from '../../jobs/job-runner.js';
 import type { Auth } from '../auth.js';
 import type { HttpDeps } from '../context.js';
-import { benchCard, benchConsole, recentTable, verdictPanel, verificationFailedPanel, type BenchSnapshot, type RecentItem } from '../web/bench-views.js';
+import { benchCard, benchConsole, replicationCard, recentTable, verdictPanel, verificationFailedPanel, type BenchSnapshot, type RecentItem } from '../web/bench-views.js';
 import { CONSOLE_CSP, esc, page } from '../web/html.js';
 
-type Options = Pick<HttpDeps, 'benches' | 'runner' | 'jobEvents' | 'cords' | 'certificates' | 'custody' | 'referenceMaxAgeMs'> & { auth: Auth; products: NonNullable<HttpDeps['products']> };
+type Options = Pick<HttpDeps, 'benches' | 'runner' | 'jobEvents' | 'cords' | 'certificates' | 'custody' | 'referenceMaxAgeMs' | 'replication'> & { auth: Auth; products: NonNullable<HttpDeps['products']> };
 
 /** Comments keep a quiet stream open through proxies and tell the browser the daemon is there. */
 const KEEPALIVE_MS = 15_000;
+/** More consoles than any bench room has; beyond it a stream is refused, not a leak. */
+const MAX_STREAMS = 64;
 
 /** What a progress event carries: the job's state and its newest reading, not all readings again. */
 function jobEvent(view: JobView): Record<string, unknown> {
@@ -68,7 +70,7 @@ export const consoleBenchRoutes: FastifyPluginAsyncTypebox<Options> = async (app
 
   app.get('/', { schema: { hide: true } }, async (req, reply) => {
     const cards = [...o.benches.keys()].map((id) => benchCard(snapshot(id)!, true)).join('');
-    const body = `<h1>Benches</h1><div id="notice" class="notice error" role="alert" hidden></div><div class="cards" id="cards">${cards}</div>`;
+    const body = `<h1>Benches</h1><div id="notice" class="notice error" role="alert" hidden></div><div class="cards" id="cards">${cards}</div>${replicationCard(o.replication?.status())}`;
     return sendPage(reply, 'Benches', body, o.auth.sessionOf(req)?.operator, ['overview.js']);
   });
 
@@ -104,15 +106,39 @@ export const consoleBenchRoutes: FastifyPluginAsyncTypebox<Options> = async (app
     return fragment(verdictPanel(served.certificate));
   });
 
-  // Open event streams, ended before the server closes (a stream never ends by itself).
-  const streams = new Set<ServerResponse>();
+  // Open event streams, ended before the server closes (a stream never ends by itself). One set
+  // of listeners on the runner fans out to every stream: a room full of consoles adds none.
+  const streams = new Map<ServerResponse, { bench: string | undefined }>();
+  const broadcast = (benchId: string, event: string, data: unknown): void => {
+    const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const [res, filter] of streams) if (filter.bench === undefined || filter.bench === benchId) res.write(frame);
+  };
+  const onProgress = (view: JobView): void => broadcast(view.benchId, 'job', jobEvent(view));
+  const onStep = (e: { benchId: string; step: unknown }): void => broadcast(e.benchId, 'step', e);
+  const onReference = (ref: { benchId: string; takenAt: string }): void => broadcast(ref.benchId, 'reference', { benchId: ref.benchId, takenAt: ref.takenAt });
+  o.jobEvents.on('progress', onProgress);
+  o.jobEvents.on('step', onStep);
+  o.jobEvents.on('reference', onReference);
+  const keepalive = setInterval(() => {
+    for (const res of streams.keys()) res.write(': keepalive\n\n');
+  }, KEEPALIVE_MS);
+  keepalive.unref();
   app.addHook('preClose', async () => {
-    for (const s of streams) s.end();
+    for (const res of streams.keys()) res.end();
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(keepalive);
+    o.jobEvents.off('progress', onProgress);
+    o.jobEvents.off('step', onStep);
+    o.jobEvents.off('reference', onReference);
   });
 
   app.get('/events', { schema: { hide: true, querystring: Type.Object({ bench: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }) } }, async (req, reply) => {
     const only = req.query.bench;
     if (only !== undefined && !o.benches.has(only)) return reply.code(404).send({ error: 'not-found', message: `no bench "${only}"` });
+    if (streams.size >= MAX_STREAMS) {
+      return reply.code(503).header('retry-after', '10').send({ error: 'busy', message: `${MAX_STREAMS} consoles are already following this daemon; close one` });
+    }
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -120,28 +146,8 @@ export const consoleBenchRoutes: FastifyPluginAsyncTypebox<Options> = async (app
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
     const mine = (benchId: string): boolean => only === undefined || benchId === only;
-    const onProgress = (view: JobView): void => {
-      if (mine(view.benchId)) send('job', jobEvent(view));
-    };
-    const onStep = (e: { benchId: string; step: unknown }): void => {
-      if (mine(e.benchId)) send('step', e);
-    };
-    const onReference = (ref: { benchId: string; takenAt: string }): void => {
-      if (mine(ref.benchId)) send('reference', { benchId: ref.benchId, takenAt: ref.takenAt });
-    };
-    o.jobEvents.on('progress', onProgress);
-    o.jobEvents.on('step', onStep);
-    o.jobEvents.on('reference', onReference);
-    streams.add(res);
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
-    const close = (): void => {
-      clearInterval(keepalive);
-      o.jobEvents.off('progress', onProgress);
-      o.jobEvents.off('step', onStep);
-      o.jobEvents.off('reference', onReference);
-      streams.delete(res);
-    };
-    res.on('close', close);
+    streams.set(res, { bench: only });
+    res.on('close', () => streams.delete(res));
     // The state now, so a page opened mid-job (or reconnecting) starts from the truth.
     res.write('retry: 2000\n\n');
     for (const id of o.benches.keys()) {

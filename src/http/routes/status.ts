@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { HttpDeps } from '../context.js';
 import * as S from '../schemas.js';
 
-type Options = Pick<HttpDeps, 'custody' | 'benches' | 'runner' | 'referenceMaxAgeMs'>;
+type Options = Pick<HttpDeps, 'custody' | 'benches' | 'runner' | 'referenceMaxAgeMs' | 'replication'>;
 
 /** GET /status: custody, and each bench's reference, instruments, running jobs and the step it waits for. */
-export const statusRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { custody, benches, runner, referenceMaxAgeMs }) => {
+export const statusRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { custody, benches, runner, referenceMaxAgeMs, replication }) => {
   app.get('/status', { schema: { response: { 200: S.StatusReply } } }, async () => ({
     custody: {
       storageLost: custody.checkStorage() ?? null,
@@ -13,6 +13,8 @@ export const statusRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { cu
       brokenBenches: [...custody.brokenBenches].map(([bench, why]) => ({ bench, why })),
       fullCheck: custody.fullCheck,
     },
+    // Null without `central` in the config: this daemon replicates nothing.
+    replication: replication ? replication.status() : null,
     benches: [...benches.values()].map((bench) => {
       const ref = runner.latestReference(bench.id);
       const ageS = ref ? (Date.now() - Date.parse(ref.takenAt)) / 1000 : null;

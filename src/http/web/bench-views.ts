@@ -1,5 +1,6 @@
 import type { BenchConfig } from '../../config/schema.js';
 import type { InstrumentStatus } from '../../instruments/capabilities.js';
+import type { ReplicationView } from '../context.js';
 import type { Integrity, StoredCertificate } from '../../store/certificate-store.js';
 import type { CordVerificationRecord } from '../../store/cord-store.js';
 import { evaluationOf, fiberRows, fmtDb } from '../certificate-view.js';
@@ -182,8 +183,27 @@ export function verdictPanel(cert: StoredCertificate): string {
     ? `<p><b class="FAIL">Polarity FAIL</b>: ${(pol.differencesFromDeclared ?? []).map((d) => `position ${esc(d.position)} expected ${esc(d.expected)}, measured ${esc(d.measured ?? 'dark')}`).join('; ')}</p>`
     : '';
   const why = [...failing, ...(pol?.outcome === 'FAIL' ? ['polarity'] : [])].join(' · ');
+  const project = cert.document.project;
+  // An unplanned link was judged against the product alone, not the site's plan: the installer
+  // must see that now, not in the report.
+  const projectLine = project
+    ? project.planned
+      ? `<p>Project ${esc(project.id)}: planned link, judged against the project's plan.</p>`
+      : `<p class="notice error" id="unplanned"><b>UNPLANNED</b>: ${esc(subject)} is not in project ${esc(project.id)}'s cable schedule; it was judged against the product alone.</p>`
+    : '';
   return `<div class="verdict ${esc(cert.verdict)}" data-verdict="${esc(cert.verdict)}">${esc(cert.verdict)}<small>${esc(subject)} · certificate ${cert.id}${why ? ` · ${esc(why)}` : ''}</small></div>
+${projectLine}
 ${rows.length ? table(['Fiber', 'End', 'nm', 'Quantity', 'Measured', 'Limit', 'Margin', 'Outcome'], rows, 'id="failures"') : ''}
 ${polarity}
 <p><a href="/certificates/${cert.id}?format=html">Certificate ${cert.id}</a> · <a href="/certificates/${cert.id}?format=pdf">PDF</a> · next: scan the next assembly</p>`;
+}
+
+/** Replication toward the central QA store, on the overview: a backlog that grows is a finding. */
+export function replicationCard(r: ReplicationView | undefined): string {
+  if (!r) return '';
+  const ok = r.state !== 'unreachable';
+  const oldest = r.oldestAgeSeconds === null ? '' : `, the oldest waiting ${esc(age(r.oldestAgeSeconds))}`;
+  return `<section class="card" id="replication"><h2>Central QA store</h2>
+<div><span class="chip ${ok ? 'ok' : 'bad'}">${esc(r.state)}</span> ${r.backlog} waiting to be shipped${oldest}; ${r.shipped} shipped since start${r.lastShippedAt ? `, last at ${esc(r.lastShippedAt.slice(0, 19).replace('T', ' '))}` : ''}</div>
+${r.lastError ? `<div class="muted">${esc(r.lastError)}: certificates are kept here and shipped when it answers</div>` : ''}</section>`;
 }

@@ -1,0 +1,168 @@
+import { EventEmitter } from 'node:events';
+import type { Pool } from 'pg';
+import { describeError } from '../errors.js';
+import type { ShippedCertificate } from '../store/certificate-store.js';
+import type { Db } from '../store/database.js';
+import type { Outbox, OutboxLag, OutboxRow } from '../store/outbox.js';
+
+/**
+ * Ships the daemon's outbox to the central PostgreSQL store: store and forward. Certificates,
+ * job aborts and signing keys go in the order they were created (so in chain order per bench),
+ * at least once: a batch is INSERTed into the central inbox in one statement, idempotent on
+ * (kind, ref), and only then deleted from the outbox. A crash between the two ships the batch
+ * again, harmlessly. With PostgreSQL down or the network cut, benches keep certifying; the
+ * backlog waits in SQLite and drains when the store answers again. Nothing is verified here:
+ * the central merge checks every certificate against QA's own pinned keys.
+ */
+export interface ReplicatorOptions {
+  site: string;
+  pool: Pool;
+  db: Db;
+  outbox: Pick<Outbox, 'pending' | 'markShipped' | 'lag'>;
+  certificates: { forShipping(uuid: string): (ShippedCertificate & { storedBody: Buffer }) | undefined };
+  batchSize?: number;
+  /** How often an idle replicator looks for new items (a new certificate also wakes it). */
+  intervalMs?: number;
+  /** Longest wait between attempts while the central store is unreachable. */
+  maxBackoffMs?: number;
+}
+
+export interface ReplicationStatus {
+  state: 'idle' | 'shipping' | 'unreachable' | 'stopped';
+  backlog: number;
+  /** Age of the oldest item not yet shipped, in seconds (null: nothing waiting). */
+  oldestAgeSeconds: number | null;
+  shipped: number;
+  lastShippedAt: string | null;
+  lastError: string | null;
+}
+
+interface InboxRow {
+  kind: OutboxRow['kind'];
+  ref: string;
+  benchId: string | null;
+  benchSeq: number | null;
+  fields: Record<string, unknown>;
+  body: Buffer | null;
+}
+
+export class Replicator extends EventEmitter {
+  private state: ReplicationStatus['state'] = 'idle';
+  private shipped = 0;
+  private lastShippedAt: string | null = null;
+  private lastError: string | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private backoffMs = 0;
+  private readonly batchSize: number;
+  private readonly intervalMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(private readonly o: ReplicatorOptions) {
+    super();
+    this.batchSize = o.batchSize ?? 200;
+    this.intervalMs = o.intervalMs ?? 1000;
+    this.maxBackoffMs = o.maxBackoffMs ?? 30_000;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Something new is in the outbox: ship it now rather than at the next tick. */
+  wake(): void {
+    if (this.stopped || this.running || this.backoffMs > 0) return;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    this.state = 'stopped';
+  }
+
+  status(): ReplicationStatus {
+    const lag: OutboxLag = this.o.outbox.lag();
+    return {
+      state: this.state,
+      backlog: lag.count,
+      oldestAgeSeconds: lag.oldestCreatedAt === null ? null : Math.max(0, Math.round((Date.now() - Date.parse(lag.oldestCreatedAt)) / 1000)),
+      shipped: this.shipped,
+      lastShippedAt: this.lastShippedAt,
+      lastError: this.lastError,
+    };
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.cycle().finally(() => {
+        this.running = undefined;
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.stopped) return;
+    let full = false;
+    try {
+      this.state = 'shipping';
+      full = (await this.shipBatch()) === this.batchSize;
+      this.backoffMs = 0;
+      this.lastError = null;
+      this.state = 'idle';
+    } catch (err) {
+      this.lastError = describeError(err);
+      this.state = 'unreachable';
+      this.backoffMs = Math.min(this.maxBackoffMs, Math.max(500, this.backoffMs * 2));
+      this.emit('error-shipping', err);
+    }
+    if (!this.stopped) this.schedule(this.backoffMs > 0 ? this.backoffMs : full ? 0 : this.intervalMs);
+  }
+
+  /** Ships the oldest batch; resolves with how many items the central store now holds from it. */
+  async shipBatch(): Promise<number> {
+    const pending = this.o.outbox.pending(this.batchSize);
+    if (pending.length === 0) return 0;
+    const rows = pending.map((p) => this.read(p));
+    const values: unknown[] = [];
+    const tuples = rows.map((r, i) => {
+      values.push(r.kind, r.ref, this.o.site, r.benchId, r.benchSeq, JSON.stringify(r.fields), r.body);
+      const b = i * 7;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}::jsonb, $${b + 7})`;
+    });
+    // One statement: the whole batch lands or none of it. A duplicate (shipped before a crash)
+    // is skipped by the central inbox's unique (kind, ref).
+    await this.o.pool.query(`INSERT INTO inbox (kind, ref, site, bench_id, bench_seq, fields, body) VALUES ${tuples.join(', ')} ON CONFLICT (kind, ref) DO NOTHING`, values);
+    this.o.outbox.markShipped(pending.map((p) => p.seq));
+    this.shipped += pending.length;
+    this.lastShippedAt = new Date().toISOString();
+    this.emit('shipped', pending.length);
+    return pending.length;
+  }
+
+  private read(p: OutboxRow): InboxRow {
+    if (p.kind === 'certificate') {
+      const c = this.o.certificates.forShipping(p.ref);
+      // Queued in the same transaction as the certificate: if it is gone, someone removed it
+      // outside the daemon. Never skip it: the backlog stops here and says so.
+      if (!c) throw new Error(`certificate ${p.ref} is queued for the central store but no longer in this bench's database`);
+      const { body: _text, storedBody, ...fields } = c;
+      return { kind: p.kind, ref: p.ref, benchId: c.benchId, benchSeq: c.benchSequence, fields, body: storedBody };
+    }
+    if (p.kind === 'job-aborted') {
+      const j = this.o.db.prepare('SELECT id, bench_id, state, reason, operator, started_at, ended_at FROM jobs WHERE id = ?').get(p.ref) as
+        | { id: string; bench_id: string; state: string; reason: string | null; operator: string; started_at: string; ended_at: string | null }
+        | undefined;
+      if (!j) throw new Error(`job ${p.ref} is queued for the central store but no longer in this bench's database`);
+      return { kind: p.kind, ref: p.ref, benchId: j.bench_id, benchSeq: null, fields: { jobId: j.id, benchId: j.bench_id, state: j.state, reason: j.reason, operator: j.operator, startedAt: j.started_at, endedAt: j.ended_at }, body: null };
+    }
+    const k = this.o.db.prepare('SELECT key_id, public_key_pem, first_used_at FROM signing_keys WHERE key_id = ?').get(p.ref) as { key_id: string; public_key_pem: string; first_used_at: string } | undefined;
+    if (!k) throw new Error(`signing key ${p.ref} is queued for the central store but no longer in this bench's database`);
+    return { kind: p.kind, ref: p.ref, benchId: null, benchSeq: null, fields: { keyId: k.key_id, publicKeyPem: k.public_key_pem, firstUsedAt: k.first_used_at }, body: null };
+  }
+}
