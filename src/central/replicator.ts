@@ -116,7 +116,11 @@ export class Replicator extends EventEmitter {
       this.lastError = null;
       this.state = 'idle';
     } catch (err) {
-      this.lastError = describeError(err);
+      // 42P01 undefined_table: PostgreSQL answers, but the hub has never created the schema there.
+      this.lastError =
+        (err as { code?: string }).code === '42P01'
+          ? 'the central database has no mpocert schema yet: start `mpocert hub` against it once (it creates the schema); certificates wait here meanwhile'
+          : describeError(err);
       this.state = 'unreachable';
       this.backoffMs = Math.min(this.maxBackoffMs, Math.max(500, this.backoffMs * 2));
       this.emit('error-shipping', err);
