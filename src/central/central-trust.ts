@@ -5,7 +5,7 @@ import type { CentralTrust } from './merge.js';
 /**
  * QA's pinned keys, per site, from the hub config's `trust` list: each site's trusted keys file
  * (QA's own copy, kept with the hub), read once at start. A site with no entry has no trusted key:
- * everything its benches ship is quarantined. After a bench rotates its key, QA copies the site's
+ * everything its benches ship waits in the inbox until QA pins their key. After a bench rotates its key, QA copies the site's
  * file again and restarts the hub.
  */
 export function loadCentralTrust(entries: readonly { site: string; keysFile: string }[], source: string): CentralTrust & { sites(): string[] } {

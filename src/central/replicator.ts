@@ -141,12 +141,47 @@ export class Replicator extends EventEmitter {
     });
     // One statement: the whole batch lands or none of it. A duplicate (shipped before a crash)
     // is skipped by the central inbox's unique (kind, ref).
-    await this.o.pool.query(`INSERT INTO inbox (kind, ref, site, bench_id, bench_seq, fields, body) VALUES ${tuples.join(', ')} ON CONFLICT (kind, ref) DO NOTHING`, values);
-    this.o.outbox.markShipped(pending.map((p) => p.seq));
-    this.shipped += pending.length;
+    const landed = await this.o.pool.query<{ kind: string; ref: string }>(
+      `INSERT INTO inbox (kind, ref, site, bench_id, bench_seq, fields, body) VALUES ${tuples.join(', ')} ON CONFLICT (kind, ref) DO NOTHING RETURNING kind, ref`,
+      values,
+    );
+    const held = await this.certificatesHeldElsewhere(rows, new Set(landed.rows.map((r) => `${r.kind}\u0000${r.ref}`)));
+    const done = pending.filter((p) => !held.has(p.ref));
+    this.o.outbox.markShipped(done.map((p) => p.seq));
+    this.shipped += done.length;
     this.lastShippedAt = new Date().toISOString();
-    this.emit('shipped', pending.length);
+    if (done.length > 0) this.emit('shipped', done.length);
+    if (held.size > 0) {
+      const [ref, hash] = [...held.entries()][0]!;
+      throw new Error(
+        `certificate ${ref} stays queued: the central inbox already holds another row under its uuid (${hash === null ? 'no longer there: it is shipped again next time' : `hash ${hash}`}); ${held.size} certificate(s) held back, tell QA`,
+      );
+    }
     return pending.length;
+  }
+
+  /**
+   * The certificates of this batch that did not land because the inbox or the central store
+   * already holds their uuid, and not with their content: anyone who read a uuid from the bench
+   * could ship a row under it first. Such a certificate stays in the outbox (never counted as
+   * shipped) until its own bytes are there. Returns uuid -> the other row's hash (null: gone).
+   */
+  private async certificatesHeldElsewhere(rows: readonly InboxRow[], landed: ReadonlySet<string>): Promise<Map<string, string | null>> {
+    const missing = rows.filter((r) => r.kind === 'certificate' && !landed.has(`certificate\u0000${r.ref}`));
+    if (missing.length === 0) return new Map();
+    const there = await this.o.pool.query<{ ref: string; hash: string | null }>(
+      `SELECT ref, fields->>'hash' AS hash FROM inbox WHERE kind = 'certificate' AND ref = ANY($1::text[])
+       UNION ALL SELECT uuid::text AS ref, encode(hash, 'hex') AS hash FROM certificates WHERE uuid = ANY($1::uuid[])`,
+      [missing.map((r) => r.ref)],
+    );
+    const held = new Map<string, string | null>();
+    for (const r of missing) {
+      const ours = r.fields['hash'];
+      const found = there.rows.filter((t) => t.ref === r.ref);
+      if (found.some((t) => t.hash === ours)) continue;
+      held.set(r.ref, found[0]?.hash ?? null);
+    }
+    return held;
   }
 
   private read(p: OutboxRow): InboxRow {

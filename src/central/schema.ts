@@ -15,7 +15,7 @@ import type { Pool, PoolClient } from 'pg';
  *   link, a second certificate for a sequence, a body that is not what was signed). Never merged.
  * - `job_aborts`, `signing_keys`: what benches report besides certificates (informational: trust
  *   comes from the hub's pinned keys, never from this table).
- * - `bench_heads`: each bench's merged chain head (sequence and hash).
+ * - `bench_heads`: each bench's merged chain head (sequence, hash, signing key, issue time).
  * - `rejudgements`: QA's re-evaluations of stored certificates against another limit set, kept as
  *   their own records (the certificates never change).
  *
@@ -127,6 +127,13 @@ export const CENTRAL_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX certificates_bench ON certificates (bench_id);
   CREATE INDEX certificates_limit_set ON certificates (limit_set_id);
+  `,
+  // 3: a bench's chain is signed by one key and its rotation successors, in time order: the head
+  // remembers the key and issue time of the bench's newest merged certificate.
+  `
+  ALTER TABLE bench_heads ADD COLUMN key_id bytea, ADD COLUMN issued_at text;
+  UPDATE bench_heads h SET key_id = c.key_id, issued_at = c.issued_at
+    FROM certificates c WHERE c.site = h.site AND c.bench_id = h.bench_id AND c.bench_seq = h.seq;
   `,
 ];
 

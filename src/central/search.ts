@@ -48,6 +48,17 @@ export function whereOf(f: CentralFilter, params: unknown[] = []): { clause: str
 export const NEWEST_FIRST = 'ORDER BY issued_at DESC, site, bench_id, bench_seq DESC';
 const NEWEST_FIRST_C = 'ORDER BY c.issued_at DESC, c.site, c.bench_id, c.bench_seq DESC';
 
+/**
+ * The order of a search's results, newest first. Within one bench (site and bench both given) that
+ * is chain order, which the merge keeps in time order (issue times never go back in a chain): read
+ * backwards from the unique (site, bench, sequence) index instead of sorting the bench's whole
+ * history by issue time (227 ms at 1,000,000 certificates, 10,000 a bench; benchmarks/central.ts).
+ */
+function newestFirst(f: CentralFilter, alias = ''): string {
+  if (f.site !== undefined && f.benchId !== undefined) return `ORDER BY ${alias}bench_seq DESC`;
+  return alias === '' ? NEWEST_FIRST : NEWEST_FIRST_C;
+}
+
 export async function countMatching(pool: Pool, f: CentralFilter): Promise<number> {
   const { clause, params } = whereOf(f);
   const r = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM certificates ${clause}`, params);
@@ -57,15 +68,15 @@ export async function countMatching(pool: Pool, f: CentralFilter): Promise<numbe
 /** One page of matches, newest first, each with its body and predecessor hash (to verify it). */
 export async function searchPage(pool: Pool, f: CentralFilter, limit: number, offset: number): Promise<{ total: number; rows: CentralRowWithBody[] }> {
   const { clause, params } = whereOf(f);
-  const inner = `SELECT ${columnsOf('certificates')}, certificates.body FROM certificates ${clause} ${NEWEST_FIRST} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`;
-  const [total, page] = await Promise.all([countMatching(pool, f), pool.query<CentralRowWithBody>(`${withBodies(inner)} ${NEWEST_FIRST_C}`, [...params, limit, offset])]);
+  const inner = `SELECT ${columnsOf('certificates')}, certificates.body FROM certificates ${clause} ${newestFirst(f)} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`;
+  const [total, page] = await Promise.all([countMatching(pool, f), pool.query<CentralRowWithBody>(`${withBodies(inner)} ${newestFirst(f, 'c.')}`, [...params, limit, offset])]);
   return { total, rows: page.rows };
 }
 
 /** The uuids of every match, newest first (an export or a re-judge fixes its selection first). */
 export async function matchingUuids(pool: Pool, f: CentralFilter, cap: number): Promise<string[]> {
   const { clause, params } = whereOf(f);
-  const r = await pool.query<{ uuid: string }>(`SELECT uuid FROM certificates ${clause} ${NEWEST_FIRST} LIMIT $${params.length + 1}`, [...params, cap]);
+  const r = await pool.query<{ uuid: string }>(`SELECT uuid FROM certificates ${clause} ${newestFirst(f)} LIMIT $${params.length + 1}`, [...params, cap]);
   return r.rows.map((x) => x.uuid);
 }
 
