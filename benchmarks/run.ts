@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { benchCentral } from './central.js';
 import { benchCustody } from './custody.js';
 import { benchEvaluation } from './evaluation.js';
 import { benchHttp } from './http.js';
@@ -106,7 +107,7 @@ export async function runAll(quick = false): Promise<{ results: Record<string, u
     results.storage = storage;
     row('storage: certificates/s, one job commit each', `${storage.perJob.storedPerSec}`, `${storage.perJob.bareInsertsPerSec} bare INSERT`, storage.perJob.ratio, '-');
     row('storage: certificates/s, bulk (5,000 per transaction)', `${storage.bulk.storedPerSec}`, `${storage.bulk.bareInsertsPerSec} bare INSERT`, storage.bulk.ratio, '-');
-    row('storage: database bytes per certificate', `${storage.bytes.databaseBytesPerCertificate}`, `${storage.bytes.bodyBytesPerCertificate} JSON body`, storage.bytes.ratio, '-');
+    row('storage: SQLite bytes per certificate (24 fibers x 2 wl, both ends, with indexes)', `${storage.bytes.databaseBytesPerCertificate}`, `${storage.bytes.bodyBytesPerCertificate} JSON body`, storage.bytes.ratio, '<= 4,000', storage.bytes.databaseBytesPerCertificate <= 4000);
     row(`storage: QA list query p99 ms (month + verdict, ${storage.qaQuery.matchedPerQuery} match)`, `${storage.qaQuery.p99Ms}`, `${storage.qaQuery.bareP99Ms} bare SQL`, storage.qaQuery.p99Ratio, '-');
 
     progress('http');
@@ -137,6 +138,20 @@ export async function runAll(quick = false): Promise<{ results: Record<string, u
   } finally {
     data.remove();
   }
+
+  // The central QA store on a private PostgreSQL (1,000,000 certificates: node dist/benchmarks/central.js --large).
+  progress('central QA store (PostgreSQL)');
+  const central = await benchCentral(quick ? { benches: 10, perBench: 5, scale: 20_000, queries: 20 } : {});
+  results.central = central;
+  row(`central: ingest, ${central.ingest.benches} benches replicating at once, certificates/s`, `${central.ingest.perSec}`, `${central.ingest.barePerSec} bare INSERT ON CONFLICT`, central.ingest.ratio, '-');
+  row('central: merge (verify against pinned keys + chain, insert), certificates/s', `${central.merge.perSec}`, '-', '-', '-');
+  row('central: full chain verification, certificates/s', `${central.chainVerification.perSec}`, '-', '-', '-');
+  for (const q of central.scale.search) {
+    row(`central: QA search p99 ms at ${central.scale.certificates.toLocaleString('en')} (${q.kind}, HTTP)`, `${q.p99Ms}`, `${q.bareP99Ms} bare SQL`, round(q.p99Ms / Math.max(q.bareP99Ms, 0.01), 1), '<= 20 ms', q.p99Ms <= 20);
+  }
+  row(`central: CSV export of ${central.scale.export.certificates.toLocaleString('en')}, s`, `${central.scale.export.seconds}`, '-', '-', '-');
+  row(`central: re-judging ${central.scale.rejudge.certificates.toLocaleString('en')}, certificates/s`, `${central.scale.rejudge.perSec}`, '-', '-', '-');
+  row('central: PostgreSQL bytes per certificate (with indexes)', `${central.scale.bytesPerCertificate}`, '-', '-', '<= 4,000', central.scale.bytesPerCertificate <= 4000);
   results.seconds = Math.round((Date.now() - started) / 1000);
   results.table = table;
   return { results, table };
