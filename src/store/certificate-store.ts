@@ -417,16 +417,8 @@ export class CertificateStore {
     }
     return {
       idOnBench: row.id,
-      uuid: row.uuid,
-      benchId: row.bench_id,
-      jobId: row.job_id,
+      ...columnFields(row),
       subjectKind: row.subject_kind,
-      serial: row.serial,
-      linkId: row.link_id,
-      verdict: row.verdict,
-      limitSetId: row.limit_set_id,
-      limitSetVersion: row.limit_set_version,
-      issuedAt: row.issued_at,
       body,
       prevHash: row.prev_hash,
       hash: row.hash,

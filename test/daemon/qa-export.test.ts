@@ -1,3 +1,4 @@
+import { PRODUCT_LINK_MTP12_OM4 } from '../../fixtures/harness/products.js';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { withBodyCodec } from '../helpers/stored-body.js';
@@ -49,18 +50,7 @@ const linkRow = (linkId: string): string => {
   return `${i.id},${i.uuid},${i.issuedAt},link,,${linkId},P-1,bench1,${i.verdict},mpocert-default,1.1.0,valid`;
 };
 
-/** An installed MTP-12 OM4 link; a planned link's own length, connections and polarity replace these. */
-const LINK_PRODUCT = {
-  kind: 'link',
-  fiberCount: 12,
-  fiberType: 'OM4',
-  lengthM: 100,
-  connections: 2,
-  splices: 0,
-  connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
-  requiredQuantities: ['insertionLoss'],
-  limitSet: { id: 'mpocert-default', version: '1.1.0' },
-};
+const LINK_PRODUCT = PRODUCT_LINK_MTP12_OM4;
 const SCHEDULE = 'link_id,length_m,connections,splices,fiber_type,fiber_count,application,polarity\r\nL-001,40,2,0,OM4,12,40GBASE-SR4,B\r\nL-002,30,1,0,OM4,12,,B\r\n';
 const HEADER = 'id,uuid,issued_at,subject_kind,serial,link_id,project,bench,verdict,limit_set_id,limit_set_version,integrity';
 const by = (serial: string): Item => items.find((i) => i.serial === serial)!;

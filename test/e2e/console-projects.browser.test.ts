@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRODUCTS } from '../../fixtures/harness/products.js';
+import { PRODUCT_LINK_MTP12_OM4, PRODUCTS } from '../../fixtures/harness/products.js';
 import { screenshot } from '../helpers/browser.js';
 import { startConsoleRig, type ConsoleRig } from '../helpers/console-harness.js';
 import { root, tempDir } from '../helpers/daemon-harness.js';
@@ -18,18 +18,7 @@ let rig: ConsoleRig;
 let page: Page;
 let tmp: ReturnType<typeof tempDir>;
 
-/** An installed MTP-12 OM4 link product; a planned link's own fields replace its link fields. */
-const LINK_PRODUCT = {
-  kind: 'link',
-  fiberCount: 12,
-  fiberType: 'OM4',
-  lengthM: 100,
-  connections: 2,
-  splices: 0,
-  connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
-  requiredQuantities: ['insertionLoss'],
-  limitSet: { id: 'mpocert-default', version: '1.1.0' },
-};
+const LINK_PRODUCT = PRODUCT_LINK_MTP12_OM4;
 
 const HEADER = 'link_id,length_m,connections,splices,fiber_type,fiber_count,application,polarity';
 

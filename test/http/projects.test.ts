@@ -1,3 +1,4 @@
+import { PRODUCT_LINK_MTP12_OM4 } from '../../fixtures/harness/products.js';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,18 +34,7 @@ const ASSEMBLIES = {
   'L-009': 'mtp12-om4-good',
 };
 
-/** An installed MTP-12 OM4 link as the config describes it; a planned link's own fields replace the link fields. */
-const LINK_PRODUCT = {
-  kind: 'link',
-  fiberCount: 12,
-  fiberType: 'OM4',
-  lengthM: 100,
-  connections: 2,
-  splices: 0,
-  connectors: { A: { family: 'MTP', gender: 'female' }, B: { family: 'MTP', gender: 'female' } },
-  requiredQuantities: ['insertionLoss'],
-  limitSet: { id: 'mpocert-default', version: '1.1.0' },
-};
+const LINK_PRODUCT = PRODUCT_LINK_MTP12_OM4;
 
 const SCHEDULE = [
   'link_id,length_m,connections,splices,fiber_type,fiber_count,application,polarity',
