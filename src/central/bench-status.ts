@@ -67,8 +67,8 @@ export async function listBenches(pool: Pool, only?: { site: string; benchId: st
   }));
 }
 
-/** What was refused and why: newest first, optionally one site or bench. */
-export interface QuarantineItem {
+/** One shipment the merge refused (a row of the quarantine table): what it was, whose, and why. */
+export interface QuarantinedShipment {
   id: number;
   kind: string;
   ref: string;
@@ -76,6 +76,17 @@ export interface QuarantineItem {
   benchId: string | null;
   benchSequence: number | null;
   problem: string;
+}
+
+/** The quarantine table's columns that make a QuarantinedShipment, as pg returns them. */
+export type QuarantineRow = { id: string; kind: string; ref: string; site: string; bench_id: string | null; bench_seq: string | null; problem: string };
+
+export function quarantinedShipment(q: QuarantineRow): QuarantinedShipment {
+  return { id: Number(q.id), kind: q.kind, ref: q.ref, site: q.site, benchId: q.bench_id, benchSequence: q.bench_seq === null ? null : Number(q.bench_seq), problem: q.problem };
+}
+
+/** What was refused and why: newest first, optionally one site or bench. */
+export interface QuarantineItem extends QuarantinedShipment {
   /** What the shipped fields claimed (not trusted: it was refused). */
   claimed: { serial: string | null; linkId: string | null; verdict: string | null; issuedAt: string | null };
   receivedAt: string;
@@ -96,7 +107,7 @@ export async function listQuarantine(pool: Pool, f: { site?: string | undefined;
   const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const [count, page] = await Promise.all([
     pool.query<{ n: string }>(`SELECT count(*) AS n FROM quarantine ${clause}`, params),
-    pool.query<{ id: string; kind: string; ref: string; site: string; bench_id: string | null; bench_seq: string | null; problem: string; fields: Record<string, unknown>; received_at: Date; quarantined_at: Date }>(
+    pool.query<QuarantineRow & { fields: Record<string, unknown>; received_at: Date; quarantined_at: Date }>(
       `SELECT id, kind, ref, site, bench_id, bench_seq, problem, fields, received_at, quarantined_at FROM quarantine ${clause} ORDER BY id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, f.limit, f.offset],
     ),
@@ -105,13 +116,7 @@ export async function listQuarantine(pool: Pool, f: { site?: string | undefined;
   return {
     total: Number(count.rows[0]!.n),
     items: page.rows.map((q) => ({
-      id: Number(q.id),
-      kind: q.kind,
-      ref: q.ref,
-      site: q.site,
-      benchId: q.bench_id,
-      benchSequence: q.bench_seq === null ? null : Number(q.bench_seq),
-      problem: q.problem,
+      ...quarantinedShipment(q),
       claimed: { serial: text(q.fields.serial), linkId: text(q.fields.linkId), verdict: text(q.fields.verdict), issuedAt: text(q.fields.issuedAt) },
       receivedAt: q.received_at.toISOString(),
       quarantinedAt: q.quarantined_at.toISOString(),

@@ -1,6 +1,7 @@
 import type { CertificateDocument, Integrity, ProblemKind, ShippedCertificate, StoredCertificate, SubjectKind, VerifyProblem } from '../store/certificate-store.js';
+import { replyHead } from '../store/certificate-store.js';
 import { decompressBody } from '../store/compact-body.js';
-import { verifyShipped, type CentralTrust } from './merge.js';
+import { projectIdOfBody, verifyShipped, type CentralTrust } from './merge.js';
 
 /**
  * A merged certificate as the hub reads it from PostgreSQL, verified as it is read: against QA's
@@ -83,9 +84,24 @@ function kindOf(detail: string): ProblemKind {
 
 export const VALID: Integrity = Object.freeze({ valid: true, problems: [] }) as unknown as Integrity;
 
+/**
+ * The project column is the merge's reading of the signed body (search, export, drift and the
+ * re-judge selection filter on it): an edit in PostgreSQL that moves a certificate into or out of
+ * a project must fail verification like any other column edit.
+ */
+function projectColumnProblem(r: CentralRowWithBody): string | undefined {
+  let signed: string | null;
+  try {
+    signed = projectIdOfBody(decompressBody(r.body));
+  } catch {
+    return undefined; // an unreadable body is reported by verifyShipped
+  }
+  return (r.project_id ?? null) === signed ? undefined : `columns disagree with the signed body: projectId (column ${JSON.stringify(r.project_id ?? null)}, body ${JSON.stringify(signed)})`;
+}
+
 /** Verifies one row against the pinned keys and the hash its merged predecessor has now. */
 export function verifyRow(r: CentralRowWithBody, trust: CentralTrust, previousHash: string | null = hex(r.merged_prev_hash)): Integrity {
-  const detail = verifyShipped({ site: r.site, bench_id: r.bench_id, ref: r.uuid, body: r.body }, shippedFields(r), trust, previousHash);
+  const detail = verifyShipped({ site: r.site, bench_id: r.bench_id, ref: r.uuid, body: r.body }, shippedFields(r), trust, previousHash) ?? projectColumnProblem(r);
   if (detail === undefined) return VALID;
   const problem: VerifyProblem = { certificateId: Number(r.id_on_bench), problem: kindOf(detail), detail, bench: r.bench_id };
   return { valid: false, problems: [problem] };
@@ -124,7 +140,7 @@ export function serve(r: CentralRowWithBody, trust: CentralTrust): ServedCertifi
   // A valid certificate's columns are what its signed body says (verification compared them); a
   // failing one's head says what its body says, as the bench's reply does.
   const head = integrity.valid ? headFields(f) : document ? headFields(fieldsFromDocument(document, f)) : undefined;
-  const json = head && body !== undefined ? Buffer.from(`${replyHead(f, head, integrity)},"certificate":${body}}`) : undefined;
+  const json = head && body !== undefined ? Buffer.from(`${replyHead({ id: f.idOnBench, uuid: f.uuid, key_id: f.keyId, signature: f.signature, hash: f.hash, prev_hash: f.prevHash }, head, integrity)},"certificate":${body}}`) : undefined;
   const certificate: StoredCertificate | undefined =
     integrity.valid && document
       ? {
@@ -165,24 +181,6 @@ function fieldsFromDocument(d: CertificateDocument, f: Omit<ShippedCertificate, 
   };
 }
 
-/**
- * The head of the bench's GET /certificates/:id reply (without its closing brace), in the same
- * key order (store/certificate-store.ts, replyHead): `id` is the certificate's id on its bench.
- */
-function replyHead(f: Omit<ShippedCertificate, 'body'>, h: Head, integrity: Integrity): string {
-  const head = {
-    id: f.idOnBench,
-    uuid: f.uuid,
-    benchId: h.benchId,
-    jobId: h.jobId,
-    verdict: h.verdict,
-    issuedAt: h.issuedAt,
-    limitSet: { id: h.limitSetId, version: h.limitSetVersion },
-    signature: { algorithm: 'Ed25519', keyId: f.keyId, value: f.signature, hash: f.hash, prevHash: f.prevHash },
-    integrity,
-  };
-  return JSON.stringify(head).slice(0, -1);
-}
 
 /** One search result: the columns (verified equal to the signed body at merge) and what verifying it now found. */
 export interface CentralSummary {

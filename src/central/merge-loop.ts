@@ -1,25 +1,13 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
+import { quarantinedShipment, type QuarantinedShipment, type QuarantineRow } from './bench-status.js';
 import { mergeInbox, type CentralTrust, type MergeResult } from './merge.js';
 
-export interface QuarantinedItem {
-  id: number;
-  kind: string;
-  ref: string;
-  site: string;
-  benchId: string | null;
-  benchSequence: number | null;
-  problem: string;
-}
-
 /** Quarantine rows added after `afterId`, oldest first. */
-export async function quarantinedSince(pool: Pool, afterId: number): Promise<QuarantinedItem[]> {
-  const r = await pool.query<{ id: string; kind: string; ref: string; site: string; bench_id: string | null; bench_seq: string | null; problem: string }>(
-    'SELECT id, kind, ref, site, bench_id, bench_seq, problem FROM quarantine WHERE id > $1 ORDER BY id',
-    [afterId],
-  );
-  return r.rows.map((q) => ({ id: Number(q.id), kind: q.kind, ref: q.ref, site: q.site, benchId: q.bench_id, benchSequence: q.bench_seq === null ? null : Number(q.bench_seq), problem: q.problem }));
+export async function quarantinedSince(pool: Pool, afterId: number): Promise<QuarantinedShipment[]> {
+  const r = await pool.query<QuarantineRow>('SELECT id, kind, ref, site, bench_id, bench_seq, problem FROM quarantine WHERE id > $1 ORDER BY id', [afterId]);
+  return r.rows.map(quarantinedShipment);
 }
 
 export async function lastQuarantineId(pool: Pool): Promise<number> {
@@ -27,7 +15,7 @@ export async function lastQuarantineId(pool: Pool): Promise<number> {
 }
 
 /** One merge, and what it quarantined (for `mpocert hub merge` and the loop's log). */
-export async function mergeOnce(pool: Pool, trust: CentralTrust): Promise<MergeResult & { quarantinedItems: QuarantinedItem[] }> {
+export async function mergeOnce(pool: Pool, trust: CentralTrust): Promise<MergeResult & { quarantinedItems: QuarantinedShipment[] }> {
   const before = await lastQuarantineId(pool);
   const result = await mergeInbox(pool, trust);
   return { ...result, quarantinedItems: result.quarantined > 0 ? await quarantinedSince(pool, before) : [] };

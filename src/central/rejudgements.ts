@@ -126,15 +126,7 @@ export async function runRejudgement(pool: Pool, trust: CentralTrust, library: L
       continue;
     }
     const r = rejudgeDocument(served.certificate.document, req.target, library);
-    if (r.error !== undefined) summary.errors++;
-    else summary.rejudged++;
-    if (r.reproduced === false) summary.notReproduced++;
-    summary.judgmentsChanged += r.changes.length;
-    if (r.verdictChanged && r.newVerdict !== null) {
-      summary.verdictChanged++;
-      const t = `${r.oldVerdict} -> ${r.newVerdict}`;
-      summary.transitions[t] = (summary.transitions[t] ?? 0) + 1;
-    }
+    countRejudgement(summary, r);
     certificates.push({ ...base, ...r });
   }
   const report: RejudgementReport = {
@@ -169,4 +161,24 @@ export async function listRejudgements(pool: Pool, limit = 50): Promise<(Omit<Re
     [limit],
   );
   return r.rows.map((x) => ({ id: Number(x.id), createdAt: x.created_at.toISOString(), createdBy: x.created_by, limitSet: { id: x.limit_set_id, version: x.limit_set_version }, selection: x.selection, summary: x.summary }));
+}
+
+/**
+ * Adds one certificate's re-judgement to the summary. One whose rebuilt record does not give its
+ * stored evaluation back under its own limit set cannot say what the new limit set changes: its
+ * differences stay listed with it, never counted as the limit set's effect.
+ */
+export function countRejudgement(summary: RejudgementSummary, r: Pick<CertificateRejudgement, 'error' | 'reproduced' | 'changes' | 'verdictChanged' | 'oldVerdict' | 'newVerdict'>): void {
+  if (r.error !== undefined) summary.errors++;
+  else summary.rejudged++;
+  if (r.reproduced === false) {
+    summary.notReproduced++;
+    return;
+  }
+  summary.judgmentsChanged += r.changes.length;
+  if (r.verdictChanged && r.newVerdict !== null) {
+    summary.verdictChanged++;
+    const t = `${r.oldVerdict} -> ${r.newVerdict}`;
+    summary.transitions[t] = (summary.transitions[t] ?? 0) + 1;
+  }
 }

@@ -22,8 +22,7 @@
  *   and http imports no daemon module.
  */
 import swagger from '@fastify/swagger';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { describeError, InputError, JobRefusedError, MpocertError } from '../errors.js';
 import { SOFTWARE } from '../pipeline/software.js';
 import { createAuth } from './auth.js';
@@ -42,6 +41,7 @@ import { projectRoutes } from './routes/projects.js';
 import { qaRoutes } from './routes/qa.js';
 import { signingKeyRoutes } from './routes/signing-keys.js';
 import { statusRoutes } from './routes/status.js';
+import { createJsonApp, fastifyRefusal, replyNoRoute } from './web/fastify-basics.js';
 
 export type { CustodyView, HttpDeps, HttpMetrics } from './context.js';
 export { cleanText } from './input.js';
@@ -71,28 +71,9 @@ function statusFor(err: unknown): number {
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    bodyLimit: 64 * 1024,
-    // Jobs are logged when they end; one line per GET would bury them.
-    logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
-  }).withTypeProvider<TypeBoxTypeProvider>();
-
-  // Scripts and many HTTP clients send `content-type: application/json` on every POST, body or
-  // not. fastify answers an empty JSON body with 400; here it is "no body" instead, so a route
-  // that takes none (POST /benches/:id/reference) accepts it, and a route that needs one still
-  // refuses it through its schema ("body must be object"). Non-empty bodies go to fastify's own
-  // parser (prototype-poisoning protection included).
-  const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser<string>('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (body.trim() === '') {
-      done(null, undefined);
-      return;
-    }
-    jsonParser(req, body, done);
-  });
+  // Jobs are logged when they end; one line per GET would bury them (so no request logging). An
+  // empty JSON body is no body (web/fastify-basics.ts), as on the hub.
+  const app = createJsonApp({ logger: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
 
   await app.register(swagger, {
     openapi: {
@@ -108,13 +89,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
 
   app.setErrorHandler((err: unknown, req, reply) => {
-    const e = err as { validation?: unknown; statusCode?: number; message?: string; code?: string };
-    if (e.validation) {
-      return reply.code(400).send({ error: 'bad-request', message: e.message ?? 'invalid request' });
-    }
-    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-      return reply.code(e.statusCode).send({ error: 'bad-request', message: e.message ?? 'bad request' });
-    }
+    const refused = fastifyRefusal(err);
+    if (refused) return reply.code(refused.status).send(refused.body);
     const status = statusFor(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
     return reply.code(status).send({
@@ -122,7 +98,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       message: status === 500 && !(err instanceof MpocertError) ? 'internal error; see the daemon log' : describeError(err),
     });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not-found', message: `no route ${req.method} ${req.url}` }));
+  app.setNotFoundHandler(replyNoRoute);
 
   const auth = createAuth(deps.token, deps.users);
   // In the order the routes have always been declared: the OpenAPI document lists them so.

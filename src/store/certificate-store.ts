@@ -237,7 +237,11 @@ function fromRow(row: CertificateRow): StoredCertificate {
 }
 
 /** The head of GET /certificates/:id's JSON (without its closing brace), in its documented key order. */
-function replyHead(
+/**
+ * The head of GET /certificates/:id before `"certificate":<body>`, in its fixed key order. The
+ * central hub builds its replies with it too: they are byte for byte the bench's.
+ */
+export function replyHead(
   row: Pick<CertificateRow, 'id' | 'uuid' | 'key_id' | 'signature' | 'hash' | 'prev_hash'>,
   f: { benchId: unknown; jobId: unknown; verdict: unknown; issuedAt: unknown; limitSetId: unknown; limitSetVersion: unknown },
   integrity: Integrity,

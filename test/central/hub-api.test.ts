@@ -4,125 +4,41 @@
  * their replicators ship to a private PostgreSQL; `mpocert hub` (a real process on port 0) merges
  * and serves QA's API and pages. Every value asserted is what the benches signed.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '../../src/http/web/html.js';
-import { migrateCentral } from '../../src/central/schema.js';
-import { benchConfig, DaemonProcess, root, SAMPLE_ASSEMBLIES, startSimulatorProcess, tempDir, writeConfig, type SimulatorProcess } from '../helpers/daemon-harness.js';
-import { startPostgres, type PrivateCluster } from '../helpers/postgres.js';
+import { CentralRig, fetchReply, HUB_TOKEN, waitFor, type HubProcess } from '../helpers/central-rig.js';
+import { root, SAMPLE_ASSEMBLIES } from '../helpers/daemon-harness.js';
 
 const run = promisify(execFile);
-const HUB_TOKEN = 'hub-token-0123456789abcdef';
 
-/** `mpocert hub` as production runs it; resolves once it logs where it listens. */
-class HubProcess {
-  child!: ChildProcess;
-  base!: string;
-  readonly log: string[] = [];
-  constructor(readonly configPath: string) {}
-  async start(): Promise<this> {
-    this.child = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'hub', '--config', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stderr!.on('data', (c: Buffer) => this.log.push(c.toString()));
-    this.base = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: this.child.stdout! }).on('line', (line) => {
-        this.log.push(line);
-        const m = /"url":"(http:\/\/[^"]+)".*"msg":"mpocert hub listening"/.exec(line);
-        if (m) resolve(m[1]!);
-      });
-      this.child.once('exit', (code, sig) => reject(new Error(`hub exited ${code ?? sig}: ${this.log.join('\n')}`)));
-    });
-    return this;
-  }
-  async stop(): Promise<number | string> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode ?? this.child.signalCode!;
-    const exited = new Promise<number | string>((r) => this.child.once('exit', (code, sig) => r(code ?? sig ?? -1)));
-    this.child.kill('SIGTERM');
-    return exited;
-  }
-}
-
-interface Fetched {
-  status: number;
-  headers: Headers;
-  bytes: Buffer;
-  text: string;
-  json: any;
-}
-async function get(url: string, init: RequestInit = {}): Promise<Fetched> {
-  const r = await fetch(url, { redirect: 'manual', ...init });
-  const bytes = Buffer.from(await r.arrayBuffer());
-  const text = bytes.toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, bytes, text, json };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-let pgc: PrivateCluster | undefined;
-let pool: pg.Pool;
-let tmp: ReturnType<typeof tempDir>;
-const sims: SimulatorProcess[] = [];
-const daemons: Record<string, DaemonProcess> = {};
+let rig: CentralRig;
 let hub: HubProcess;
-/** Certificate ids on each bench, by serial. */
-const certified: Record<string, { site: string; id: number; verdict: string; uuid?: string }> = {};
+/** Certificates by serial: the site that issued each, its id there, its verdict and its uuid. */
+const certified: Record<string, { site: string; id: number; verdict: string; uuid: string }> = {};
 
 async function certify(site: string, serial: string): Promise<void> {
-  const r = await daemons[site]!.api<{ state: string; certificateId: number; verdict: string }>('POST', '/jobs', { bench: 'b1', operator: 'ci', serial, wait: true });
-  expect(r.json.state).toBe('completed');
-  certified[serial] = { site, id: r.json.certificateId, verdict: r.json.verdict };
+  certified[serial] = { site, ...(await rig.certify(site, 'b1', serial)) };
 }
 
 beforeAll(async () => {
-  tmp = tempDir('mpocert-hub-api-');
-  pgc = await startPostgres();
-  const url = await pgc.createDatabase('central');
-  pool = new pg.Pool({ connectionString: url, max: 2 });
-  pool.on('error', () => undefined);
-  // The hub migrates at start too; done first here so the benches' replicators find the inbox at once.
-  await migrateCentral(pool);
-
+  rig = new CentralRig('mpocert-hub-api-');
+  await rig.startCentralStore();
   const assemblies = { ...SAMPLE_ASSEMBLIES, '=SUM-1': 'mtp12-om4-good' };
-  for (const site of ['plant-a', 'plant-b']) {
-    const sim = await startSimulatorProcess({ meter: 0, switch: 0, control: 0, multiPortMeter: 0 });
-    sims.push(sim);
-    const dir = join(tmp.dir, site);
-    mkdirSync(dir);
-    const config = writeConfig(dir, [benchConfig({ id: 'b1', sim, multiPort: true, assemblies })], { central: { site, postgresUrl: url, intervalMs: 100 } });
-    daemons[site] = await new DaemonProcess(config).start();
-    expect((await daemons[site].api('POST', '/benches/b1/reference')).status).toBe(200);
-    // QA's copy of the site's trusted keys file, taken when the bench was commissioned.
-    copyFileSync(join(dir, 'data', 'trusted-keys.json'), join(tmp.dir, `${site}-keys.json`));
-  }
+  for (const site of ['plant-a', 'plant-b']) await rig.startSite(site, { id: 'b1', assemblies });
   await certify('plant-a', 'GOOD-1');
   await certify('plant-a', 'BAD-7');
   await certify('plant-b', 'GOOD-2');
   await certify('plant-b', 'SWAP-34');
   await certify('plant-b', '=SUM-1');
 
-  const hubConfig = join(tmp.dir, 'hub.yaml');
-  writeFileSync(
-    hubConfig,
+  hub = await rig.startHub(
+    'hub.yaml',
     [
-      `postgresUrl: ${url}`,
+      `postgresUrl: ${rig.url}`,
       'http: { host: 127.0.0.1, port: 0, token: ' + HUB_TOKEN + ' }',
       'mergeIntervalMs: 100',
       'trust:',
@@ -131,30 +47,19 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  hub = await new HubProcess(hubConfig).start();
-  await waitFor('both benches merged', async () => {
-    const b = (await get(`${hub.base}/benches`)).json as { benches: { site: string; headSequence: number }[] };
+  await rig.waitForHub('both benches merged', async () => {
+    const b = (await fetchReply(`${hub.base}/benches`)).json as { benches: { site: string; headSequence: number }[] };
     const heads = Object.fromEntries(b.benches.map((x) => [x.site, x.headSequence]));
-    return heads['plant-a'] === 2 && heads['plant-b'] === 3 ? true : undefined;
+    // The hub logs a merge just after committing it: wait for the line too, not only the rows.
+    return heads['plant-a'] === 2 && heads['plant-b'] === 3 && hub.log.some((l) => l.includes('"msg":"merged the inbox"')) ? true : undefined;
   });
-  for (const [serial, c] of Object.entries(certified)) {
-    c.uuid = ((await daemons[c.site]!.api<{ uuid: string }>('GET', `/certificates/${c.id}`)).json.uuid);
-    expect(serial).toBeTruthy();
-  }
 }, 240_000);
 
-afterAll(async () => {
-  await hub?.stop();
-  await Promise.all(Object.values(daemons).map((d) => d.kill('SIGTERM')));
-  for (const s of sims) s.child.kill('SIGTERM');
-  await pool?.end().catch(() => undefined);
-  await pgc?.destroy();
-  tmp?.remove();
-});
+afterAll(() => rig?.stop());
 
 type Item = { uuid: string; site: string; benchId: string; benchSequence: number; idOnBench: number; serial: string | null; verdict: string; limitSetId: string; limitSetVersion: string; issuedAt: string; integrity: string };
 const search = async (query: string): Promise<{ total: number; items: Item[] }> => {
-  const r = await get(`${hub.base}/certificates?${query}`);
+  const r = await fetchReply(`${hub.base}/certificates?${query}`);
   expect(r.status, r.text).toBe(200);
   return r.json as { total: number; items: Item[] };
 };
@@ -166,7 +71,7 @@ describe('the hub: merged from two sites, searched across them', () => {
   });
 
   it('lists each bench as (site, bench): merged heads, nothing refused, nothing waiting', async () => {
-    const r = await get(`${hub.base}/benches`);
+    const r = await fetchReply(`${hub.base}/benches`);
     expect(r.json.benches.map((b: Record<string, unknown>) => ({ site: b.site, benchId: b.benchId, headSequence: b.headSequence, quarantined: b.quarantined, waiting: b.waiting, broken: b.broken }))).toEqual([
       { site: 'plant-a', benchId: 'b1', headSequence: 2, quarantined: 0, waiting: 0, broken: null },
       { site: 'plant-b', benchId: 'b1', headSequence: 3, quarantined: 0, waiting: 0, broken: null },
@@ -200,26 +105,26 @@ describe('the hub: merged from two sites, searched across them', () => {
     // `to` is exclusive, as on a bench: nothing was issued before the day they all were.
     expect((await search(`to=${day}`)).total).toBe(0);
     expect((await search(`from=${all.items[1]!.issuedAt}`)).items.map((i) => i.serial)).toEqual(['=SUM-1', 'SWAP-34']);
-    expect((await get(`${hub.base}/certificates?verdict=GOOD`)).status).toBe(400);
-    expect((await get(`${hub.base}/certificates?colour=red`)).status).toBe(400);
+    expect((await fetchReply(`${hub.base}/certificates?verdict=GOOD`)).status).toBe(400);
+    expect((await fetchReply(`${hub.base}/certificates?colour=red`)).status).toBe(400);
   });
 
   it("serves each certificate's JSON byte for byte as its bench does, verified against the pinned keys", async () => {
     for (const [serial, c] of Object.entries(certified)) {
-      const benchReply = await get(`${daemons[c.site]!.base}/certificates/${c.id}`);
-      const hubReply = await get(`${hub.base}/certificates/${c.uuid}`);
+      const benchReply = await fetchReply(`${rig.daemons[c.site]!.base}/certificates/${c.id}`);
+      const hubReply = await fetchReply(`${hub.base}/certificates/${c.uuid}`);
       expect([serial, hubReply.status, hubReply.headers.get('x-mpocert-integrity'), hubReply.headers.get('x-mpocert-site')]).toEqual([serial, 200, 'valid', c.site]);
       expect(hubReply.bytes.equals(benchReply.bytes), serial).toBe(true);
     }
-    const v = await get(`${hub.base}/certificates/${certified['BAD-7']!.uuid}/verify`);
+    const v = await fetchReply(`${hub.base}/certificates/${certified['BAD-7']!.uuid}/verify`);
     expect(v.json).toEqual({ uuid: certified['BAD-7']!.uuid, site: 'plant-a', benchId: 'b1', benchSequence: 2, idOnBench: certified['BAD-7']!.id, valid: true, problems: [] });
-    expect((await get(`${hub.base}/certificates/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
-    expect((await get(`${hub.base}/certificates/1`)).status).toBe(400);
+    expect((await fetchReply(`${hub.base}/certificates/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+    expect((await fetchReply(`${hub.base}/certificates/1`)).status).toBe(400);
   });
 
   it('renders the page, CSV and PDF with the bench renderers', async () => {
-    const uuid = certified['BAD-7']!.uuid!;
-    const html = await get(`${hub.base}/certificates/${uuid}?format=html`);
+    const uuid = certified['BAD-7']!.uuid;
+    const html = await fetchReply(`${hub.base}/certificates/${uuid}?format=html`);
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(html.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; img-src data:");
     expect(html.text).toContain('<p class="verdict">FAIL</p>');
@@ -228,16 +133,16 @@ describe('the hub: merged from two sites, searched across them', () => {
     expect(html.text).toContain(`href="/certificates/${uuid}/verify"`);
     expect(html.text).not.toMatch(/href="\/certificates\/\d+[/?"]/);
 
-    const csv = await get(`${hub.base}/certificates/${uuid}?format=csv`);
+    const csv = await fetchReply(`${hub.base}/certificates/${uuid}?format=csv`);
     const lines = csv.text.trimEnd().split('\r\n');
     expect(lines[0]).toBe('certificate,subject,verdict,limit_set,fiber,wavelength_nm,end,quantity,value_db,limit_db,limit_kind,limit_basis,margin_db,outcome,reason,headroom_db,integrity');
     expect(lines).toHaveLength(1 + 12 * 2 * 2);
     // limit_basis may be quoted (it holds commas): a failing row is the one whose margin is negative and outcome FAIL.
     expect(lines.filter((l) => /,-[0-9.]+,FAIL,/.test(l)).map((l) => l.split(',').slice(4, 9).join(' '))).toEqual(['6 850 B insertion loss 0.9', '6 1300 B insertion loss 0.85', '7 850 A insertion loss 0.9', '7 1300 A insertion loss 0.85']);
 
-    const pdf = await get(`${hub.base}/certificates/${uuid}?format=pdf`);
+    const pdf = await fetchReply(`${hub.base}/certificates/${uuid}?format=pdf`);
     expect([pdf.status, pdf.headers.get('content-type'), pdf.bytes.subarray(0, 5).toString()]).toEqual([200, 'application/pdf', '%PDF-']);
-    const file = join(tmp.dir, 'bad-7.pdf');
+    const file = join(rig.tmp.dir, 'bad-7.pdf');
     writeFileSync(file, pdf.bytes);
     const text = (await run('pdftotext', ['-layout', file, '-'])).stdout;
     expect(text).toContain(`Test certificate ${certified['BAD-7']!.id}`);
@@ -246,16 +151,16 @@ describe('the hub: merged from two sites, searched across them', () => {
   });
 
   it("re-verifies each bench's whole merged chain in order", async () => {
-    const a = await get(`${hub.base}/benches/plant-a/b1/verify`);
+    const a = await fetchReply(`${hub.base}/benches/plant-a/b1/verify`);
     expect(a.json).toMatchObject({ site: 'plant-a', benchId: 'b1', checked: 2, valid: true, problemCount: 0, problems: [] });
     expect(a.json.head.sequence).toBe(2);
     expect(a.json.perSecond).toBeGreaterThan(0);
-    expect((await get(`${hub.base}/benches/plant-b/b1/verify`)).json).toMatchObject({ checked: 3, valid: true, problems: [] });
-    expect((await get(`${hub.base}/benches/plant-c/b1/verify`)).status).toBe(404);
+    expect((await fetchReply(`${hub.base}/benches/plant-b/b1/verify`)).json).toMatchObject({ checked: 3, valid: true, problems: [] });
+    expect((await fetchReply(`${hub.base}/benches/plant-c/b1/verify`)).status).toBe(404);
   });
 
   it('exports CSV (formula-safe) and JSON lines (each as signed), and the pages', async () => {
-    const csv = await get(`${hub.base}/export?format=csv&site=plant-b`);
+    const csv = await fetchReply(`${hub.base}/export?format=csv&site=plant-b`);
     expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="certificates-.*\.csv"$/);
     const rows = csv.text.trimEnd().split('\r\n');
     expect(rows[0]).toBe('uuid,site,bench,bench_sequence,id_on_bench,issued_at,subject_kind,serial,link_id,project,verdict,limit_set_id,limit_set_version,integrity');
@@ -265,52 +170,66 @@ describe('the hub: merged from two sites, searched across them', () => {
       ['plant-b', 'b1', '1', String(certified['GOOD-2']!.id), 'GOOD-2', 'PASS', 'valid'],
     ]);
 
-    const jsonl = await get(`${hub.base}/export?format=jsonl&bench=b1`);
+    const jsonl = await fetchReply(`${hub.base}/export?format=jsonl&bench=b1`);
     const lines = jsonl.text.split('\n').filter((l) => l !== '');
     expect(lines).toHaveLength(5);
     for (const line of lines) {
       const uuid = (JSON.parse(line) as { uuid: string }).uuid;
-      expect(line).toBe((await get(`${hub.base}/certificates/${uuid}`)).text);
+      expect(line).toBe((await fetchReply(`${hub.base}/certificates/${uuid}`)).text);
     }
-    expect((await get(`${hub.base}/export?format=pdf`)).status).toBe(400);
+    expect((await fetchReply(`${hub.base}/export?format=pdf`)).status).toBe(400);
 
-    const page = await get(`${hub.base}/qa?serial=GOOD-2`);
+    const page = await fetchReply(`${hub.base}/qa?serial=GOOD-2`);
     expect(page.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
     expect(page.text).toContain('1 certificate matches');
     expect(page.text).toContain(`href="/certificates/${certified['GOOD-2']!.uuid}?format=pdf"`);
     expect(page.text).toContain('<td>plant-b</td>');
-    expect((await get(`${hub.base}/qa?from=2026-02-31`)).text).toContain('from: &quot;2026-02-31&quot; is not a date');
-    const bench = await get(`${hub.base}/qa/benches/plant-a/b1`);
+    expect((await fetchReply(`${hub.base}/qa?from=2026-02-31`)).text).toContain('from: &quot;2026-02-31&quot; is not a date');
+    const bench = await fetchReply(`${hub.base}/qa/benches/plant-a/b1`);
     expect(bench.text).toContain('href="/qa/benches/plant-a/b1?verify=1"');
-    expect((await get(`${hub.base}/qa/benches/plant-a/b1?verify=1`)).text).toContain('Intact: 2 certificates checked in order');
-    expect((await get(`${hub.base}/qa/benches`)).text).toContain('<a href="/qa/benches/plant-a/b1">b1</a>');
-    expect((await get(`${hub.base}/`)).headers.get('location')).toBe('/qa');
-    expect((await get(`${hub.base}/assets/console.css`)).status).toBe(200);
+    expect((await fetchReply(`${hub.base}/qa/benches/plant-a/b1?verify=1`)).text).toContain('Intact: 2 certificates checked in order');
+    expect((await fetchReply(`${hub.base}/qa/benches`)).text).toContain('<a href="/qa/benches/plant-a/b1">b1</a>');
+    expect((await fetchReply(`${hub.base}/`)).headers.get('location')).toBe('/qa');
+    expect((await fetchReply(`${hub.base}/assets/console.css`)).status).toBe(200);
   });
 
   it('serves a certificate edited in PostgreSQL after the merge as FAILED, and the chain check names it', async () => {
-    const uuid = certified['BAD-7']!.uuid!;
-    await pool.query(`UPDATE certificates SET verdict = 'PASS' WHERE uuid = $1`, [uuid]);
+    const uuid = certified['BAD-7']!.uuid;
+    await rig.pool.query(`UPDATE certificates SET verdict = 'PASS' WHERE uuid = $1`, [uuid]);
     try {
-      const served = await get(`${hub.base}/certificates/${uuid}`);
+      const served = await fetchReply(`${hub.base}/certificates/${uuid}`);
       expect(served.headers.get('x-mpocert-integrity')).toBe('FAILED');
       expect(served.json.integrity.problems.map((p: { problem: string }) => p.problem)).toEqual(['content']);
-      const page = await get(`${hub.base}/certificates/${uuid}?format=html`);
+      const page = await fetchReply(`${hub.base}/certificates/${uuid}?format=html`);
       expect(page.text).toContain('INTEGRITY CHECK FAILED');
       expect(page.text).not.toContain('<p class="verdict">PASS</p>');
       expect((await search('serial=BAD-7')).items[0]!.integrity).toBe('FAILED');
-      const chain = await get(`${hub.base}/benches/plant-a/b1/verify`);
+      const chain = await fetchReply(`${hub.base}/benches/plant-a/b1/verify`);
       expect(chain.json).toMatchObject({ checked: 2, valid: false, problemCount: 1 });
       expect(chain.json.problems[0]).toMatchObject({ benchSequence: 2, uuid, problem: 'content', detail: 'content does not match its recorded hash' });
     } finally {
-      await pool.query(`UPDATE certificates SET verdict = 'FAIL' WHERE uuid = $1`, [uuid]);
+      await rig.pool.query(`UPDATE certificates SET verdict = 'FAIL' WHERE uuid = $1`, [uuid]);
     }
-    expect((await get(`${hub.base}/certificates/${uuid}`)).headers.get('x-mpocert-integrity')).toBe('valid');
+    expect((await fetchReply(`${hub.base}/certificates/${uuid}`)).headers.get('x-mpocert-integrity')).toBe('valid');
+  });
+
+  it('serves a certificate whose project column was edited after the merge as FAILED: a FAIL cannot be moved into or out of a project', async () => {
+    const uuid = certified['BAD-7']!.uuid;
+    await rig.pool.query(`UPDATE certificates SET project_id = 'PRJ-OTHER' WHERE uuid = $1`, [uuid]);
+    try {
+      const found = await search('project=PRJ-OTHER');
+      expect(found.items.map((i) => [i.serial, i.integrity])).toEqual([['BAD-7', 'FAILED']]);
+      const served = await fetchReply(`${hub.base}/certificates/${uuid}`);
+      expect(served.headers.get('x-mpocert-integrity')).toBe('FAILED');
+      expect(served.json.integrity.problems.map((p: { detail: string }) => p.detail)).toEqual(['columns disagree with the signed body: projectId (column "PRJ-OTHER", body null)']);
+    } finally {
+      await rig.pool.query(`UPDATE certificates SET project_id = NULL WHERE uuid = $1`, [uuid]);
+    }
   });
 
   it('quarantines a tampered shipment with its reason: never searchable; the genuine next certificate still merges', async () => {
     // A shipment for plant-a's next sequence that claims BAD-7's body says PASS.
-    const row = (await pool.query<Record<string, unknown>>('SELECT * FROM certificates WHERE uuid = $1', [certified['BAD-7']!.uuid])).rows[0]!;
+    const row = (await rig.pool.query<Record<string, unknown>>('SELECT * FROM certificates WHERE uuid = $1', [certified['BAD-7']!.uuid])).rows[0]!;
     const forged = '11111111-2222-4333-8444-555555555555';
     const fields = {
       idOnBench: 99,
@@ -330,25 +249,25 @@ describe('the hub: merged from two sites, searched across them', () => {
       keyId: (row.key_id as Buffer).toString('hex'),
       benchSequence: 3,
     };
-    await pool.query(`INSERT INTO inbox (kind, ref, site, bench_id, bench_seq, fields, body) VALUES ('certificate', $1, 'plant-a', 'b1', 3, $2, $3)`, [forged, JSON.stringify(fields), row.body]);
+    await rig.pool.query(`INSERT INTO inbox (kind, ref, site, bench_id, bench_seq, fields, body) VALUES ('certificate', $1, 'plant-a', 'b1', 3, $2, $3)`, [forged, JSON.stringify(fields), row.body]);
     const q = await waitFor('the forged shipment quarantined', async () => {
-      const r = (await get(`${hub.base}/quarantine`)).json as { total: number; items: { ref: string; problem: string; site: string; benchSequence: number; claimed: { serial: string } }[] };
+      const r = (await fetchReply(`${hub.base}/quarantine`)).json as { total: number; items: { ref: string; problem: string; site: string; benchSequence: number; claimed: { serial: string } }[] };
       return r.total === 1 ? r : undefined;
     });
     expect(q.items[0]).toMatchObject({ ref: forged, site: 'plant-a', benchSequence: 3, problem: 'content does not match its recorded hash', claimed: { serial: 'FORGED-1' } });
     expect((await search('serial=FORGED-1')).total).toBe(0);
-    expect((await get(`${hub.base}/certificates/${forged}`)).status).toBe(404);
+    expect((await fetchReply(`${hub.base}/certificates/${forged}`)).status).toBe(404);
     expect(hub.log.join('\n')).toContain('"reason":"content does not match its recorded hash"');
-    const benches = (await get(`${hub.base}/benches`)).json.benches as { site: string; quarantined: number; broken: string | null }[];
+    const benches = (await fetchReply(`${hub.base}/benches`)).json.benches as { site: string; quarantined: number; broken: string | null }[];
     expect(benches.find((b) => b.site === 'plant-a')).toMatchObject({ quarantined: 1, broken: expect.stringContaining('sequence 3 was refused (content does not match its recorded hash)') });
-    expect((await get(`${hub.base}/qa/quarantine`)).text).toContain('content does not match its recorded hash');
+    expect((await fetchReply(`${hub.base}/qa/quarantine`)).text).toContain('content does not match its recorded hash');
 
     // The bench's own third certificate is the genuine sequence 3: it merges, and the bench is whole again.
     await certify('plant-a', 'GOOD-2');
     await waitFor('plant-a sequence 3 merged', async () => ((await search('site=plant-a')).total === 3 ? true : undefined));
-    const a = (await get(`${hub.base}/benches`)).json.benches.find((b: { site: string }) => b.site === 'plant-a');
+    const a = (await fetchReply(`${hub.base}/benches`)).json.benches.find((b: { site: string }) => b.site === 'plant-a');
     expect(a).toMatchObject({ headSequence: 3, quarantined: 1, broken: null });
-    expect((await get(`${hub.base}/benches/plant-a/b1/verify`)).json).toMatchObject({ checked: 3, valid: true });
+    expect((await fetchReply(`${hub.base}/benches/plant-a/b1/verify`)).json).toMatchObject({ checked: 3, valid: true });
   });
 
   it('stops cleanly on SIGTERM', async () => {
@@ -358,10 +277,10 @@ describe('the hub: merged from two sites, searched across them', () => {
 
   it('`mpocert hub merge` merges once and says what it did (for scripts)', async () => {
     await certify('plant-b', 'GOOD-1');
-    await waitFor('the certificate shipped', async () => ((await pool.query<{ n: string }>("SELECT count(*) AS n FROM inbox WHERE kind = 'certificate'")).rows[0]!.n === '1' ? true : undefined));
+    await waitFor('the certificate shipped', async () => ((await rig.pool.query<{ n: string }>("SELECT count(*) AS n FROM inbox WHERE kind = 'certificate'")).rows[0]!.n === '1' ? true : undefined));
     const r = await run(process.execPath, [join(root, 'dist/src/cli/main.js'), 'hub', 'merge', '--config', hub.configPath]);
     expect(r.stdout).toBe('merged 1, quarantined 0, duplicates 0, other 0, waiting 0\n');
-    const merged = await pool.query<{ serial: string; bench_seq: string }>("SELECT serial, bench_seq FROM certificates WHERE site = 'plant-b' ORDER BY bench_seq DESC LIMIT 1");
+    const merged = await rig.pool.query<{ serial: string; bench_seq: string }>("SELECT serial, bench_seq FROM certificates WHERE site = 'plant-b' ORDER BY bench_seq DESC LIMIT 1");
     expect(merged.rows[0]).toEqual({ serial: 'GOOD-1', bench_seq: '4' });
   });
 });

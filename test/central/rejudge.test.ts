@@ -4,112 +4,40 @@
  * kept as its own record. Real bench daemon on the simulated bench, real PostgreSQL, `mpocert hub`
  * as a process; the expected changes are worked out by hand from fixtures/assemblies/*.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateCentral } from '../../src/central/schema.js';
-import { benchConfig, DaemonProcess, root, startSimulatorProcess, tempDir, writeConfig, type SimulatorProcess } from '../helpers/daemon-harness.js';
-import { startPostgres, type PrivateCluster } from '../helpers/postgres.js';
+import { CentralRig, fetchReply, HUB_TOKEN, type HubProcess } from '../helpers/central-rig.js';
+import { root } from '../helpers/daemon-harness.js';
 
-const HUB_TOKEN = 'hub-token-0123456789abcdef';
-
-class HubProcess {
-  child!: ChildProcess;
-  base!: string;
-  readonly log: string[] = [];
-  constructor(readonly configPath: string) {}
-  async start(): Promise<this> {
-    this.child = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'hub', '--config', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stderr!.on('data', (c: Buffer) => this.log.push(c.toString()));
-    this.base = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: this.child.stdout! }).on('line', (line) => {
-        this.log.push(line);
-        const m = /"url":"(http:\/\/[^"]+)".*"msg":"mpocert hub listening"/.exec(line);
-        if (m) resolve(m[1]!);
-      });
-      this.child.once('exit', (code, sig) => reject(new Error(`hub exited ${code ?? sig}: ${this.log.join('\n')}`)));
-    });
-    return this;
-  }
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    await exited;
-  }
-}
-
-async function call(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; text: string; json: any }> {
-  const r = await fetch(url, { redirect: 'manual', ...init });
-  const text = await r.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, text, json };
-}
 const post = (url: string, body: unknown, token: string | null = HUB_TOKEN) =>
-  call(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  fetchReply(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
 
-let pgc: PrivateCluster | undefined;
-let pool: pg.Pool;
-let tmp: ReturnType<typeof tempDir>;
-let sim: SimulatorProcess;
-let daemon: DaemonProcess;
+let rig: CentralRig;
 let hub: HubProcess;
 const uuids: Record<string, string> = {};
 
 beforeAll(async () => {
-  tmp = tempDir('mpocert-rejudge-');
-  pgc = await startPostgres();
-  const url = await pgc.createDatabase('central');
-  pool = new pg.Pool({ connectionString: url, max: 2 });
-  pool.on('error', () => undefined);
-  await migrateCentral(pool);
-
-  sim = await startSimulatorProcess({ meter: 0, switch: 0, control: 0, multiPortMeter: 0 });
-  mkdirSync(join(tmp.dir, 'bench'));
-  daemon = await new DaemonProcess(writeConfig(join(tmp.dir, 'bench'), [benchConfig({ id: 'b1', sim, multiPort: true })], { central: { site: 'plant-a', postgresUrl: url, intervalMs: 100 } })).start();
-  expect((await daemon.api('POST', '/benches/b1/reference')).status).toBe(200);
-  for (const serial of ['GOOD-1', 'BAD-7']) {
-    const job = await daemon.api<{ certificateId: number; verdict: string }>('POST', '/jobs', { bench: 'b1', operator: 'ci', serial, wait: true });
-    uuids[serial] = (await daemon.api<{ uuid: string }>('GET', `/certificates/${job.json.certificateId}`)).json.uuid;
-  }
-  copyFileSync(join(tmp.dir, 'bench', 'data', 'trusted-keys.json'), join(tmp.dir, 'plant-a-keys.json'));
+  rig = new CentralRig('mpocert-rejudge-');
+  await rig.startCentralStore();
+  await rig.startSite('plant-a', { id: 'b1' });
+  for (const serial of ['GOOD-1', 'BAD-7']) uuids[serial] = (await rig.certify('plant-a', 'b1', serial)).uuid;
 
   // QA's stricter set: the MTP grade at 0.35 dB a mated pair instead of 0.60 dB, the rest as shipped.
-  mkdirSync(join(tmp.dir, 'qa-limits'));
+  mkdirSync(join(rig.tmp.dir, 'qa-limits'));
   const shipped = JSON.parse(readFileSync(join(root, 'limits', 'mtp-mpo-connector-grades@1.1.0.json'), 'utf8')) as Record<string, any>;
   const strict: Record<string, any> = { ...shipped, id: 'qa-strict-grades', version: '1.0.0', title: 'QA strict MTP grade (0.35 dB multimode)', source: 'QA test' };
   strict.connectorGrades.MTP.insertionLossDb.multimode = 0.35;
-  writeFileSync(join(tmp.dir, 'qa-limits', 'qa-strict-grades@1.0.0.json'), JSON.stringify(strict, null, 2));
+  writeFileSync(join(rig.tmp.dir, 'qa-limits', 'qa-strict-grades@1.0.0.json'), JSON.stringify(strict, null, 2));
 
-  const config = join(tmp.dir, 'hub.json');
-  writeFileSync(
-    config,
-    JSON.stringify({ postgresUrl: url, http: { host: '127.0.0.1', port: 0, token: HUB_TOKEN }, mergeIntervalMs: 100, trust: [{ site: 'plant-a', keysFile: 'plant-a-keys.json' }], limits: { userDir: 'qa-limits' } }),
+  hub = await rig.startHub(
+    'hub.json',
+    JSON.stringify({ postgresUrl: rig.url, http: { host: '127.0.0.1', port: 0, token: HUB_TOKEN }, mergeIntervalMs: 100, trust: [{ site: 'plant-a', keysFile: 'plant-a-keys.json' }], limits: { userDir: 'qa-limits' } }),
   );
-  hub = await new HubProcess(config).start();
-  const deadline = Date.now() + 30_000;
-  while ((await call(`${hub.base}/certificates?site=plant-a`)).json?.total !== 2) {
-    if (Date.now() > deadline) throw new Error(`not merged: ${hub.log.join('\n')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await rig.waitForHub('both certificates merged', async () => ((await fetchReply(`${hub.base}/certificates?site=plant-a`)).json?.total === 2 ? true : undefined));
 }, 180_000);
 
-afterAll(async () => {
-  await hub?.stop();
-  await daemon?.kill('SIGTERM');
-  sim?.child.kill('SIGTERM');
-  await pool?.end().catch(() => undefined);
-  await pgc?.destroy();
-  tmp?.remove();
-});
+afterAll(() => rig?.stop());
 
 /**
  * mtp12-om4-good at 850 / 1300 nm (fiber 1 first): 0.21 0.18 0.33 0.27 0.15 0.40 0.24 0.30 0.19 0.45
@@ -142,11 +70,11 @@ describe('re-judging stored certificates on the hub', () => {
     const refused = await post(`${hub.base}/rejudge`, { filters: {}, limitSet: { id: 'qa-strict-grades', version: '1.0.0' }, by: 'qa-anna' }, null);
     expect(refused.status).toBe(401);
     expect((await post(`${hub.base}/rejudge`, { filters: {}, limitSet: { id: 'qa-strict-grades', version: '1.0.0' }, by: 'qa-anna' }, 'wrong-token-0123456789')).status).toBe(401);
-    expect((await call(`${hub.base}/rejudgements`)).json).toEqual({ rejudgements: [] });
+    expect((await fetchReply(`${hub.base}/rejudgements`)).json).toEqual({ rejudgements: [] });
   });
 
   it('reports exactly the judgments a stricter limit set changes, fiber by fiber, and changes no certificate', async () => {
-    const before = await Promise.all(Object.values(uuids).map(async (u) => (await call(`${hub.base}/certificates/${u}`)).text));
+    const before = await Promise.all(Object.values(uuids).map(async (u) => (await fetchReply(`${hub.base}/certificates/${u}`)).text));
     const started = await post(`${hub.base}/rejudge`, { filters: { site: 'plant-a' }, limitSet: { id: 'qa-strict-grades', version: '1.0.0' }, by: 'qa-anna' });
     expect(started.status, started.text).toBe(201);
     expect(started.json).toEqual({
@@ -155,7 +83,7 @@ describe('re-judging stored certificates on the hub', () => {
       summary: { certificates: 2, rejudged: 2, verdictChanged: 1, judgmentsChanged: 24, errors: 0, skipped: 0, notReproduced: 0, transitions: { 'PASS -> FAIL': 1 } },
     });
 
-    const r = await call(`${hub.base}/rejudgements/1`);
+    const r = await fetchReply(`${hub.base}/rejudgements/1`);
     expect(r.json).toMatchObject({ id: 1, createdBy: 'qa-anna', limitSet: { id: 'qa-strict-grades', version: '1.0.0' }, selection: { site: 'plant-a' } });
     expect(r.json.report.limitSet).toMatchObject({ id: 'qa-strict-grades', version: '1.0.0', origin: 'user' });
     expect(r.json.report.assumptions.join(' ')).toContain('evaluation.settings');
@@ -175,16 +103,16 @@ describe('re-judging stored certificates on the hub', () => {
     }
 
     // The certificates are what they were, byte for byte, and still say what their benches judged.
-    const after = await Promise.all(Object.values(uuids).map(async (u) => (await call(`${hub.base}/certificates/${u}`)).text));
+    const after = await Promise.all(Object.values(uuids).map(async (u) => (await fetchReply(`${hub.base}/certificates/${u}`)).text));
     expect(after).toEqual(before);
-    expect((await call(`${hub.base}/certificates?serial=GOOD-1`)).json.items[0].verdict).toBe('PASS');
+    expect((await fetchReply(`${hub.base}/certificates?serial=GOOD-1`)).json.items[0].verdict).toBe('PASS');
   });
 
   it('re-judged against its own limit set version a certificate changes nothing (the rebuilt record is the one the bench judged)', async () => {
     const r = await post(`${hub.base}/rejudge`, { uuids: [uuids['GOOD-1'], uuids['BAD-7']], limitSet: { id: 'mtp-mpo-connector-grades', version: '1.1.0' }, by: 'qa-anna' });
     expect(r.status).toBe(201);
     expect(r.json.summary).toEqual({ certificates: 2, rejudged: 2, verdictChanged: 0, judgmentsChanged: 0, errors: 0, skipped: 0, notReproduced: 0, transitions: {} });
-    const report = (await call(`${hub.base}/rejudgements/${r.json.id}`)).json.report;
+    const report = (await fetchReply(`${hub.base}/rejudgements/${r.json.id}`)).json.report;
     expect(report.certificates.map((c: Entry) => [c.subject.id, c.changes, c.limitChanges, c.reproduced])).toEqual([
       ['GOOD-1', [], [], true],
       ['BAD-7', [], [], true],
@@ -198,24 +126,24 @@ describe('re-judging stored certificates on the hub', () => {
     const none = await post(`${hub.base}/rejudge`, { filters: { serial: 'NOPE' }, limitSet: { id: 'qa-strict-grades', version: '1.0.0' }, by: 'qa-anna' });
     expect([none.status, none.json.message]).toEqual([400, 'no certificate matches the selection: nothing to re-judge']);
     expect((await post(`${hub.base}/rejudge`, { limitSet: { id: 'qa-strict-grades', version: '1.0.0' }, by: 'qa-anna' })).status).toBe(400);
-    expect((await call(`${hub.base}/rejudgements`)).json.rejudgements.map((x: { id: number }) => x.id)).toEqual([2, 1]);
+    expect((await fetchReply(`${hub.base}/rejudgements`)).json.rejudgements.map((x: { id: number }) => x.id)).toEqual([2, 1]);
   });
 
   it('runs from the page: the token is typed into the form, checked, and never shown back', async () => {
-    const form = await call(`${hub.base}/qa/rejudge`);
+    const form = await fetchReply(`${hub.base}/qa/rejudge`);
     expect(form.text).toContain('<option value="qa-strict-grades@1.0.0"');
     const body = (token: string) => new URLSearchParams({ serial: 'GOOD-1', verdict: '', site: '', target: 'qa-strict-grades@1.0.0', by: 'qa-ben', token }).toString();
     const headers = { 'content-type': 'application/x-www-form-urlencoded' };
-    const wrong = await call(`${hub.base}/qa/rejudge`, { method: 'POST', headers, body: body('not-the-hub-token-123') });
+    const wrong = await fetchReply(`${hub.base}/qa/rejudge`, { method: 'POST', headers, body: body('not-the-hub-token-123') });
     expect(wrong.status).toBe(401);
     expect(wrong.text).toContain('the hub token is not right');
     expect(wrong.text).not.toContain('not-the-hub-token-123');
     expect(wrong.text).toContain('value="GOOD-1"');
 
-    const done = await call(`${hub.base}/qa/rejudge`, { method: 'POST', headers, body: body(HUB_TOKEN) });
+    const done = await fetchReply(`${hub.base}/qa/rejudge`, { method: 'POST', headers, body: body(HUB_TOKEN) });
     expect(done.status).toBe(303);
     expect(done.headers.get('location')).toBe('/qa/rejudgements/3');
-    const page = await call(`${hub.base}/qa/rejudgements/3`);
+    const page = await fetchReply(`${hub.base}/qa/rejudgements/3`);
     expect(page.text).not.toContain(HUB_TOKEN);
     expect(page.text).toContain('1 certificate: 1 verdict would change (PASS -&gt; FAIL: 1), 12 judgments');
     expect(page.text).toContain('<span class="PASS">PASS</span> → <span class="FAIL">FAIL</span>');
