@@ -1,14 +1,7 @@
 import type { Integrity, StoredCertificate } from '../store/certificate-store.js';
 import { evaluationOf, fiberRows } from './certificate-view.js';
+import { csvCell } from './csv-cell.js';
 
-/** RFC 4180 quoting: a field with a comma, quote or line break is quoted, quotes doubled. */
-function field(v: string | number | null): string {
-  // A text cell starting with = + - @ would run as a formula in a spreadsheet (a serial number
-  // is user input): prefix it with an apostrophe. Numbers stay numbers.
-  const raw = v === null ? '' : String(v);
-  const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 /**
  * One row per judged value, as judged (0.001 dB), for spreadsheets and QA tools. A user limit set
@@ -22,7 +15,7 @@ export function renderCertificateCsv(cert: StoredCertificate, integrity: Integri
   const limitSet = `${cert.limitSetId}@${cert.limitSetVersion}${ev.limitSet?.origin === 'user' ? ' (user set)' : ''}`;
   const rows = fiberRows(ev.fibers).map((r) =>
     [cert.id, subject, cert.verdict, limitSet, r.fiber, r.wavelengthNm, r.end, r.quantity, r.valueDb, r.limitDb, r.limitKind, r.basis, r.marginDb, r.outcome, r.reason, r.headroomDb, check]
-      .map(field)
+      .map(csvCell)
       .join(','),
   );
   return [header.join(','), ...rows].join('\r\n') + '\r\n';
@@ -30,6 +23,6 @@ export function renderCertificateCsv(cert: StoredCertificate, integrity: Integri
 
 /** A certificate failing verification: the problems only, never its (untrusted) content as values. */
 export function renderIntegrityFailureCsv(id: number, integrity: Integrity): string {
-  const rows = integrity.problems.map((p) => [id, p.problem, p.detail, 'FAILED'].map(field).join(','));
+  const rows = integrity.problems.map((p) => [id, p.problem, p.detail, 'FAILED'].map(csvCell).join(','));
   return ['certificate,problem,detail,integrity', ...rows].join('\r\n') + '\r\n';
 }

@@ -1,4 +1,5 @@
 import type { CertificateStore, Integrity } from '../store/certificate-store.js';
+import { csvCell } from './csv-cell.js';
 
 /**
  * What QA exports of a selection of certificates (GET /qa/export): a CSV of one row per
@@ -25,18 +26,7 @@ export type Served = NonNullable<ReturnType<CertificateStore['forServing']>>;
 
 export const CSV_COLUMNS = ['id', 'uuid', 'issued_at', 'subject_kind', 'serial', 'link_id', 'project', 'bench', 'verdict', 'limit_set_id', 'limit_set_version', 'integrity'] as const;
 
-/**
- * One CSV cell, RFC 4180: a cell holding a comma, quote or line break is quoted, its quotes
- * doubled. Stored text comes from operators and scanners, so a text cell a spreadsheet would run
- * as a formula (starting = + - @, or a tab or carriage return that some trim first) gets a
- * leading apostrophe: it then shows as text. Numbers (ids) stay numbers.
- */
-export function csvCell(v: string | number | null | undefined): string {
-  if (v === null || v === undefined) return '';
-  const raw = String(v);
-  const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
+export { csvCell };
 
 /** "valid", or "FAILED: " and every problem, as the certificate's own CSV says it. */
 export function integrityText(integrity: Integrity): string {

@@ -247,7 +247,7 @@ describe('QA search and export on the real daemon', () => {
     db.close();
     // Not yet checked by anyone: the page says only what is known.
     expect(verification(await get('/qa?serial=DEMO-0001'), id)).toBe('<span class="muted">not failing (last full check: done, 0 checked, 0 problems)</span>');
-    const failed = 'FAILED: content: content does not match its recorded hash; signature: signature does not match the content';
+    const failed = '"FAILED: content: content does not match its recorded hash; signature: signature does not match the content"'; // quoted: it holds a semicolon
     const csv = await get('/qa/export?format=csv&verdict=PASS');
     expect(lines(csv.text)).toEqual([HEADER, linkRow('L-001'), row(by(AT_SUM), "'@SUM(1)"), row(by(FORMULA), `"'=HYPERLINK(""http://evil.example"",""x"")"`), row(by('DEMO-0001'), 'DEMO-0001', failed), row(by('GOOD-1'), 'GOOD-1'), '']);
     const jsonl = await get(`/qa/export?format=jsonl&ids=${id}`);

@@ -113,7 +113,7 @@ describe('QA search console', () => {
     expect(csv.text.split('\r\n')).toEqual([
       HEADER,
       csvRow('BAD-7'),
-      csvRow('GOOD-1', 'FAILED: content: content does not match its recorded hash; signature: signature does not match the content'),
+      csvRow('GOOD-1', '"FAILED: content: content does not match its recorded hash; signature: signature does not match the content"'),
       '',
     ]);
     // Ticking every row and none again.

@@ -161,7 +161,8 @@ describe('the project filter on the routes', () => {
     failing.add(4);
     try {
       const csv = await get('/qa/export?format=csv&project=SITE-9');
-      expect(csv.body.split('\r\n')[1]).toBe(`4,${uuid(4)},2026-11-05T08:00:00.000Z,link,,L-900,SITE-9,site-bench,PASS,tia-568.3-e,1.0.0,FAILED: checkpoint: ${problem.detail}`);
+      // The problem text holds a semicolon: quoted, so a spreadsheet splitting on ';' keeps one cell.
+      expect(csv.body.split('\r\n')[1]).toBe(`4,${uuid(4)},2026-11-05T08:00:00.000Z,link,,L-900,SITE-9,site-bench,PASS,tia-568.3-e,1.0.0,"FAILED: checkpoint: ${problem.detail}"`);
       const page = await get('/qa?project=SITE-9');
       expect(page.body).toContain('<tr data-id="4" class="failed">');
       expect(page.body).toContain('<td class="verification"><span class="chip bad">FAILED verification</span></td>');

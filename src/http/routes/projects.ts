@@ -43,6 +43,7 @@ import {
   type ProjectProgress,
 } from '../../store/project-store.js';
 import type { Auth } from '../auth.js';
+import { csvCell } from '../csv-cell.js';
 import type { CustodyView, HttpDeps } from '../context.js';
 import { cleanText } from '../input.js';
 import { CONSOLE_CSP, esc, page, table } from '../web/html.js';
@@ -101,12 +102,6 @@ function wantsHtml(req: FastifyRequest, format: 'json' | 'html' | undefined): bo
   return format === undefined ? (req.headers.accept ?? '').includes('text/html') : format === 'html';
 }
 
-/** RFC 4180 field; a text cell starting with = + - @ is prefixed with ' so a spreadsheet never runs it. */
-function csvField(v: string | number | null | undefined): string {
-  const raw = v === null || v === undefined ? '' : String(v);
-  const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 export const REPORT_CSV_COLUMNS = [
   'link_id',
@@ -136,7 +131,7 @@ export function renderProjectCsv(progress: ProjectProgress): string {
       return [u.linkId, 'no', '', '', '', '', '', '', '', 'unplanned', verdictOf(c), c.certificateId, c.issuedAt, c.benchId, c.lowestMarginDb];
     }),
   ];
-  return [REPORT_CSV_COLUMNS.join(','), ...rows.map((r) => r.map(csvField).join(','))].join('\r\n') + '\r\n';
+  return [REPORT_CSV_COLUMNS.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\r\n') + '\r\n';
 }
 
 const STATUS_CHIP: Record<string, string> = { pass: 'chip ok', fail: 'chip bad', invalid: 'chip warn', untested: 'chip', unplanned: 'chip warn' };
