@@ -155,18 +155,9 @@ export type StoredRow = Omit<CertificateRow, 'body'> & { body: Buffer | string }
 type Unsigned = Omit<CertificateRow, 'id' | 'hash' | 'signature' | 'key_id' | 'project_id'>;
 
 /** A certificate as shipped to the central store (forShipping): the signed fields, body as canonical JSON text. */
-export interface ShippedCertificate {
+export interface ShippedCertificate extends Omit<NewCertificate, 'document'> {
   idOnBench: number;
   uuid: string;
-  benchId: string;
-  jobId: string;
-  subjectKind: SubjectKind;
-  serial: string | null;
-  linkId: string | null;
-  verdict: string;
-  limitSetId: string;
-  limitSetVersion: string;
-  issuedAt: string;
   body: string;
   prevHash: string | null;
   hash: string;
