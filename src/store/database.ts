@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { BODY, BODY_INDEXES } from './certificate-sql.js';
 import { MpocertError } from '../errors.js';
 import { compressBodyBytes } from './compact-body.js';
-import { signedPayload } from './signed-payload.js';
+import { signedPayload, type SignedRow } from './signed-payload.js';
 import { sha256Hex } from './signing-key.js';
 
 export type Db = Database.Database;
@@ -352,21 +352,11 @@ function convertCertificateBodies(db: Db, version: number): void {
   }
 }
 
-interface LegacyRow {
+/** A certificate row from before the compact-bodies migration: the signed fields, and what the old schema stored beside them. */
+interface LegacyRow extends Omit<SignedRow, 'body'> {
   id: number;
-  uuid: string;
-  bench_id: string;
-  job_id: string;
-  subject_kind: string;
-  serial: string | null;
-  link_id: string | null;
-  verdict: string;
-  limit_set_id: string;
-  limit_set_version: string;
-  issued_at: string;
   /** What the body names as its project, read by SQLite from the JSON text (null: none, or not JSON). */
   project_id: string | null;
-  prev_hash: string | null;
   hash: string;
   signature: string;
   key_id: string;
