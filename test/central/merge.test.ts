@@ -157,6 +157,9 @@ describe('merge: rows that are not shipments', () => {
     await ship({ ...other, benchId: 'Y' }, 'new-plant', 1);
     expect(await mergeInbox(pool, trust)).toMatchObject({ merged: 0, quarantined: 0, waiting: 1 });
     const before = trust.forSite;
+    // A key pinned for another site (or another key of this one) vouches for nothing here.
+    trust.forSite = (site) => (site === 'new-plant' ? trustFile([keys.x]) : before(site));
+    expect(await mergeInbox(pool, trust)).toMatchObject({ merged: 0, quarantined: 0, waiting: 1 });
     trust.forSite = (site) => (site === 'new-plant' ? trustFile([keys.y]) : before(site));
     expect(await mergeInbox(pool, trust)).toMatchObject({ waiting: 0 });
     trust.forSite = before;
